@@ -1,0 +1,144 @@
+# vfiod — one non-recursive Makefile. Objects go to $(BUILD), never beside the sources.
+#   make                 daemon, CLI, client library
+#   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
+#   make install         honours PREFIX and DESTDIR
+#   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
+
+BUILD ?= build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := 0.1
+
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+
+PKGS := libsystemd json-c libcap-ng
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wno-missing-field-initializers
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
+	-Iprotocol -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS)
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+# The wire layer, linked into daemon, client and tests.
+PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
+# Everything of the daemon but main(), so unit tests link the real modules.
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
+	daemon/methods.c daemon/sysfs.c
+CLIENT_LIB_SRCS := client/libvfiod.c
+UNIT_TESTS := test-wire test-message test-sysfs test-dispatch
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBPROTOCOL := $(BUILD)/libprotocol.a
+LIBDAEMON := $(BUILD)/libvfiod-daemon.a
+LIBVFIOD_A := $(BUILD)/libvfiod.a
+LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
+VFIOD := $(BUILD)/vfiod
+VFIOCTL := $(BUILD)/vfioctl
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+VM_PROGRAMS :=
+
+all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MD -MP -c -o $@ $<
+
+$(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
+	$(AR) rcs $@ $^
+$(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
+	$(AR) rcs $@ $^
+# The client library carries the protocol objects so that VMMs link one library.
+$(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
+	$(AR) rcs $@ $^
+$(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
+	$(CC) -shared -Wl,-soname,libvfiod.so.0 -Wl,--version-script=client/libvfiod.sym \
+		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< >$@
+
+$(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CMOCKA_LIBS)
+
+# Programs that run inside the real-kernel rig.
+$(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
+$(BUILD)/systemd/%: systemd/%.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
+
+# ---- tests ----
+.PHONY: all check check-unit check-asan check-units check-rig demo install clean deps units fuzz
+
+deps:
+	tests/deps.sh
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
+
+check-asan:
+	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 check-unit
+
+# systemd-analyze verify needs ExecStart to exist: verify copies pointing into the build.
+check-units: $(VFIOD)
+	@mkdir -p $(BUILD)/verify
+	sed -e 's|@SBINDIR@|$(abspath $(BUILD))|g' systemd/vfiod.service.in >$(BUILD)/verify/vfiod.service
+	sed -e 's|@SBINDIR@|$(abspath $(BUILD))|g' systemd/vfiod.socket.in >$(BUILD)/verify/vfiod.socket
+	systemd-analyze verify --man=no $(BUILD)/verify/vfiod.socket $(BUILD)/verify/vfiod.service
+	@echo "systemd-analyze verify: units OK"
+
+check-rig: all $(VM_PROGRAMS)
+	BUILD=$(BUILD) tests/vm/run.sh
+
+check: check-unit check-asan check-units check-rig
+
+demo: all $(VM_PROGRAMS)
+	BUILD=$(BUILD) tests/vm/run.sh --demo
+
+# ---- install ----
+install: all units
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(VFIOD) $(DESTDIR)$(SBINDIR)/vfiod
+	install -m 0755 $(VFIOCTL) $(DESTDIR)$(BINDIR)/vfioctl
+	install -m 0644 $(LIBVFIOD_A) $(DESTDIR)$(LIBDIR)/libvfiod.a
+	install -m 0755 $(LIBVFIOD_SO) $(DESTDIR)$(LIBDIR)/libvfiod.so.0
+	ln -sf libvfiod.so.0 $(DESTDIR)$(LIBDIR)/libvfiod.so
+	install -m 0644 client/libvfiod.h $(DESTDIR)$(INCLUDEDIR)/libvfiod.h
+	install -m 0644 $(BUILD)/libvfiod.pc $(DESTDIR)$(PKGCONFIGDIR)/libvfiod.pc
+	install -m 0644 $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 man/vfioctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/vfiod.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* PCI devices and IOMMU groups as sysfs shows them. Every path is opened relative to a root
+ * dirfd (normally /sys), so unit tests point it at a fake tree. Never logs. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "dddd:bb:dd.f" plus NUL. */
+#define PCI_ADDRESS_MAX 13
+#define SYSFS_DRIVER_MAX 64
+
+typedef struct SysfsDevice {
+	char address[PCI_ADDRESS_MAX];
+	int group; /* IOMMU group number, -1 when the device has none */
+	uint16_t vendor;
+	uint16_t device;
+	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
+	bool viable; /* every member of its group is bound to vfio-pci or to no driver */
+} SysfsDevice;
+
+/* True for a strict PCI address: 4 hex digits, ':', 2, ':', 2 (device <= 1f), '.', one digit
+ * 0-7, lower-case hex only, nothing else. Nothing that fails this may reach a path. */
+bool pci_address_is_valid(const char *address);
+
+/* Opens path (normally "/sys") as a directory fd, O_CLOEXEC. Returns 0 and *ret_fd, or -errno. */
+int sysfs_open_root(const char *path, int *ret_fd);
+
+/* Reads one device. Returns 0; -EINVAL for an invalid address; -ENOENT when no such PCI
+ * device exists; other -errno on read failures. */
+int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret);
+
+/* Lists every PCI device, sorted by address, in a malloc'd array the caller frees.
+ * Returns 0 and sets *ret and *ret_n (an empty list is *ret == NULL, *ret_n == 0), or -errno. */
+int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
+
+/* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices. */
+int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);

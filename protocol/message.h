@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Varlink messages as json-c objects: parsing calls and replies, building replies and
+ * errors, and table-driven decoding of parameters. Pure: no I/O, never logs, never exits. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+/* A call as received. parameters is never NULL: a missing, null or empty "parameters" is an
+ * empty object. Owns its members. */
+typedef struct VarlinkCall {
+	char *method;
+	json_object *parameters;
+	bool more;
+	bool oneway;
+} VarlinkCall;
+
+void varlink_call_done(VarlinkCall *c);
+
+/* A reply as received: error is NULL for a successful reply. Owns its members. */
+typedef struct VarlinkReply {
+	char *error;
+	json_object *parameters;
+	bool continues;
+} VarlinkReply;
+
+void varlink_reply_done(VarlinkReply *r);
+
+/* Parses one message text (no NUL inside; length without the terminator). Strict JSON,
+ * valid UTF-8, a top-level object. Returns 0; -EBADMSG for text that is not valid JSON or
+ * UTF-8, or not an object; -EPROTO for an object that is not a call (no string "method",
+ * "parameters" neither object nor null, "more"/"oneway" not boolean); -ENOMEM. On failure
+ * *ret is untouched. */
+int message_parse_call(const char *text, size_t length, VarlinkCall *ret);
+
+/* Same for replies: "error" absent or a string, "parameters" absent, null or an object,
+ * "continues" absent or a boolean. */
+int message_parse_reply(const char *text, size_t length, VarlinkReply *ret);
+
+/* Builders. Each takes ownership of parameters (may be NULL for none) and returns a new
+ * object, or NULL on allocation failure (parameters then released). */
+json_object *message_new_call(const char *method, json_object *parameters, bool more);
+json_object *message_new_reply(json_object *parameters, bool continues);
+json_object *message_new_error(const char *error, json_object *parameters);
+/* org.varlink.service.InvalidParameter with {"parameter": name}. */
+json_object *message_new_invalid_parameter(const char *name);
+
+/* Serializes compactly (no NUL added). Returns a pointer owned by obj, valid until obj is
+ * changed or released, and its length; NULL on failure. */
+const char *message_to_string(json_object *obj, size_t *ret_length);
+
+/* Table-driven parameter decoding. */
+typedef enum ParamType {
+	PARAM_STRING, /* const char * borrowed from the json object; max_length bounds it */
+	PARAM_INT,    /* int64_t within [min, max] */
+	PARAM_BOOL,   /* bool */
+} ParamType;
+
+typedef struct ParamSpec {
+	const char *name;
+	ParamType type;
+	bool optional; /* absent or null leaves the field untouched */
+	size_t offset; /* of the field in the output struct */
+	size_t max_length; /* PARAM_STRING: bytes, 0 means no bound beyond the message's */
+	int64_t min, max;  /* PARAM_INT */
+} ParamSpec;
+
+/* Decodes parameters into the struct at ret following table (n entries). Unknown keys are
+ * ignored. Returns 0; or -EINVAL and sets *ret_bad_name to the spec name of the first
+ * missing, ill-typed, out-of-range or over-long parameter. */
+int message_decode_params(json_object *parameters, const ParamSpec *table, size_t n, void *ret,
+                          const char **ret_bad_name);
