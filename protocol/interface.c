@@ -98,4 +98,31 @@ const char protocol_interface_description[] =
 	"error PermissionDenied ()\n"
 	"error NoSuchAttachment (id: int)\n"
 	"# A kernel call failed: which one, its errno, and strerror's text.\n"
-	"error KernelError (operation: string, errno: int, message: string)\n";
+	"error KernelError (operation: string, errno: int, message: string)\n"
+	"\n"
+	"# Extension: the message was not a valid call; reason says why. When the framing itself\n"
+	"# cannot be trusted (an oversized or unparsable message, misplaced fds) the broker closes\n"
+	"# the connection after sending it.\n"
+	"error ProtocolError (reason: string)\n";
+
+/* The standard Varlink service interface, which every Varlink service answers. */
+const char protocol_service_description[] =
+	"# The Varlink service interface.\n"
+	"interface org.varlink.service\n"
+	"\n"
+	"method GetInfo() -> (\n"
+	"  vendor: string,\n"
+	"  product: string,\n"
+	"  version: string,\n"
+	"  url: string,\n"
+	"  interfaces: []string\n"
+	")\n"
+	"\n"
+	"method GetInterfaceDescription(interface: string) -> (description: string)\n"
+	"\n"
+	"error InterfaceNotFound (interface: string)\n"
+	"error MethodNotFound (method: string)\n"
+	"error MethodNotImplemented (method: string)\n"
+	"error InvalidParameter (parameter: string)\n"
+	"error PermissionDenied ()\n"
+	"error ExpectedMore ()\n";

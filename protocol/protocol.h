@@ -47,6 +47,10 @@
 #define VFIOD_ERROR_PERMISSION_DENIED VFIOD_INTERFACE ".PermissionDenied"
 #define VFIOD_ERROR_NO_SUCH_ATTACHMENT VFIOD_INTERFACE ".NoSuchAttachment"
 #define VFIOD_ERROR_KERNEL_ERROR VFIOD_INTERFACE ".KernelError"
+/* Extension (documented in vfiod(8)): the message was not a valid call. */
+#define VFIOD_ERROR_PROTOCOL_ERROR VFIOD_INTERFACE ".ProtocolError"
 
 /* The io.vfiod interface description, exactly as GetInterfaceDescription returns it. */
 extern const char protocol_interface_description[];
+/* The org.varlink.service interface description. */
+extern const char protocol_service_description[];

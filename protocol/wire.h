@@ -41,7 +41,7 @@ int wire_reader_fill(WireReader *r, int sock);
 
 /* Takes the next complete message out of the buffer. Returns 1 and sets *ret_message to a
  * malloc'd NUL-terminated copy (caller frees), *ret_length to its length without the NUL,
- * and moves the fds that came with it into ret_fds/*ret_n_fds (caller owns them; the array
+ * and moves the fds that came with it into ret_fds and ret_n_fds (caller owns them; the array
  * has room for PROTOCOL_MAX_FDS). Returns 0 when no complete message is buffered (outputs
  * untouched); -EMSGSIZE when a message is longer than max_message; -ENOMEM. */
 int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int *ret_fds, size_t *ret_n_fds);

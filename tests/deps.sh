@@ -19,11 +19,15 @@ for p in $PACKAGES; do
 done
 [ -z "$missing" ] && exit 0
 
+as_root=""
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing packages:$missing (run as root)" >&2
-	exit 1
+	if ! command -v sudo >/dev/null; then
+		echo "deps.sh: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	as_root="sudo"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+echo "deps.sh: installing$missing"
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vfioctl: inspect and manage vfiod from the command line, through libvfiod. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libvfiod.h"
+#include "macro.h"
+#include "message.h"
+#include "protocol.h"
+
+typedef struct Options {
+	const char *socket_path;
+	bool json;
+} Options;
+
+typedef int (*CommandFunc)(vfiod_client *client, const Options *o, int argc, char *argv[]);
+
+static void usage(FILE *f) {
+	fprintf(f, "Usage: vfioctl [OPTIONS] COMMAND\n"
+	           "Inspect and manage vfiod, the VFIO device broker.\n\n"
+	           "Commands:\n"
+	           "  info        show the daemon's identity and interfaces\n"
+	           "  devices     list PCI devices, their IOMMU groups and viability\n\n"
+	           "Options:\n"
+	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET or " VFIOD_SOCKET_PATH ")\n"
+	           "  -j, --json         print the daemon's reply as JSON\n"
+	           "  -h, --help         show this help\n"
+	           "  -V, --version      show the version\n");
+}
+
+static const char *json_string_or(json_object *o, const char *key, const char *fallback) {
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return fallback;
+	return json_object_get_string(v);
+}
+
+static int64_t json_int_or(json_object *o, const char *key, int64_t fallback) {
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return fallback;
+	return json_object_get_int64(v);
+}
+
+static bool json_bool_or(json_object *o, const char *key, bool fallback) {
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
+		return fallback;
+	return json_object_get_boolean(v);
+}
+
+/* Calls method without parameters and fds; prints the daemon's error on failure. */
+static int call_simple(vfiod_client *client, const char *method, json_object *parameters, json_object **ret) {
+	int r = vfiod_call(client, method, parameters, NULL, 0, ret, NULL, NULL);
+
+	if (r < 0) {
+		fprintf(stderr, "vfioctl: %s failed: %s\n", method, vfiod_error_text(client));
+		return r;
+	}
+	if (!*ret)
+		*ret = json_object_new_object();
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void print_json(json_object *o) {
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int command_info(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *interfaces = NULL;
+	int r;
+
+	r = call_simple(client, VARLINK_METHOD_GET_INFO, NULL, &reply);
+	if (r < 0)
+		return r;
+	if (o->json) {
+		print_json(reply);
+		return 0;
+	}
+	printf("Vendor:     %s\n", json_string_or(reply, "vendor", "?"));
+	printf("Product:    %s\n", json_string_or(reply, "product", "?"));
+	printf("Version:    %s\n", json_string_or(reply, "version", "?"));
+	printf("URL:        %s\n", json_string_or(reply, "url", "?"));
+	if (json_object_object_get_ex(reply, "interfaces", &interfaces) &&
+	    json_object_is_type(interfaces, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(interfaces); i++)
+			printf("%s %s\n", i == 0 ? "Interfaces:" : "           ",
+			       json_object_get_string(json_object_array_get_idx(interfaces, i)));
+	return 0;
+}
+
+static void print_device(json_object *d) {
+	char id[16], attachment[24];
+	json_object *a = NULL;
+
+	(void) snprintf(id, sizeof(id), "%s:%s", json_string_or(d, "vendor", "?"), json_string_or(d, "device", "?"));
+	if (json_object_object_get_ex(d, "attachment", &a) && json_object_is_type(a, json_type_int))
+		(void) snprintf(attachment, sizeof(attachment), "%" PRId64, json_object_get_int64(a));
+	else
+		strcpy(attachment, "-");
+	printf("%-13s %5" PRId64 " %-9s %-12s %-6s %s\n", json_string_or(d, "address", "?"), json_int_or(d, "group", -1),
+	       id, json_string_or(d, "driver", "-"), json_bool_or(d, "viable", false) ? "yes" : "no", attachment);
+}
+
+static int command_devices(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *devices = NULL;
+	int r;
+
+	r = call_simple(client, VFIOD_METHOD_LIST_DEVICES, NULL, &reply);
+	if (r < 0)
+		return r;
+	if (o->json) {
+		print_json(reply);
+		return 0;
+	}
+	if (!json_object_object_get_ex(reply, "devices", &devices) || !json_object_is_type(devices, json_type_array)) {
+		fprintf(stderr, "vfioctl: reply of %s has no devices array\n", VFIOD_METHOD_LIST_DEVICES);
+		return -EBADMSG;
+	}
+	printf("%-13s %5s %-9s %-12s %-6s %s\n", "ADDRESS", "GROUP", "ID", "DRIVER", "VIABLE", "ATTACHMENT");
+	for (size_t i = 0; i < json_object_array_length(devices); i++)
+		print_device(json_object_array_get_idx(devices, i));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	CommandFunc func;
+} commands[] = {
+	{ "info", command_info },
+	{ "devices", command_devices },
+};
+
+static int parse_arguments(int argc, char *argv[], Options *o) {
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+s:jhV", options, NULL)) >= 0) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("vfioctl " VFIOD_VERSION); return 0;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int main(int argc, char *argv[]) {
+	Options o = {};
+	vfiod_client *client = NULL;
+	CommandFunc func = NULL;
+	int r;
+
+	r = parse_arguments(argc, argv, &o);
+	if (r <= 0)
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (strcmp(commands[i].name, argv[optind]) == 0)
+			func = commands[i].func;
+	if (!func) {
+		fprintf(stderr, "vfioctl: unknown command '%s' (see vfioctl --help)\n", argv[optind]);
+		return EXIT_FAILURE;
+	}
+	r = vfiod_connect(o.socket_path, &client);
+	if (r < 0) {
+		fprintf(stderr, "vfioctl: cannot connect to %s: %s\n",
+		        o.socket_path ? o.socket_path : (getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH), strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = func(client, &o, argc - optind - 1, argv + optind + 1);
+	vfiod_disconnect(client);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+#include "connection.h"
+#include "dispatch.h"
+#include "log.h"
+#include "manager.h"
+#include "message.h"
+#include "protocol.h"
+
+static unsigned next_connection_id = 1;
+
+static int connection_update_events(Connection *c) {
+	uint32_t events = 0;
+
+	if (!c->read_eof && !c->closing && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES)
+		events |= EPOLLIN;
+	if (!wire_writer_is_empty(&c->writer))
+		events |= EPOLLOUT;
+	return sd_event_source_set_io_events(c->io_source, events);
+}
+
+/* Whether the connection has nothing left to do and can go. */
+static bool connection_is_finished(Connection *c) {
+	return (c->closing || c->read_eof) && wire_writer_is_empty(&c->writer);
+}
+
+/* Runs every complete call buffered, in order, while the client keeps up with the replies. */
+static int connection_process(Connection *c) {
+	while (!c->closing && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES) {
+		_cleanup_free_ char *text = NULL;
+		int fds[PROTOCOL_MAX_FDS];
+		size_t length, n_fds = 0;
+		int r;
+
+		r = wire_reader_next(&c->reader, &text, &length, fds, &n_fds);
+		if (r == -EMSGSIZE)
+			return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return 0;
+		r = dispatch_message(c, text, length, fds, n_fds);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int connection_read(Connection *c) {
+	int r = wire_reader_fill(&c->reader, c->fd);
+
+	if (r == -EAGAIN || r == -EINTR)
+		return 0;
+	if (r == 0) {
+		c->read_eof = true;
+		return 0;
+	}
+	if (r == -EMSGSIZE)
+		return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
+	if (r == -EPROTO)
+		return connection_reply_protocol_error(
+			c, "file descriptors not at a message boundary, more than 16, or truncated", true);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+/* Sends what the socket takes; each time the queue drains, runs the calls that the reply
+ * bound held back. Returns 0 when done or blocked, -errno on failure. */
+static int connection_flush(Connection *c) {
+	while (!wire_writer_is_empty(&c->writer)) {
+		int r = wire_writer_flush(&c->writer, c->fd);
+		if (r <= 0)
+			return r;
+		r = connection_process(c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
+	Connection *c = userdata;
+	int r = 0;
+
+	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_eof && !c->closing)
+		r = connection_read(c);
+	if (r >= 0)
+		r = connection_process(c);
+	if (r >= 0)
+		r = connection_flush(c);
+	if (r >= 0 && !connection_is_finished(c))
+		r = connection_update_events(c);
+	if (r < 0 || connection_is_finished(c)) {
+		if (r < 0 && r != -ECONNRESET && r != -EPIPE)
+			log_debug_errno(r, "Connection %u (pid %d): closing: %m", c->id, (int) c->peer.pid);
+		connection_free(c);
+	}
+	return 0;
+}
+
+static int connection_take_credentials(Connection *c) {
+	socklen_t length = sizeof(c->peer);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &length) < 0)
+		return negative_errno();
+	if (length != sizeof(c->peer))
+		return -EIO;
+	return 0;
+}
+
+int connection_new(Manager *m, int fd, Connection **ret) {
+	_cleanup_close_ int owned_fd = fd;
+	Connection *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->manager = m;
+	c->fd = TAKE_FD(owned_fd);
+	c->id = next_connection_id++;
+	wire_reader_init(&c->reader, PROTOCOL_MAX_REQUEST_BYTES);
+	wire_writer_init(&c->writer);
+
+	r = connection_take_credentials(c);
+	if (r >= 0)
+		r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
+	if (r < 0) {
+		connection_free(c);
+		return r;
+	}
+	manager_add_connection(m, c);
+	log_debug("Connection %u from pid %d uid %u.", c->id, (int) c->peer.pid, (unsigned) c->peer.uid);
+	if (ret)
+		*ret = c;
+	return 0;
+}
+
+void connection_free(Connection *c) {
+	if (!c)
+		return;
+	if (c->manager && (c->prev || c->next || c->manager->connections == c))
+		manager_remove_connection(c->manager, c);
+	sd_event_source_disable_unref(c->io_source);
+	wire_reader_done(&c->reader);
+	wire_writer_done(&c->writer);
+	safe_close(c->fd);
+	free(c);
+}
+
+static int connection_queue(Connection *c, json_object *message, int *fds, size_t n_fds) {
+	_cleanup_json_ json_object *owned = message;
+	const char *text;
+	size_t length;
+	int r;
+
+	if (!owned) {
+		close_many(fds, n_fds);
+		return -ENOMEM;
+	}
+	text = message_to_string(owned, &length);
+	if (!text) {
+		close_many(fds, n_fds);
+		return -ENOMEM;
+	}
+	r = wire_writer_queue(&c->writer, text, length, fds, n_fds);
+	if (r < 0)
+		return r;
+	return connection_update_events(c);
+}
+
+int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds) {
+	return connection_queue(c, message_new_reply(parameters, false), fds, n_fds);
+}
+
+int connection_reply_error(Connection *c, const char *error, json_object *parameters) {
+	return connection_queue(c, message_new_error(error, parameters), NULL, 0);
+}
+
+int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal) {
+	json_object *parameters = json_object_new_object();
+	int r;
+
+	if (!parameters || json_object_object_add(parameters, "reason", json_object_new_string(reason)) < 0) {
+		json_object_put(parameters);
+		return -ENOMEM;
+	}
+	log_debug("Connection %u (pid %d): protocol error: %s", c->id, (int) c->peer.pid, reason);
+	r = connection_reply_error(c, VFIOD_ERROR_PROTOCOL_ERROR, parameters);
+	if (fatal)
+		c->closing = true;
+	return r;
+}

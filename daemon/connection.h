@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One client connection: its buffers, the peer credentials taken at accept, the reply queue
+ * and teardown. Calls are answered in order, one at a time. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#include "wire.h"
+
+typedef struct Manager Manager;
+
+/* A connection stops reading while this much reply data waits for a client that does not
+ * read: the calls it pipelines then wait in the socket, not in our memory. */
+#define CONNECTION_MAX_QUEUED_BYTES (1024u * 1024u)
+
+typedef struct Connection {
+	Manager *manager;
+	int fd;
+	sd_event_source *io_source;
+	WireReader reader;
+	WireWriter writer;
+	struct ucred peer; /* from SO_PEERCRED at accept, never from a message */
+	unsigned id;       /* for log lines */
+	bool read_eof;     /* the peer shut down its sending side */
+	bool closing;      /* close once the queued replies are sent */
+	struct Connection *prev, *next;
+} Connection;
+
+/* Takes ownership of fd (an accepted socket) on every path. On success the connection is
+ * registered with the manager, which frees it on teardown. Returns 0 or -errno. */
+int connection_new(Manager *m, int fd, Connection **ret);
+
+/* Unregisters and frees the connection, closing its socket and every fd it holds. */
+void connection_free(Connection *c);
+
+/* Queues a reply. Takes ownership of parameters (NULL for none) and of the n_fds fds on
+ * every path. Returns 0 or -errno (the connection is then closed). */
+int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds);
+
+/* Queues an error reply; takes ownership of parameters. */
+int connection_reply_error(Connection *c, const char *error, json_object *parameters);
+
+/* Queues io.vfiod.ProtocolError with reason; when fatal, the connection is closed once the
+ * error is sent and nothing more is read from it. */
+int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vfiod: hands unprivileged VMMs ready VFIO fds. main() parses arguments and runs a manager. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager.h"
+#include "protocol.h"
+
+typedef struct Options {
+	const char *socket_path;
+	const char *sysfs_path;
+} Options;
+
+static void usage(FILE *f) {
+	fprintf(f,
+	        "Usage: vfiod [OPTIONS]\n"
+	        "Broker VFIO devices to unprivileged VMMs over Varlink.\n\n"
+	        "  -s, --socket=PATH  listen on PATH when not socket-activated (default %s)\n"
+	        "      --sysfs=DIR    read devices from DIR instead of /sys (tests)\n"
+	        "  -d, --debug        log debug messages\n"
+	        "  -h, --help         show this help\n"
+	        "  -V, --version      show the version\n",
+	        VFIOD_SOCKET_PATH);
+}
+
+/* Returns 1 to run, 0 to exit successfully (help, version), -EINVAL on bad arguments. */
+static int parse_arguments(int argc, char *argv[], Options *o) {
+	enum { ARG_SYSFS = 0x100 };
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' }, { "sysfs", required_argument, NULL, ARG_SYSFS },
+		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      {},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:dhV", options, NULL)) >= 0) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case ARG_SYSFS: o->sysfs_path = optarg; break;
+		case 'd': log_set_max_level(LOG_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("vfiod " VFIOD_VERSION); return 0;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("Unexpected argument: %s", argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int main(int argc, char *argv[]) {
+	Options o = { .socket_path = VFIOD_SOCKET_PATH, .sysfs_path = "/sys" };
+	Manager *m = NULL;
+	int r;
+
+	r = parse_arguments(argc, argv, &o);
+	if (r <= 0)
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	r = manager_new(&m);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up: %m");
+		return EXIT_FAILURE;
+	}
+	r = manager_open_sysfs(m, o.sysfs_path);
+	if (r >= 0)
+		r = manager_listen(m, o.socket_path);
+	if (r >= 0)
+		r = manager_run(m);
+	manager_free(m);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

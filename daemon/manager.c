@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "connection.h"
+#include "log.h"
+#include "manager.h"
+#include "sysfs.h"
+
+int manager_new(Manager **ret) {
+	Manager *m;
+	sigset_t mask;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->listen_fd = -EBADF;
+	m->sysfs_fd = -EBADF;
+
+	r = sd_event_default(&m->event);
+	/* sd-event wants the signals it handles blocked. */
+	if (r >= 0 && (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
+	               sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
+		r = negative_errno();
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_set_watchdog(m->event, true);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+Manager *manager_free(Manager *m) {
+	if (!m)
+		return NULL;
+	while (m->connections)
+		connection_free(m->connections);
+	sd_event_source_disable_unref(m->listen_source);
+	safe_close(m->listen_fd);
+	if (m->socket_path)
+		(void) unlink(m->socket_path);
+	free(m->socket_path);
+	safe_close(m->sysfs_fd);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+int manager_open_sysfs(Manager *m, const char *path) {
+	int fd, r;
+
+	r = sysfs_open_root(path, &fd);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open sysfs root %s: %m", path);
+	safe_close(m->sysfs_fd);
+	m->sysfs_fd = fd;
+	return 0;
+}
+
+void manager_add_connection(Manager *m, Connection *c) {
+	c->prev = NULL;
+	c->next = m->connections;
+	if (m->connections)
+		m->connections->prev = c;
+	m->connections = c;
+	m->n_connections++;
+}
+
+void manager_remove_connection(Manager *m, Connection *c) {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		m->connections = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	m->n_connections--;
+}
+
+static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+	Manager *m = userdata;
+	_cleanup_close_ int client_fd = -EBADF;
+	int r;
+
+	client_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (client_fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warning_errno(negative_errno(), "accept4() failed: %m");
+		return 0;
+	}
+	if (m->n_connections >= MANAGER_MAX_CONNECTIONS) {
+		log_warning("Refusing connection: %u connections open already.", MANAGER_MAX_CONNECTIONS);
+		return 0;
+	}
+	r = connection_new(m, TAKE_FD(client_fd), NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to set up connection: %m");
+	return 0;
+}
+
+/* Creates, binds and listens on path, replacing a stale socket left by an earlier run. */
+static int manager_create_socket(Manager *m, const char *path) {
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -EBADF;
+
+	if (strlen(path) >= sizeof(address.sun_path))
+		return log_error_errno(-ENAMETOOLONG, "Socket path too long: %s", path);
+	strcpy(address.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_error_errno(negative_errno(), "socket() failed: %m");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return log_error_errno(negative_errno(), "Failed to remove old %s: %m", path);
+	if (bind(fd, (struct sockaddr *) &address, sizeof(address)) < 0)
+		return log_error_errno(negative_errno(), "Failed to bind %s: %m", path);
+	m->socket_path = strdup(path);
+	if (!m->socket_path)
+		return log_oom();
+	/* Anyone may connect: what a caller may do is decided per call from its credentials. */
+	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(negative_errno(), "Failed to set up %s: %m", path);
+	m->listen_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* The one socket systemd passed us, checked to be a listening UNIX stream socket. */
+static int manager_take_activated_socket(Manager *m, int n) {
+	int fd = SD_LISTEN_FDS_START;
+
+	if (n != 1)
+		return log_error_errno(-EINVAL, "Expected exactly one socket from systemd, got %d.", n);
+	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+		return log_error_errno(-EINVAL, "The socket passed by systemd is not a listening UNIX stream socket.");
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return log_error_errno(negative_errno(), "Failed to set up the passed socket: %m");
+	m->listen_fd = fd;
+	m->socket_activated = true;
+	return 0;
+}
+
+int manager_listen(Manager *m, const char *socket_path) {
+	int n, r;
+
+	n = sd_listen_fds(true);
+	if (n < 0)
+		return log_error_errno(n, "Failed to get sockets from systemd: %m");
+	if (n > 0)
+		r = manager_take_activated_socket(m, n);
+	else
+		r = manager_create_socket(m, socket_path);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_listen_readable, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the listening socket: %m");
+	log_info("Listening on %s%s.", m->socket_activated ? "the socket passed by systemd" : socket_path,
+	         m->socket_activated ? "" : " (created by vfiod)");
+	return 0;
+}
+
+int manager_run(Manager *m) {
+	int r;
+
+	(void) sd_notify(false, "READY=1\nSTATUS=Serving VFIO devices.");
+	r = sd_event_loop(m->event);
+	(void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One handler per Varlink method. The Varlink error a call answers is chosen here, once. */
+
+#include "dispatch.h"
+
+int method_get_info(MethodCall *call);
+int method_get_interface_description(MethodCall *call);
+int method_list_devices(MethodCall *call);
