@@ -39,7 +39,7 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 # Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c \
 	daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-wire test-message test-sysfs test-dispatch
@@ -53,9 +53,11 @@ LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
 VFIOD := $(BUILD)/vfiod
 VFIOCTL := $(BUILD)/vfioctl
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-VM_PROGRAMS :=
+VM_PROGRAMS := $(BUILD)/vm/vmm-test
 
-all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc
+EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
+
+all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc $(EXAMPLE_VMM)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,6 +79,8 @@ $(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 $(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -179,4 +182,197 @@ const char *vfiod_error_name(const vfiod_client *c) {
 
 const char *vfiod_error_text(const vfiod_client *c) {
 	return c->error_text[0] ? c->error_text : "no error";
+}
+
+/* ---- The attach sequence ---- */
+
+/* Debian 12's 6.1 headers name these KVM_DEV_VFIO_GROUP*; the values are the same. */
+#ifndef KVM_DEV_VFIO_FILE
+#define KVM_DEV_VFIO_FILE KVM_DEV_VFIO_GROUP
+#define KVM_DEV_VFIO_FILE_ADD KVM_DEV_VFIO_GROUP_ADD
+#define KVM_DEV_VFIO_FILE_DEL KVM_DEV_VFIO_GROUP_DEL
+#endif
+
+static int json_get_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
+	json_object *v = NULL;
+	int64_t value;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EBADMSG;
+	value = json_object_get_int64(v);
+	if (value < min || value > max)
+		return -EBADMSG;
+	*ret = value;
+	return 0;
+}
+
+/* Takes the fd the reply names by index out of fds (so it is not closed with the rest). */
+static int reply_take_fd(json_object *reply, const char *key, int *fds, size_t n_fds, int *ret) {
+	int64_t index;
+	int r = json_get_int(reply, key, 0, (int64_t) n_fds - 1, &index);
+
+	if (r < 0 || fds[index] < 0)
+		return -EBADMSG;
+	*ret = TAKE_FD(fds[index]);
+	return 0;
+}
+
+static int attachment_from_reply(json_object *reply, vfiod_attachment *a) {
+	json_object *o = NULL, *address = NULL;
+	int64_t id, group, vm;
+
+	if (!json_object_object_get_ex(reply, "attachment", &o) || !json_object_object_get_ex(o, "address", &address) ||
+	    !json_object_is_type(address, json_type_string) ||
+	    (size_t) json_object_get_string_len(address) >= sizeof(a->address) ||
+	    json_get_int(o, "id", 0, INT64_MAX, &id) < 0 || json_get_int(o, "group", 0, INT32_MAX, &group) < 0 ||
+	    json_get_int(o, "vm", 0, INT64_MAX, &vm) < 0)
+		return -EBADMSG;
+	a->id = id;
+	a->group = (int) group;
+	a->vm = vm;
+	strcpy(a->address, json_object_get_string(address));
+	return 0;
+}
+
+static void attachment_close(vfiod_attachment *a) {
+	a->group_fd = safe_close(a->group_fd);
+	a->container_fd = safe_close(a->container_fd);
+	a->device_fd = safe_close(a->device_fd);
+}
+
+/* Step one: Attach; fills id, group, vm, address, group_fd and container_fd. */
+static int client_attach_call(vfiod_client *c, const char *address, int vm_fd, vfiod_attachment *a) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *parameters = json_object_new_object();
+	int fds[PROTOCOL_MAX_FDS];
+	size_t n_fds = 0;
+	int r;
+
+	if (!parameters || json_object_object_add(parameters, "address", json_object_new_string(address)) < 0 ||
+	    json_object_object_add(parameters, "vmFd", json_object_new_int(0)) < 0) {
+		json_object_put(parameters);
+		return client_fail(c, -ENOMEM, "building the call");
+	}
+	r = vfiod_call(c, VFIOD_METHOD_ATTACH, parameters, &vm_fd, 1, &reply, fds, &n_fds);
+	if (r < 0)
+		return r;
+	r = attachment_from_reply(reply, a);
+	if (r >= 0)
+		r = reply_take_fd(reply, "groupFd", fds, n_fds, &a->group_fd);
+	if (r >= 0)
+		r = reply_take_fd(reply, "containerFd", fds, n_fds, &a->container_fd);
+	close_many(fds, n_fds);
+	if (r < 0) {
+		attachment_close(a);
+		return client_fail(c, r, "reading the Attach reply");
+	}
+	return 0;
+}
+
+/* Step two, in this process: the VM's KVM VFIO device, and the group added to it. */
+static int client_kvm_add_group(vfiod_client *c, int vm_fd, int *kvm_device_fd, int group_fd) {
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_ADD,
+		.addr = (uint64_t) (uintptr_t) &group_fd,
+	};
+
+	if (*kvm_device_fd < 0) {
+		struct kvm_create_device create = { .type = KVM_DEV_TYPE_VFIO };
+		if (ioctl(vm_fd, KVM_CREATE_DEVICE, &create) < 0)
+			return client_fail(c, negative_errno(), "KVM_CREATE_DEVICE (KVM_DEV_TYPE_VFIO)");
+		*kvm_device_fd = (int) create.fd;
+	}
+	/* EEXIST: the group is in the KVM VFIO device already (another device of it). */
+	if (ioctl(*kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr) < 0 && errno != EEXIST)
+		return client_fail(c, negative_errno(), "KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_ADD");
+	return 0;
+}
+
+static json_object *id_parameters(long long id) {
+	json_object *p = json_object_new_object();
+
+	if (p && json_object_object_add(p, "id", json_object_new_int64(id)) < 0) {
+		json_object_put(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Step three: OpenDevice. */
+static int client_open_device(vfiod_client *c, vfiod_attachment *a) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *parameters = id_parameters(a->id);
+	int fds[PROTOCOL_MAX_FDS];
+	size_t n_fds = 0;
+	int r;
+
+	if (!parameters)
+		return client_fail(c, -ENOMEM, "building the call");
+	r = vfiod_call(c, VFIOD_METHOD_OPEN_DEVICE, parameters, NULL, 0, &reply, fds, &n_fds);
+	if (r < 0)
+		return r;
+	r = reply_take_fd(reply, "deviceFd", fds, n_fds, &a->device_fd);
+	close_many(fds, n_fds);
+	return r < 0 ? client_fail(c, r, "reading the OpenDevice reply") : 0;
+}
+
+static int client_detach_call(vfiod_client *c, long long id) {
+	json_object *parameters = id_parameters(id);
+
+	if (!parameters)
+		return client_fail(c, -ENOMEM, "building the call");
+	return vfiod_call(c, VFIOD_METHOD_DETACH, parameters, NULL, 0, NULL, NULL, NULL);
+}
+
+int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_device_fd, vfiod_attachment *ret) {
+	vfiod_attachment a = { .group_fd = -EBADF, .container_fd = -EBADF, .device_fd = -EBADF };
+	int r;
+
+	if (!c || !address || vm_fd < 0 || !kvm_device_fd || !ret)
+		return -EINVAL;
+	r = client_attach_call(c, address, vm_fd, &a);
+	if (r < 0)
+		return r;
+	r = client_kvm_add_group(c, vm_fd, kvm_device_fd, a.group_fd);
+	if (r >= 0)
+		r = client_open_device(c, &a);
+	if (r < 0) {
+		/* Undo the daemon's half, keeping the first error for the caller. */
+		char saved[sizeof(c->error_text)];
+		char *saved_name = TAKE_PTR(c->error_name);
+		memcpy(saved, c->error_text, sizeof(saved));
+		(void) client_detach_call(c, a.id);
+		free(c->error_name);
+		c->error_name = saved_name;
+		memcpy(c->error_text, saved, sizeof(saved));
+		attachment_close(&a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+int vfiod_detach(vfiod_client *c, vfiod_attachment *a, int kvm_device_fd) {
+	int r = 0;
+
+	if (!c || !a)
+		return -EINVAL;
+	if (kvm_device_fd >= 0 && a->group_fd >= 0) {
+		struct kvm_device_attr attr = {
+			.group = KVM_DEV_VFIO_FILE,
+			.attr = KVM_DEV_VFIO_FILE_DEL,
+			.addr = (uint64_t) (uintptr_t) &a->group_fd,
+		};
+		if (ioctl(kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr) < 0)
+			r = client_fail(c, negative_errno(), "KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_DEL");
+	}
+	/* The device fd goes first: it holds the group, which the daemon then releases. */
+	a->device_fd = safe_close(a->device_fd);
+	if (r >= 0)
+		r = client_detach_call(c, a->id);
+	else
+		(void) client_detach_call(c, a->id);
+	attachment_close(a);
+	return r;
 }

@@ -39,6 +39,35 @@ const char *vfiod_error_name(const vfiod_client *client);
  * or the local error. Never NULL. */
 const char *vfiod_error_text(const vfiod_client *client);
 
+/* One device given to this VMM's VM, with the fds this process holds for it. */
+typedef struct vfiod_attachment {
+	long long id;      /* the daemon's attachment id */
+	int group;         /* IOMMU group number */
+	long long vm;      /* the daemon's id for the VM */
+	char address[16];  /* PCI address, "0000:01:00.0" */
+	int group_fd;      /* /dev/vfio/N, opened by the daemon */
+	int container_fd;  /* the VM's container: VFIO_IOMMU_MAP_DMA goes here */
+	int device_fd;     /* the device: regions, IRQs, reset */
+} vfiod_attachment;
+
+/* Attaches the PCI device at address to the KVM VM vm_fd (borrowed), in QEMU's order:
+ *   1. io.vfiod.Attach: the daemon opens the group and puts it in the VM's container;
+ *   2. here, in the VMM's own process (KVM answers EIO to any other process): the VM's KVM
+ *      VFIO device is created with KVM_CREATE_DEVICE when *kvm_device_fd is negative (the new
+ *      fd is stored there; pass the same variable for every attachment of the VM), and the
+ *      group is added to it with KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_ADD (EEXIST, a group
+ *      added already, is fine);
+ *   3. io.vfiod.OpenDevice: the daemon opens the device.
+ * On success fills *ret; the caller owns its three fds (vfiod_detach closes them). On failure
+ * after step 1 the attachment is detached again and nothing is left open but a KVM VFIO
+ * device created here (a VM keeps it for life, so it stays in *kvm_device_fd). */
+int vfiod_attach(vfiod_client *client, const char *address, int vm_fd, int *kvm_device_fd, vfiod_attachment *ret);
+
+/* Ends an attachment: removes the group from the VM's KVM VFIO device when kvm_device_fd is
+ * not negative (KVM_DEV_VFIO_FILE_DEL; pass -1 while another attachment of the same group
+ * stays), calls io.vfiod.Detach and closes the attachment's fds. */
+int vfiod_detach(vfiod_client *client, vfiod_attachment *attachment, int kvm_device_fd);
+
 #ifdef __cplusplus
 }
 #endif

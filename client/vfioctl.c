@@ -26,7 +26,9 @@ static void usage(FILE *f) {
 	           "Inspect and manage vfiod, the VFIO device broker.\n\n"
 	           "Commands:\n"
 	           "  info        show the daemon's identity and interfaces\n"
-	           "  devices     list PCI devices, their IOMMU groups and viability\n\n"
+	           "  devices     list PCI devices, their IOMMU groups and viability\n"
+	           "  attachments list attachments (all of them for root, your own otherwise)\n"
+	           "  detach ID   end attachment ID (your own; any, for root)\n\n"
 	           "Options:\n"
 	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET or " VFIOD_SOCKET_PATH ")\n"
 	           "  -j, --json         print the daemon's reply as JSON\n"
@@ -134,12 +136,68 @@ static int command_devices(vfiod_client *client, const Options *o, int argc _unu
 	return 0;
 }
 
+static void print_attachment(json_object *a) {
+	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n", json_int_or(a, "id", -1),
+	       json_string_or(a, "address", "?"), json_int_or(a, "group", -1), json_int_or(a, "vm", -1),
+	       json_int_or(a, "pid", -1), json_int_or(a, "uid", -1), json_string_or(a, "since", "?"),
+	       json_bool_or(a, "deviceOpen", false) ? "yes" : "no");
+}
+
+static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *attachments = NULL;
+	int r;
+
+	r = call_simple(client, VFIOD_METHOD_LIST_ATTACHMENTS, NULL, &reply);
+	if (r < 0)
+		return r;
+	if (o->json) {
+		print_json(reply);
+		return 0;
+	}
+	if (!json_object_object_get_ex(reply, "attachments", &attachments) ||
+	    !json_object_is_type(attachments, json_type_array)) {
+		fprintf(stderr, "vfioctl: reply of %s has no attachments array\n", VFIOD_METHOD_LIST_ATTACHMENTS);
+		return -EBADMSG;
+	}
+	printf("%5s %-13s %5s %4s %7s %6s %-20s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID", "SINCE", "DEVICE-OPEN");
+	for (size_t i = 0; i < json_object_array_length(attachments); i++)
+		print_attachment(json_object_array_get_idx(attachments, i));
+	return 0;
+}
+
+static int command_detach(vfiod_client *client, const Options *o _unused_, int argc, char *argv[]) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *parameters;
+	char *end = NULL;
+	long long id;
+
+	if (argc != 1) {
+		fprintf(stderr, "vfioctl: detach takes one attachment id\n");
+		return -EINVAL;
+	}
+	errno = 0;
+	id = strtoll(argv[0], &end, 10);
+	if (errno != 0 || end == argv[0] || *end || id < 0) {
+		fprintf(stderr, "vfioctl: not an attachment id: %s\n", argv[0]);
+		return -EINVAL;
+	}
+	parameters = json_object_new_object();
+	if (!parameters || json_object_object_add(parameters, "id", json_object_new_int64(id)) < 0) {
+		json_object_put(parameters);
+		return -ENOMEM;
+	}
+	return call_simple(client, VFIOD_METHOD_DETACH, parameters, &reply);
+}
+
 static const struct {
 	const char *name;
 	CommandFunc func;
 } commands[] = {
 	{ "info", command_info },
 	{ "devices", command_devices },
+	{ "attachments", command_attachments },
+	{ "detach", command_detach },
 };
 
 static int parse_arguments(int argc, char *argv[], Options *o) {

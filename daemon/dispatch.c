@@ -14,6 +14,10 @@ static const MethodEntry method_table[] = {
 	{ VARLINK_METHOD_GET_INFO, method_get_info, 0 },
 	{ VARLINK_METHOD_GET_INTERFACE_DESCRIPTION, method_get_interface_description, 0 },
 	{ VFIOD_METHOD_LIST_DEVICES, method_list_devices, 0 },
+	{ VFIOD_METHOD_LIST_ATTACHMENTS, method_list_attachments, 0 },
+	{ VFIOD_METHOD_ATTACH, method_attach, METHOD_TAKES_FDS },
+	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, 0 },
+	{ VFIOD_METHOD_DETACH, method_detach, 0 },
 };
 
 const MethodEntry *dispatch_find_method(const char *name) {

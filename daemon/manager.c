@@ -26,6 +26,7 @@ int manager_new(Manager **ret) {
 		return -ENOMEM;
 	m->listen_fd = -EBADF;
 	m->sysfs_fd = -EBADF;
+	state_init(&m->state);
 
 	r = sd_event_default(&m->event);
 	/* sd-event wants the signals it handles blocked. */
@@ -51,6 +52,7 @@ Manager *manager_free(Manager *m) {
 		return NULL;
 	while (m->connections)
 		connection_free(m->connections);
+	state_done(&m->state);
 	sd_event_source_disable_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	if (m->socket_path)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "state.h"
+
 typedef struct Connection Connection;
 
 /* Limits, documented in vfiod(8). */
@@ -22,6 +24,7 @@ typedef struct Manager {
 	int sysfs_fd;
 	Connection *connections;
 	size_t n_connections;
+	State state;
 } Manager;
 
 /* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 or -errno. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +27,10 @@ static json_object *json_new_string_or_null(const char *s) {
 	return s && *s ? json_object_new_string(s) : NULL;
 }
 
-/* A Device of the interface; NULL on allocation failure. */
-static json_object *device_to_json(const SysfsDevice *d) {
+/* A Device of the interface, with the attachment holding its group; NULL on allocation
+ * failure. */
+static json_object *device_to_json(const SysfsDevice *d, State *state) {
+	Attachment *a = d->group >= 0 ? state_find_attachment_by_group(state, d->group) : NULL;
 	_cleanup_json_ json_object *o = json_object_new_object();
 	char id[5];
 	int r = 0;
@@ -44,7 +47,7 @@ static json_object *device_to_json(const SysfsDevice *d) {
 	if (json_object_object_add(o, "driver", json_new_string_or_null(d->driver)) < 0)
 		r = -ENOMEM;
 	r |= json_add(o, "viable", json_object_new_boolean(d->viable));
-	if (json_object_object_add(o, "attachment", NULL) < 0)
+	if (json_object_object_add(o, "attachment", a ? json_object_new_int64(a->id) : NULL) < 0)
 		r = -ENOMEM;
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
@@ -153,13 +156,270 @@ int method_list_devices(MethodCall *call) {
 	if (!array || !p)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		json_object *d = device_to_json(&devices[i]);
+		json_object *d = device_to_json(&devices[i], &call->connection->manager->state);
 		if (!d || json_object_array_add(array, d) < 0) {
 			json_object_put(d);
 			return -ENOMEM;
 		}
 	}
 	if (json_add(p, "devices", TAKE_PTR(array)) < 0)
+		return -ENOMEM;
+	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+}
+
+/* Until a policy exists (vfiod.conf), root is the only admin. */
+static bool caller_is_admin(MethodCall *call) {
+	return call->connection->peer.uid == 0;
+}
+
+static json_object *attachment_to_json(const Attachment *a) {
+	_cleanup_json_ json_object *o = json_object_new_object();
+	char since[32];
+	int r = 0;
+
+	if (!o)
+		return NULL;
+	state_format_time(a->since, since, sizeof(since));
+	r |= json_add(o, "id", json_object_new_int64(a->id));
+	r |= json_add(o, "address", json_object_new_string(a->address));
+	r |= json_add(o, "group", json_object_new_int(a->group->number));
+	r |= json_add(o, "vm", json_object_new_int64(a->vm->id));
+	r |= json_add(o, "pid", json_object_new_int64(a->pid));
+	r |= json_add(o, "uid", json_object_new_int64(a->uid));
+	r |= json_add(o, "since", json_object_new_string(since));
+	r |= json_add(o, "deviceOpen", json_object_new_boolean(a->device_open));
+	return r < 0 ? NULL : TAKE_PTR(o);
+}
+
+/* Replies error with one string parameter (NULL key for none). */
+static int reply_error_string(MethodCall *call, const char *error, const char *key, const char *value) {
+	_cleanup_json_ json_object *p = json_object_new_object();
+
+	if (!p || (key && json_add(p, key, json_object_new_string(value)) < 0))
+		return -ENOMEM;
+	return connection_reply_error(call->connection, error, TAKE_PTR(p));
+}
+
+static int reply_error_id(MethodCall *call, const char *error, unsigned id) {
+	_cleanup_json_ json_object *p = json_object_new_object();
+
+	if (!p || json_add(p, "id", json_object_new_int64(id)) < 0)
+		return -ENOMEM;
+	return connection_reply_error(call->connection, error, TAKE_PTR(p));
+}
+
+static int reply_device_busy(MethodCall *call, const char *address, unsigned attachment) {
+	_cleanup_json_ json_object *p = json_object_new_object();
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	r |= json_add(p, "address", json_object_new_string(address));
+	r |= json_add(p, "attachment", json_object_new_int64(attachment));
+	if (r < 0)
+		return -ENOMEM;
+	return connection_reply_error(call->connection, VFIOD_ERROR_DEVICE_BUSY, TAKE_PTR(p));
+}
+
+/* GroupNotViable names the members bound to a driver other than vfio-pci. */
+static int reply_group_not_viable(MethodCall *call, int group) {
+	_cleanup_free_ SysfsDevice *members = NULL;
+	_cleanup_json_ json_object *p = json_object_new_object(), *blockers = json_object_new_array();
+	size_t n = 0;
+	int r;
+
+	if (!p || !blockers)
+		return -ENOMEM;
+	r = group >= 0 ? sysfs_list_group(call->connection->manager->sysfs_fd, group, &members, &n) : 0;
+	if (r < 0)
+		log_warning_errno(r, "Failed to list the members of IOMMU group %d: %m", group);
+	for (size_t i = 0; i < n; i++) {
+		if (!members[i].driver[0] || strcmp(members[i].driver, "vfio-pci") == 0)
+			continue;
+		json_object *s = json_object_new_string(members[i].address);
+		if (!s || json_object_array_add(blockers, s) < 0) {
+			json_object_put(s);
+			return -ENOMEM;
+		}
+	}
+	r = json_add(p, "group", json_object_new_int(group));
+	if (r >= 0)
+		r = json_add(p, "blockers", TAKE_PTR(blockers));
+	if (r < 0)
+		return -ENOMEM;
+	return connection_reply_error(call->connection, VFIOD_ERROR_GROUP_NOT_VIABLE, TAKE_PTR(p));
+}
+
+typedef struct AttachParams {
+	const char *address;
+	int64_t vm_fd;
+} AttachParams;
+
+/* Finds a device for Attach, answering InvalidAddress, NoSuchDevice or GroupNotViable
+ * itself. Returns 1 when found and viable in sysfs, 0 when answered, -errno. */
+static int attach_find_device(MethodCall *call, const char *address, SysfsDevice *ret) {
+	int r;
+
+	if (!pci_address_is_valid(address))
+		return reply_error_string(call, VFIOD_ERROR_INVALID_ADDRESS, "address", address);
+	r = sysfs_get_device(call->connection->manager->sysfs_fd, address, ret);
+	if (r == -ENOENT)
+		return reply_error_string(call, VFIOD_ERROR_NO_SUCH_DEVICE, "address", address);
+	if (r < 0)
+		return reply_kernel_error(call, "read sysfs device", r);
+	if (ret->group < 0 || !ret->viable)
+		return reply_group_not_viable(call, ret->group);
+	return 1;
+}
+
+/* The Attach reply: the attachment, and copies of the group and container fds. */
+static int attach_reply(MethodCall *call, const Attachment *a) {
+	_cleanup_json_ json_object *p = json_object_new_object();
+	int fds[2] = { -EBADF, -EBADF }, r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	r |= json_add(p, "attachment", attachment_to_json(a));
+	r |= json_add(p, "groupFd", json_object_new_int(0));
+	r |= json_add(p, "containerFd", json_object_new_int(1));
+	if (r < 0)
+		return -ENOMEM;
+	fds[0] = fcntl(a->group->fd, F_DUPFD_CLOEXEC, 3);
+	fds[1] = fcntl(a->vm->container_fd, F_DUPFD_CLOEXEC, 3);
+	if (fds[0] < 0 || fds[1] < 0) {
+		r = negative_errno();
+		close_many(fds, 2);
+		return reply_kernel_error(call, "fcntl F_DUPFD_CLOEXEC", r);
+	}
+	return connection_reply(call->connection, TAKE_PTR(p), fds, 2);
+}
+
+static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure, int r) {
+	switch (failure->kind) {
+	case ATTACH_FAILURE_BUSY: return reply_device_busy(call, device->address, failure->attachment);
+	case ATTACH_FAILURE_NOT_VIABLE: return reply_group_not_viable(call, device->group);
+	default:
+		if (r == -ENOMEM)
+			return r;
+		return reply_kernel_error(call, failure->operation ?: "attach", r);
+	}
+}
+
+int method_attach(MethodCall *call) {
+	static const ParamSpec spec[] = {
+		{ "address", PARAM_STRING, .offset = offsetof(AttachParams, address), .max_length = 64 },
+		{ "vmFd", PARAM_INT, .offset = offsetof(AttachParams, vm_fd), .min = 0, .max = PROTOCOL_MAX_FDS - 1 },
+	};
+	Connection *c = call->connection;
+	AttachParams params = {};
+	AttachFailure failure = {};
+	SysfsDevice device;
+	Attachment *a;
+	const char *bad = NULL;
+	int r;
+
+	if (message_decode_params(call->parameters, spec, ELEMENTSOF(spec), &params, &bad) < 0)
+		return reply_invalid_parameter(call, bad);
+	if ((size_t) params.vm_fd >= call->n_fds)
+		return reply_invalid_parameter(call, "vmFd");
+	r = attach_find_device(call, params.address, &device);
+	if (r <= 0)
+		return r;
+	r = vm_fd_is_kvm(call->fds[params.vm_fd]);
+	if (r <= 0)
+		return reply_error_string(call, VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE, NULL, NULL);
+	r = state_attach(&c->manager->state, &device, call->fds[params.vm_fd], c->peer.pid, c->peer.uid, &failure, &a);
+	if (r < 0) {
+		log_info("Attach of %s for pid %d uid %u refused: %s", device.address, (int) c->peer.pid,
+		         (unsigned) c->peer.uid, strerror(-r));
+		return attach_reply_failure(call, &device, &failure, r);
+	}
+	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address, a->group->number,
+	         a->vm->id, (int) a->pid, (unsigned) a->uid);
+	return attach_reply(call, a);
+}
+
+typedef struct IdParams {
+	int64_t id;
+} IdParams;
+
+/* Decodes {"id": N} and finds the attachment, answering the errors itself: returns the
+ * attachment, or NULL with *ret_r set (0 when answered). */
+static Attachment *find_attachment_param(MethodCall *call, int *ret_r) {
+	static const ParamSpec spec[] = {
+		{ "id", PARAM_INT, .offset = offsetof(IdParams, id), .min = 0, .max = UINT32_MAX },
+	};
+	IdParams params = {};
+	const char *bad = NULL;
+	Attachment *a;
+
+	if (message_decode_params(call->parameters, spec, ELEMENTSOF(spec), &params, &bad) < 0) {
+		*ret_r = reply_invalid_parameter(call, bad);
+		return NULL;
+	}
+	a = state_find_attachment(&call->connection->manager->state, (unsigned) params.id);
+	if (!a)
+		*ret_r = reply_error_id(call, VFIOD_ERROR_NO_SUCH_ATTACHMENT, (unsigned) params.id);
+	return a;
+}
+
+int method_open_device(MethodCall *call) {
+	_cleanup_json_ json_object *p = NULL;
+	const char *operation = NULL;
+	int fd = -EBADF, r = 0;
+	Attachment *a;
+
+	a = find_attachment_param(call, &r);
+	if (!a)
+		return r;
+	/* Only the process that made the attachment gets its device. */
+	if (a->pid != call->connection->peer.pid || a->uid != call->connection->peer.uid)
+		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+	if (a->device_open)
+		return reply_device_busy(call, a->address, a->id);
+	r = state_open_device(&call->connection->manager->state, a, &fd, &operation);
+	if (r < 0)
+		return reply_kernel_error(call, operation ?: "VFIO_GROUP_GET_DEVICE_FD", r);
+	p = json_object_new_object();
+	if (!p || json_add(p, "deviceFd", json_object_new_int(0)) < 0) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	log_info("Attachment %u: device %s opened for pid %d.", a->id, a->address, (int) a->pid);
+	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
+}
+
+int method_detach(MethodCall *call) {
+	Attachment *a;
+	int r = 0;
+
+	a = find_attachment_param(call, &r);
+	if (!a)
+		return r;
+	if (a->uid != call->connection->peer.uid && !caller_is_admin(call))
+		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+	log_info("Attachment %u: %s detached by pid %d uid %u.", a->id, a->address, (int) call->connection->peer.pid,
+	         (unsigned) call->connection->peer.uid);
+	state_detach(&call->connection->manager->state, a);
+	return connection_reply(call->connection, NULL, NULL, 0);
+}
+
+int method_list_attachments(MethodCall *call) {
+	_cleanup_json_ json_object *p = json_object_new_object(), *array = json_object_new_array();
+	bool all = caller_is_admin(call);
+
+	if (!p || !array)
+		return -ENOMEM;
+	for (Attachment *a = call->connection->manager->state.attachments; a; a = a->next) {
+		if (!all && a->uid != call->connection->peer.uid)
+			continue;
+		json_object *o = attachment_to_json(a);
+		if (!o || json_object_array_add(array, o) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+	}
+	if (json_add(p, "attachments", TAKE_PTR(array)) < 0)
 		return -ENOMEM;
 	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
 }

@@ -8,3 +8,7 @@
 int method_get_info(MethodCall *call);
 int method_get_interface_description(MethodCall *call);
 int method_list_devices(MethodCall *call);
+int method_attach(MethodCall *call);
+int method_open_device(MethodCall *call);
+int method_detach(MethodCall *call);
+int method_list_attachments(MethodCall *call);

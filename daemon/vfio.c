@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "sysfs.h"
+#include "vfio.h"
+
+#define VFIO_DEV_DIR "/dev/vfio"
+
+/* Stores the failing operation for the caller's KernelError and returns -errno. */
+static int vfio_fail(const char **ret_operation, const char *operation) {
+	int r = negative_errno();
+	if (ret_operation)
+		*ret_operation = operation;
+	return r;
+}
+
+int vfio_group_open(int group, int *ret_fd, const char **ret_operation) {
+	char path[sizeof(VFIO_DEV_DIR) + 16];
+	int fd;
+
+	if (group < 0)
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), VFIO_DEV_DIR "/%d", group);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vfio_fail(ret_operation, "open /dev/vfio/<group>");
+	*ret_fd = fd;
+	return 0;
+}
+
+int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation) {
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+		return vfio_fail(ret_operation, "VFIO_GROUP_GET_STATUS");
+	*ret_viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
+	return 0;
+}
+
+/* The best IOMMU type the container offers; -ENODEV when it offers neither. */
+static int vfio_container_pick_type(int fd, VfioIommuType *ret_type, const char **ret_operation) {
+	static const VfioIommuType preferred[] = { VFIO_IOMMU_TYPE1V2, VFIO_IOMMU_TYPE1 };
+
+	for (size_t i = 0; i < ELEMENTSOF(preferred); i++) {
+		int r = ioctl(fd, VFIO_CHECK_EXTENSION, (unsigned long) preferred[i]);
+		if (r < 0)
+			return vfio_fail(ret_operation, "VFIO_CHECK_EXTENSION");
+		if (r > 0) {
+			*ret_type = preferred[i];
+			return 0;
+		}
+	}
+	errno = ENODEV;
+	return vfio_fail(ret_operation, "VFIO_CHECK_EXTENSION");
+}
+
+int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation) {
+	_cleanup_close_ int fd = -EBADF;
+	VfioIommuType type;
+	int r;
+
+	fd = open(VFIO_DEV_DIR "/vfio", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vfio_fail(ret_operation, "open /dev/vfio/vfio");
+	r = ioctl(fd, VFIO_GET_API_VERSION);
+	if (r < 0)
+		return vfio_fail(ret_operation, "VFIO_GET_API_VERSION");
+	if (r != VFIO_API_VERSION) {
+		errno = EPROTONOSUPPORT;
+		return vfio_fail(ret_operation, "VFIO_GET_API_VERSION");
+	}
+	r = vfio_container_pick_type(fd, &type, ret_operation);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(fd);
+	*ret_type = type;
+	return 0;
+}
+
+int vfio_group_set_container(int group_fd, int container_fd, const char **ret_operation) {
+	if (ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd) < 0)
+		return vfio_fail(ret_operation, "VFIO_GROUP_SET_CONTAINER");
+	return 0;
+}
+
+int vfio_group_unset_container(int group_fd, const char **ret_operation) {
+	if (ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER) < 0)
+		return vfio_fail(ret_operation, "VFIO_GROUP_UNSET_CONTAINER");
+	return 0;
+}
+
+int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation) {
+	if (ioctl(container_fd, VFIO_SET_IOMMU, (unsigned long) type) < 0)
+		return vfio_fail(ret_operation, "VFIO_SET_IOMMU");
+	return 0;
+}
+
+int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, const char **ret_operation) {
+	int fd;
+
+	/* The name is a path component in the kernel's lookup: only a checked address gets here. */
+	if (!pci_address_is_valid(address))
+		return -EINVAL;
+	fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, address);
+	if (fd < 0)
+		return vfio_fail(ret_operation, "VFIO_GROUP_GET_DEVICE_FD");
+	/* The kernel opens device fds O_CLOEXEC already; make sure regardless. */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int r = vfio_fail(ret_operation, "fcntl F_SETFD");
+		safe_close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int vm_fd_is_kvm(int fd) {
+	char path[64], target[64];
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	/* Every anonymous inode shares one inode, so st_ino cannot tell; the link name can. */
+	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return negative_errno();
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:kvm-vm") == 0;
+}
+
+int vm_fd_same(int fd1, int fd2) {
+	pid_t self = getpid();
+	long r = syscall(SYS_kcmp, self, self, KCMP_FILE, (unsigned long) fd1, (unsigned long) fd2);
+
+	if (r < 0)
+		return negative_errno();
+	return r == 0;
+}
+
+const char *vfio_iommu_type_name(VfioIommuType type) {
+	switch (type) {
+	case VFIO_IOMMU_TYPE1V2: return "Type1v2";
+	case VFIO_IOMMU_TYPE1: return "Type1";
+	default: return "none";
+	}
+}

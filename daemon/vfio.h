@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The kernel boundary: the only code that opens /dev/vfio or issues VFIO ioctls, and the
+ * checks on the KVM VM fds clients pass. Each function returns 0 (or a value) or -errno,
+ * and names the kernel operation that failed in *ret_operation (for KernelError). */
+
+#include <stdbool.h>
+
+/* The IOMMU types a container can get, best first. */
+typedef enum VfioIommuType {
+	VFIO_IOMMU_NONE = 0,
+	VFIO_IOMMU_TYPE1 = 1,   /* VFIO_TYPE1_IOMMU */
+	VFIO_IOMMU_TYPE1V2 = 3, /* VFIO_TYPE1v2_IOMMU */
+} VfioIommuType;
+
+/* Opens /dev/vfio/<group> (O_RDWR|O_CLOEXEC). A group opens once system-wide: -EBUSY while
+ * anyone holds it; -ENOENT when no device of the group is bound to vfio-pci. */
+int vfio_group_open(int group, int *ret_fd, const char **ret_operation);
+
+/* VFIO_GROUP_GET_STATUS: *ret_viable is true when every member is bound to vfio-pci or to no
+ * driver, as the kernel sees it. */
+int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation);
+
+/* Opens /dev/vfio/vfio, checks VFIO_GET_API_VERSION and picks the best IOMMU type the
+ * kernel offers (TYPE1v2, else TYPE1). The type is set later, once a group is in. */
+int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation);
+
+/* VFIO_GROUP_SET_CONTAINER. */
+int vfio_group_set_container(int group_fd, int container_fd, const char **ret_operation);
+
+/* VFIO_GROUP_UNSET_CONTAINER. */
+int vfio_group_unset_container(int group_fd, const char **ret_operation);
+
+/* VFIO_SET_IOMMU, after the first group joined the container. */
+int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation);
+
+/* VFIO_GROUP_GET_DEVICE_FD for a validated PCI address; the new fd is O_CLOEXEC. */
+int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, const char **ret_operation);
+
+/* Whether fd (one a client passed) is a KVM VM: 1 yes, 0 no, -errno on failure. */
+int vm_fd_is_kvm(int fd);
+
+/* Whether two fds refer to the same open file (kcmp KCMP_FILE): 1 same, 0 different. */
+int vm_fd_same(int fd1, int fd2);
+
+const char *vfio_iommu_type_name(VfioIommuType type);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The test VMM of the real-kernel rig. It runs as an unprivileged user, creates KVM VMs and
+ * attaches devices through libvfiod, and checks that the fds it gets are the real thing.
+ * Each failed check prints the expression, the values and errno, and exits 1.
+ *
+ *   vmm-test unprivileged GROUP...        no root, no capabilities, no access to /dev/vfio/N
+ *   vmm-test attach ADDRESS...            one VM, every device: config IDs, DMA map, reset,
+ *                                         regions and IRQs, one container, one KVM VFIO device
+ *   vmm-test hold ADDRESS                 attach, print "HELD <id>", detach on SIGTERM
+ *   vmm-test attach-only ADDRESS          Attach without the rest, print "ATTACHED <id>", then
+ *                                         Detach on SIGTERM
+ *   vmm-test expect ERROR ADDRESS [FD]    Attach fails with Varlink error ERROR; FD is the kind
+ *                                         of fd passed as vmFd: vm (default), pipe, null,
+ *                                         kvm-system; prints the error's parameters
+ *   vmm-test expect-open ERROR ID         OpenDevice(ID) fails with ERROR */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <linux/kvm.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "libvfiod.h"
+#include "protocol.h"
+
+#define MAX_DEVICES 8
+
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		if (!(expr)) {                                                                     \
+			fprintf(stderr, "vmm-test: %s:%d: check failed: %s (errno %d: %s)\n",     \
+			        __FILE__, __LINE__, #expr, errno, strerror(errno));               \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long _a = (long long) (a), _b = (long long) (b);                              \
+		if (_a != _b) {                                                                    \
+			fprintf(stderr, "vmm-test: %s:%d: %s == %s failed: %lld != %lld (errno %d)\n", \
+			        __FILE__, __LINE__, #a, #b, _a, _b, errno);                        \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static int create_vm(void) {
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
+
+	CHECK(kvm >= 0);
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	CHECK(vm >= 0);
+	close(kvm);
+	return vm;
+}
+
+static vfiod_client *connect_daemon(void) {
+	vfiod_client *client = NULL;
+	int r = vfiod_connect(NULL, &client);
+
+	errno = -r;
+	CHECK(r >= 0);
+	return client;
+}
+
+static unsigned read_sysfs_id(const char *address, const char *file) {
+	char path[128], text[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", address, file);
+	f = fopen(path, "re");
+	CHECK(f);
+	CHECK(fgets(text, sizeof(text), f));
+	fclose(f);
+	return (unsigned) strtoul(text, NULL, 16);
+}
+
+static void check_unprivileged(int argc, char *argv[]) {
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	int found = 0;
+
+	CHECK(getuid() != 0 && geteuid() != 0);
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "CapEff:", 7) == 0) {
+			CHECK(strtoull(line + 7, NULL, 16) == 0);
+			found = 1;
+		}
+	fclose(f);
+	CHECK(found);
+	for (int i = 0; i < argc; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/dev/vfio/%s", argv[i]);
+		CHECK(open(path, O_RDWR | O_CLOEXEC) < 0 && errno == EACCES);
+	}
+}
+
+/* The device fd is the device: its config space holds the IDs sysfs shows. */
+static void check_device(const vfiod_attachment *a) {
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_region_info config = { .argsz = sizeof(config), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	uint16_t ids[2] = {};
+
+	CHECK(ioctl(a->device_fd, VFIO_DEVICE_GET_INFO, &info) == 0);
+	CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI);
+	CHECK(info.num_regions > VFIO_PCI_CONFIG_REGION_INDEX);
+	CHECK(info.num_irqs > 0);
+	CHECK(ioctl(a->device_fd, VFIO_DEVICE_GET_REGION_INFO, &config) == 0);
+	CHECK(pread(a->device_fd, ids, sizeof(ids), (off_t) config.offset) == sizeof(ids));
+	CHECK_EQ(ids[0], read_sysfs_id(a->address, "vendor"));
+	CHECK_EQ(ids[1], read_sysfs_id(a->address, "device"));
+	if (info.flags & VFIO_DEVICE_FLAGS_RESET)
+		CHECK(ioctl(a->device_fd, VFIO_DEVICE_RESET) == 0);
+	printf("%s: vendor %04x device %04x, %u regions, %u irqs, reset %s\n", a->address, ids[0], ids[1],
+	       info.num_regions, info.num_irqs, info.flags & VFIO_DEVICE_FLAGS_RESET ? "ok" : "unsupported");
+}
+
+/* The container fd is the VM's IOMMU: 1 MiB maps and unmaps (pinned against our memlock). */
+static void check_dma(const vfiod_attachment *a) {
+	const size_t size = 1 << 20;
+	void *buffer = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t) buffer,
+		.iova = 0x100000,
+		.size = size,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = map.iova, .size = size };
+
+	CHECK(buffer != MAP_FAILED);
+	CHECK(ioctl(a->container_fd, VFIO_IOMMU_MAP_DMA, &map) == 0);
+	CHECK(ioctl(a->container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap) == 0);
+	CHECK_EQ(unmap.size, size);
+	munmap(buffer, size);
+	printf("%s: DMA map and unmap of 1 MiB through the container ok\n", a->address);
+}
+
+static int same_file(int fd1, int fd2) {
+	return syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, fd1, fd2) == 0;
+}
+
+static void attach_devices(int argc, char *argv[]) {
+	vfiod_attachment a[MAX_DEVICES];
+	struct kvm_create_device again = { .type = KVM_DEV_TYPE_VFIO };
+	vfiod_client *client = connect_daemon();
+	int vm = create_vm(), kvm_device = -1;
+
+	CHECK(argc > 0 && argc <= MAX_DEVICES);
+	for (int i = 0; i < argc; i++) {
+		int r = vfiod_attach(client, argv[i], vm, &kvm_device, &a[i]);
+		if (r < 0)
+			fprintf(stderr, "vmm-test: attach %s: %s\n", argv[i], vfiod_error_text(client));
+		CHECK(r >= 0);
+		CHECK(kvm_device >= 0);
+		check_device(&a[i]);
+		check_dma(&a[i]);
+		/* One container and one VM id for every device of the VM. */
+		CHECK(same_file(a[i].container_fd, a[0].container_fd));
+		CHECK_EQ(a[i].vm, a[0].vm);
+	}
+	/* One KVM VFIO device per VM: the kernel refuses a second. */
+	CHECK(ioctl(vm, KVM_CREATE_DEVICE, &again) < 0 && errno == EBUSY);
+	for (int i = argc - 1; i >= 0; i--) {
+		/* The group leaves KVM only with its last device. */
+		int last_of_group = 1;
+		for (int j = 0; j < i; j++)
+			if (a[j].group == a[i].group)
+				last_of_group = 0;
+		CHECK(vfiod_detach(client, &a[i], last_of_group ? kvm_device : -1) >= 0);
+	}
+	vfiod_disconnect(client);
+	close(kvm_device);
+	close(vm);
+	printf("vmm-test: attached and checked %d device(s)\n", argc);
+}
+
+static void wait_for_sigterm(void) {
+	sigset_t mask;
+	int signal_number;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	CHECK(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
+	CHECK(sigwait(&mask, &signal_number) == 0);
+}
+
+static void hold(const char *address) {
+	vfiod_client *client = connect_daemon();
+	int vm = create_vm(), kvm_device = -1;
+	vfiod_attachment a;
+	int r = vfiod_attach(client, address, vm, &kvm_device, &a);
+
+	if (r < 0)
+		fprintf(stderr, "vmm-test: attach %s: %s\n", address, vfiod_error_text(client));
+	CHECK(r >= 0);
+	printf("HELD %lld\n", a.id);
+	fflush(stdout);
+	wait_for_sigterm();
+	CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
+	vfiod_disconnect(client);
+}
+
+static json_object *attach_parameters(const char *address) {
+	json_object *p = json_object_new_object();
+
+	CHECK(p);
+	json_object_object_add(p, "address", json_object_new_string(address));
+	json_object_object_add(p, "vmFd", json_object_new_int(0));
+	return p;
+}
+
+static void attach_only(const char *address) {
+	vfiod_client *client = connect_daemon();
+	json_object *reply = NULL, *attachment = NULL, *id = NULL;
+	int vm = create_vm(), fds[VFIOD_MAX_FDS];
+	size_t n_fds = 0;
+	int r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &vm, 1, &reply, fds, &n_fds);
+
+	if (r < 0)
+		fprintf(stderr, "vmm-test: Attach %s: %s\n", address, vfiod_error_text(client));
+	CHECK(r >= 0);
+	CHECK_EQ(n_fds, 2);
+	CHECK(json_object_object_get_ex(reply, "attachment", &attachment));
+	CHECK(json_object_object_get_ex(attachment, "id", &id));
+	printf("ATTACHED %lld\n", (long long) json_object_get_int64(id));
+	fflush(stdout);
+	wait_for_sigterm();
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "id", json_object_get(id));
+	CHECK(vfiod_call(client, VFIOD_METHOD_DETACH, p, NULL, 0, NULL, NULL, NULL) >= 0);
+	json_object_put(reply);
+	vfiod_disconnect(client);
+}
+
+/* An fd of the named kind, to pass where a VM fd belongs. */
+static int make_fd(const char *kind) {
+	int pipe_fds[2];
+
+	if (strcmp(kind, "vm") == 0)
+		return create_vm();
+	if (strcmp(kind, "null") == 0)
+		return open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (strcmp(kind, "kvm-system") == 0)
+		return open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (strcmp(kind, "pipe") == 0) {
+		CHECK(pipe2(pipe_fds, O_CLOEXEC) == 0);
+		close(pipe_fds[1]);
+		return pipe_fds[0];
+	}
+	fprintf(stderr, "vmm-test: unknown fd kind %s\n", kind);
+	exit(2);
+}
+
+static void expect_attach_error(const char *error, const char *address, const char *kind) {
+	vfiod_client *client = connect_daemon();
+	int fd = make_fd(kind);
+	int r;
+
+	CHECK(fd >= 0);
+	r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &fd, 1, NULL, NULL, NULL);
+	CHECK_EQ(r, -EREMOTEIO);
+	printf("%s\n", vfiod_error_text(client));
+	if (strcmp(vfiod_error_name(client), error) != 0) {
+		fprintf(stderr, "vmm-test: expected %s, got %s\n", error, vfiod_error_text(client));
+		exit(1);
+	}
+	vfiod_disconnect(client);
+	close(fd);
+}
+
+static void expect_open_error(const char *error, const char *id) {
+	vfiod_client *client = connect_daemon();
+	json_object *p = json_object_new_object();
+	int r;
+
+	json_object_object_add(p, "id", json_object_new_int64(strtoll(id, NULL, 10)));
+	r = vfiod_call(client, VFIOD_METHOD_OPEN_DEVICE, p, NULL, 0, NULL, NULL, NULL);
+	CHECK_EQ(r, -EREMOTEIO);
+	printf("%s\n", vfiod_error_text(client));
+	if (strcmp(vfiod_error_name(client), error) != 0) {
+		fprintf(stderr, "vmm-test: expected %s, got %s\n", error, vfiod_error_text(client));
+		exit(1);
+	}
+	vfiod_disconnect(client);
+}
+
+int main(int argc, char *argv[]) {
+	const char *command = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(command, "unprivileged") == 0)
+		check_unprivileged(argc - 2, argv + 2);
+	else if (strcmp(command, "attach") == 0)
+		attach_devices(argc - 2, argv + 2);
+	else if (strcmp(command, "hold") == 0 && argc == 3)
+		hold(argv[2]);
+	else if (strcmp(command, "attach-only") == 0 && argc == 3)
+		attach_only(argv[2]);
+	else if (strcmp(command, "expect") == 0 && (argc == 4 || argc == 5))
+		expect_attach_error(argv[2], argv[3], argc == 5 ? argv[4] : "vm");
+	else if (strcmp(command, "expect-open") == 0 && argc == 4)
+		expect_open_error(argv[2], argv[3]);
+	else {
+		fprintf(stderr, "vmm-test: bad usage (see the comment at the top of vmm-test.c)\n");
+		return 2;
+	}
+	return 0;
+}
