@@ -39,7 +39,7 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 # Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c \
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c \
 	daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-wire test-message test-sysfs test-dispatch
@@ -53,7 +53,7 @@ LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
 VFIOD := $(BUILD)/vfiod
 VFIOCTL := $(BUILD)/vfioctl
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-VM_PROGRAMS := $(BUILD)/vm/vmm-test
+VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas
 
 EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
 
@@ -132,6 +132,7 @@ install: all units
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(VFIOD) $(DESTDIR)$(SBINDIR)/vfiod
 	install -m 0755 $(VFIOCTL) $(DESTDIR)$(BINDIR)/vfioctl
+	install -m 0755 $(EXAMPLE_VMM) $(DESTDIR)$(BINDIR)/vfiod-example-vmm
 	install -m 0644 $(LIBVFIOD_A) $(DESTDIR)$(LIBDIR)/libvfiod.a
 	install -m 0755 $(LIBVFIOD_SO) $(DESTDIR)$(LIBDIR)/libvfiod.so.0
 	ln -sf libvfiod.so.0 $(DESTDIR)$(LIBDIR)/libvfiod.so
@@ -140,6 +141,7 @@ install: all units
 	install -m 0644 $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 0644 man/vfioctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/libvfiod.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 man/vfiod.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:

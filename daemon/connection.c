@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "message.h"
+#include "process.h"
 #include "protocol.h"
 
 static unsigned next_connection_id = 1;
@@ -30,7 +31,7 @@ static bool connection_is_finished(Connection *c) {
 
 /* Runs every complete call buffered, in order, while the client keeps up with the replies. */
 static int connection_process(Connection *c) {
-	while (!c->closing && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES) {
+	while (!c->closing && !c->monitoring && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES) {
 		_cleanup_free_ char *text = NULL;
 		int fds[PROTOCOL_MAX_FDS];
 		size_t length, n_fds = 0;
@@ -103,14 +104,15 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 	return 0;
 }
 
-static int connection_take_credentials(Connection *c) {
+/* Who is at the other end, from the kernel: uid, gid and pid, and the process as a pidfd. */
+static int connection_take_credentials(Connection *c, uint64_t accepted_ns) {
 	socklen_t length = sizeof(c->peer);
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &length) < 0)
 		return negative_errno();
-	if (length != sizeof(c->peer))
+	if (length != sizeof(c->peer) || c->peer.pid <= 0)
 		return -EIO;
-	return 0;
+	return process_pidfd_for_peer(c->fd, c->peer.pid, accepted_ns, &c->peer_pidfd);
 }
 
 int connection_new(Manager *m, int fd, Connection **ret) {
@@ -123,11 +125,12 @@ int connection_new(Manager *m, int fd, Connection **ret) {
 		return -ENOMEM;
 	c->manager = m;
 	c->fd = TAKE_FD(owned_fd);
+	c->peer_pidfd = -EBADF;
 	c->id = next_connection_id++;
 	wire_reader_init(&c->reader, PROTOCOL_MAX_REQUEST_BYTES);
 	wire_writer_init(&c->writer);
 
-	r = connection_take_credentials(c);
+	r = connection_take_credentials(c, process_boottime_ns());
 	if (r >= 0)
 		r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
 	if (r < 0) {
@@ -149,6 +152,7 @@ void connection_free(Connection *c) {
 	sd_event_source_disable_unref(c->io_source);
 	wire_reader_done(&c->reader);
 	wire_writer_done(&c->writer);
+	safe_close(c->peer_pidfd);
 	safe_close(c->fd);
 	free(c);
 }
@@ -176,6 +180,10 @@ static int connection_queue(Connection *c, json_object *message, int *fds, size_
 
 int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds) {
 	return connection_queue(c, message_new_reply(parameters, false), fds, n_fds);
+}
+
+int connection_reply_continues(Connection *c, json_object *parameters) {
+	return connection_queue(c, message_new_reply(parameters, true), NULL, 0);
 }
 
 int connection_reply_error(Connection *c, const char *error, json_object *parameters) {

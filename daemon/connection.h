@@ -24,6 +24,8 @@ typedef struct Connection {
 	WireReader reader;
 	WireWriter writer;
 	struct ucred peer; /* from SO_PEERCRED at accept, never from a message */
+	int peer_pidfd;    /* the peer process, from SO_PEERPIDFD (or pidfd_open) at accept */
+	bool monitoring;   /* a Monitor call holds the connection: no further calls are read */
 	unsigned id;       /* for log lines */
 	bool read_eof;     /* the peer shut down its sending side */
 	bool closing;      /* close once the queued replies are sent */
@@ -40,6 +42,9 @@ void connection_free(Connection *c);
 /* Queues a reply. Takes ownership of parameters (NULL for none) and of the n_fds fds on
  * every path. Returns 0 or -errno (the connection is then closed). */
 int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds);
+
+/* Queues one reply of a streaming ("more") call, with "continues": true; never with fds. */
+int connection_reply_continues(Connection *c, json_object *parameters);
 
 /* Queues an error reply; takes ownership of parameters. */
 int connection_reply_error(Connection *c, const char *error, json_object *parameters);

@@ -18,6 +18,7 @@ static const MethodEntry method_table[] = {
 	{ VFIOD_METHOD_ATTACH, method_attach, METHOD_TAKES_FDS },
 	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, 0 },
 	{ VFIOD_METHOD_DETACH, method_detach, 0 },
+	{ VFIOD_METHOD_MONITOR, method_monitor, 0 },
 };
 
 const MethodEntry *dispatch_find_method(const char *name) {

@@ -12,9 +12,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "connection.h"
+#include "json.h"
 #include "log.h"
 #include "manager.h"
 #include "sysfs.h"
+#include "message.h"
 
 int manager_new(Manager **ret) {
 	Manager *m;
@@ -184,5 +186,68 @@ int manager_run(Manager *m) {
 	(void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}
+
+/* One event reply for a monitoring connection; -errno when it cannot be queued. */
+static int manager_send_event(Connection *c, const char *kind, const Attachment *a, const char *reason) {
+	json_object *p = json_object_new_object();
+
+	if (!p || json_add(p, "event", event_to_json(kind, a, reason)) < 0) {
+		json_object_put(p);
+		return -ENOMEM;
+	}
+	return connection_reply_continues(c, p);
+}
+
+void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason) {
+	for (Connection *c = m->connections, *next; c; c = next) {
+		next = c->next;
+		if (c->monitoring && manager_send_event(c, kind, a, reason) < 0) {
+			log_warning("Dropping monitor connection %u: cannot queue an event.", c->id);
+			connection_free(c);
+		}
+	}
+}
+
+void manager_detach(Manager *m, Attachment *a, const char *reason) {
+	log_info("Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id, a->address,
+	         a->group->number, a->vm->id, (int) a->pid, reason);
+	manager_emit_event(m, "detach", a, reason);
+	state_detach(&m->state, a);
+}
+
+typedef struct OwnerWatch {
+	Manager *manager;
+	unsigned attachment;
+} OwnerWatch;
+
+static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
+	OwnerWatch *w = userdata;
+	Attachment *a = state_find_attachment(&w->manager->state, w->attachment);
+
+	/* A pidfd turns readable when its process exits. */
+	if (a)
+		manager_detach(w->manager, a, "process-exit");
+	return 0;
+}
+
+int manager_watch_owner(Manager *m, Attachment *a, int pidfd) {
+	OwnerWatch *w = malloc(sizeof(*w));
+	int r;
+
+	if (!w) {
+		safe_close(pidfd);
+		return -ENOMEM;
+	}
+	*w = (OwnerWatch) { .manager = m, .attachment = a->id };
+	r = sd_event_add_io(m->event, &a->owner_source, pidfd, EPOLLIN, on_owner_exit, w);
+	if (r < 0) {
+		free(w);
+		safe_close(pidfd);
+		return r;
+	}
+	(void) sd_event_source_set_destroy_callback(a->owner_source, free);
+	a->owner_pidfd = pidfd;
 	return 0;
 }

@@ -43,5 +43,15 @@ int manager_listen(Manager *m, const char *socket_path);
 /* Tells systemd we are ready and runs the loop until SIGTERM. Returns the exit code. */
 int manager_run(Manager *m);
 
+/* Sends an Event to every connection that called Monitor. */
+void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason);
+
+/* Ends attachment a ("request", "process-exit", "admin"), logs it and tells monitors. */
+void manager_detach(Manager *m, Attachment *a, const char *reason);
+
+/* Binds a to the process of pidfd (taken on every path): when that process exits, a is
+ * detached with reason "process-exit", whenever that happens. */
+int manager_watch_owner(Manager *m, Attachment *a, int pidfd);
+
 void manager_add_connection(Manager *m, Connection *c);
 void manager_remove_connection(Manager *m, Connection *c);

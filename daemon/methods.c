@@ -6,51 +6,13 @@
 #include <string.h>
 
 #include "connection.h"
+#include "json.h"
 #include "log.h"
 #include "manager.h"
 #include "message.h"
 #include "methods.h"
+#include "process.h"
 #include "sysfs.h"
-
-/* json-c's adders fail only on allocation; one check per object keeps handlers flat. */
-static int json_add(json_object *object, const char *key, json_object *value) {
-	if (!value)
-		return -ENOMEM;
-	if (json_object_object_add(object, key, value) < 0) {
-		json_object_put(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static json_object *json_new_string_or_null(const char *s) {
-	return s && *s ? json_object_new_string(s) : NULL;
-}
-
-/* A Device of the interface, with the attachment holding its group; NULL on allocation
- * failure. */
-static json_object *device_to_json(const SysfsDevice *d, State *state) {
-	Attachment *a = d->group >= 0 ? state_find_attachment_by_group(state, d->group) : NULL;
-	_cleanup_json_ json_object *o = json_object_new_object();
-	char id[5];
-	int r = 0;
-
-	if (!o)
-		return NULL;
-	r |= json_add(o, "address", json_object_new_string(d->address));
-	r |= json_add(o, "group", json_object_new_int(d->group));
-	(void) snprintf(id, sizeof(id), "%04x", d->vendor);
-	r |= json_add(o, "vendor", json_object_new_string(id));
-	(void) snprintf(id, sizeof(id), "%04x", d->device);
-	r |= json_add(o, "device", json_object_new_string(id));
-	/* json-c stores a NULL value as JSON null. */
-	if (json_object_object_add(o, "driver", json_new_string_or_null(d->driver)) < 0)
-		r = -ENOMEM;
-	r |= json_add(o, "viable", json_object_new_boolean(d->viable));
-	if (json_object_object_add(o, "attachment", a ? json_object_new_int64(a->id) : NULL) < 0)
-		r = -ENOMEM;
-	return r < 0 ? NULL : TAKE_PTR(o);
-}
 
 static json_object *string_array(const char *const *strings, size_t n) {
 	_cleanup_json_ json_object *a = json_object_new_array();
@@ -172,25 +134,6 @@ static bool caller_is_admin(MethodCall *call) {
 	return call->connection->peer.uid == 0;
 }
 
-static json_object *attachment_to_json(const Attachment *a) {
-	_cleanup_json_ json_object *o = json_object_new_object();
-	char since[32];
-	int r = 0;
-
-	if (!o)
-		return NULL;
-	state_format_time(a->since, since, sizeof(since));
-	r |= json_add(o, "id", json_object_new_int64(a->id));
-	r |= json_add(o, "address", json_object_new_string(a->address));
-	r |= json_add(o, "group", json_object_new_int(a->group->number));
-	r |= json_add(o, "vm", json_object_new_int64(a->vm->id));
-	r |= json_add(o, "pid", json_object_new_int64(a->pid));
-	r |= json_add(o, "uid", json_object_new_int64(a->uid));
-	r |= json_add(o, "since", json_object_new_string(since));
-	r |= json_add(o, "deviceOpen", json_object_new_boolean(a->device_open));
-	return r < 0 ? NULL : TAKE_PTR(o);
-}
-
 /* Replies error with one string parameter (NULL key for none). */
 static int reply_error_string(MethodCall *call, const char *error, const char *key, const char *value) {
 	_cleanup_json_ json_object *p = json_object_new_object();
@@ -248,6 +191,16 @@ static int reply_group_not_viable(MethodCall *call, int group) {
 	if (r < 0)
 		return -ENOMEM;
 	return connection_reply_error(call->connection, VFIOD_ERROR_GROUP_NOT_VIABLE, TAKE_PTR(p));
+}
+
+/* A copy of the caller's pidfd, for an attachment to hold. */
+static int owner_fd_dup(Connection *c, int *ret) {
+	int fd = fcntl(c->peer_pidfd, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0)
+		return negative_errno();
+	*ret = fd;
+	return 0;
 }
 
 typedef struct AttachParams {
@@ -316,7 +269,7 @@ int method_attach(MethodCall *call) {
 	SysfsDevice device;
 	Attachment *a;
 	const char *bad = NULL;
-	int r;
+	int owner = -EBADF, r;
 
 	if (message_decode_params(call->parameters, spec, ELEMENTSOF(spec), &params, &bad) < 0)
 		return reply_invalid_parameter(call, bad);
@@ -334,8 +287,17 @@ int method_attach(MethodCall *call) {
 		         (unsigned) c->peer.uid, strerror(-r));
 		return attach_reply_failure(call, &device, &failure, r);
 	}
+	r = owner_fd_dup(c, &owner);
+	if (r >= 0)
+		r = manager_watch_owner(c->manager, a, owner);
+	if (r < 0) {
+		/* An attachment nobody would release is worse than none. */
+		state_detach(&c->manager->state, a);
+		return reply_kernel_error(call, "watch the calling process (pidfd)", r);
+	}
 	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address, a->group->number,
 	         a->vm->id, (int) a->pid, (unsigned) a->uid);
+	manager_emit_event(c->manager, "attach", a, NULL);
 	return attach_reply(call, a);
 }
 
@@ -372,8 +334,10 @@ int method_open_device(MethodCall *call) {
 	a = find_attachment_param(call, &r);
 	if (!a)
 		return r;
-	/* Only the process that made the attachment gets its device. */
-	if (a->pid != call->connection->peer.pid || a->uid != call->connection->peer.uid)
+	/* Only the process that made the attachment gets its device. Its pid can be another
+	 * process's only after it exited, which the pidfd shows even before the exit event ran. */
+	if (a->pid != call->connection->peer.pid || a->uid != call->connection->peer.uid ||
+	    process_has_exited(a->owner_pidfd) != 0)
 		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
 	if (a->device_open)
 		return reply_device_busy(call, a->address, a->id);
@@ -398,9 +362,7 @@ int method_detach(MethodCall *call) {
 		return r;
 	if (a->uid != call->connection->peer.uid && !caller_is_admin(call))
 		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
-	log_info("Attachment %u: %s detached by pid %d uid %u.", a->id, a->address, (int) call->connection->peer.pid,
-	         (unsigned) call->connection->peer.uid);
-	state_detach(&call->connection->manager->state, a);
+	manager_detach(call->connection->manager, a, a->uid == call->connection->peer.uid ? "request" : "admin");
 	return connection_reply(call->connection, NULL, NULL, 0);
 }
 
@@ -422,4 +384,12 @@ int method_list_attachments(MethodCall *call) {
 	if (json_add(p, "attachments", TAKE_PTR(array)) < 0)
 		return -ENOMEM;
 	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+}
+
+int method_monitor(MethodCall *call) {
+	if (!call->more)
+		return connection_reply_error(call->connection, VARLINK_ERROR_EXPECTED_MORE, NULL);
+	/* The connection now carries events only: nothing after this call is read. */
+	call->connection->monitoring = true;
+	return 0;
 }

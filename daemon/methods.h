@@ -12,3 +12,4 @@ int method_attach(MethodCall *call);
 int method_open_device(MethodCall *call);
 int method_detach(MethodCall *call);
 int method_list_attachments(MethodCall *call);
+int method_monitor(MethodCall *call);

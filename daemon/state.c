@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-event.h>
 
 #include "log.h"
 #include "macro.h"
@@ -142,6 +143,7 @@ static int attachment_new(State *s, const SysfsDevice *device, pid_t pid, uid_t 
 	a->pid = pid;
 	a->uid = uid;
 	a->since = time(NULL);
+	a->owner_pidfd = -EBADF;
 	*ret = a;
 	return 0;
 }
@@ -224,6 +226,8 @@ void state_detach(State *s, Attachment *a) {
 	Vm *vm = a->vm;
 
 	UNLINK(s->attachments, Attachment, a);
+	sd_event_source_disable_unref(a->owner_source);
+	safe_close(a->owner_pidfd);
 	free(a);
 	if (--g->n_attachments == 0) {
 		const char *operation = NULL;

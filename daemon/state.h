@@ -43,6 +43,8 @@ typedef struct Attachment {
 	uid_t uid;
 	time_t since;
 	bool device_open;
+	int owner_pidfd;                 /* the process that asked; see manager_watch_owner() */
+	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;
 

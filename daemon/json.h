@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The interface's types (Device, Attachment, Event) as json-c objects. Builders return NULL
+ * on allocation failure. */
+
+#include <json-c/json.h>
+
+#include "state.h"
+#include "sysfs.h"
+
+/* Adds value under key, taking ownership of value; -ENOMEM when value is NULL or adding
+ * fails. One check per object keeps callers flat. */
+int json_add(json_object *object, const char *key, json_object *value);
+
+/* Adds value under key, where NULL is a JSON null. */
+int json_add_nullable(json_object *object, const char *key, json_object *value);
+
+/* A Device, with the attachment that holds its group in state. */
+json_object *device_to_json(const SysfsDevice *d, State *state);
+
+json_object *attachment_to_json(const Attachment *a);
+
+/* An Event: kind "attach"/"detach"/..., the attachment (may be NULL), reason (may be NULL). */
+json_object *event_to_json(const char *kind, const Attachment *a, const char *reason);

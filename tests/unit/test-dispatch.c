@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The daemon's request path without a kernel: a real manager and connection over a
+ * socketpair, a fake sysfs tree, the event loop run by hand. Checks what a client sees. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <cmocka.h>
+
+#include "../fakes/fake-sysfs.h"
+#include "connection.h"
+#include "manager.h"
+#include "message.h"
+#include "protocol.h"
+#include "wire.h"
+
+typedef struct Fixture {
+	Manager *manager;
+	FakeSysfs *sysfs;
+	int client;
+	WireReader reader;
+	int fds_before;
+} Fixture;
+
+static int count_fds(void) {
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+	int sv[2];
+
+	assert_non_null(f);
+	f->fds_before = count_fds();
+	assert_int_equal(manager_new(&f->manager), 0);
+	f->sysfs = fake_sysfs_new();
+	assert_non_null(f->sysfs);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:00.0", 0x8086, 0x100e, 5, "e1000"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:01.0", 0x8086, 0x100e, 5, NULL), 0);
+	f->manager->sysfs_fd = dup(fake_sysfs_root_fd(f->sysfs));
+	assert_true(f->manager->sysfs_fd >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	f->client = sv[1];
+	wire_reader_init(&f->reader, PROTOCOL_MAX_REPLY_BYTES);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+
+	wire_reader_done(&f->reader);
+	safe_close(f->client);
+	manager_free(f->manager);
+	fake_sysfs_free(f->sysfs);
+	/* Every fd the daemon received, opened or queued is gone. */
+	assert_int_equal(count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+static void pump(Fixture *f) {
+	for (int i = 0; i < 8; i++)
+		assert_true(sd_event_run(f->manager->event, 0) >= 0);
+}
+
+/* Sends raw bytes (a NUL is not added) with optional fds on the first sendmsg. */
+static void send_raw(Fixture *f, const void *data, size_t size, const int *fds, size_t n_fds) {
+	char control[CMSG_SPACE(sizeof(int) * 32)] = {};
+	struct iovec iov = { .iov_base = (void *) data, .iov_len = size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (n_fds > 0) {
+		mh.msg_control = control;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n_fds);
+	}
+	assert_int_equal(sendmsg(f->client, &mh, MSG_NOSIGNAL), (ssize_t) size);
+}
+
+static void send_call(Fixture *f, const char *json) {
+	send_raw(f, json, strlen(json) + 1, NULL, 0);
+}
+
+/* The next reply, parsed; fails the test when none comes. */
+static VarlinkReply receive_reply(Fixture *f) {
+	_cleanup_free_ char *text = NULL;
+	VarlinkReply reply = {};
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length, n_fds = 0;
+
+	for (int i = 0; i < 100; i++) {
+		int r = wire_reader_next(&f->reader, &text, &length, fds, &n_fds);
+		assert_true(r >= 0);
+		if (r > 0)
+			break;
+		pump(f);
+		r = wire_reader_fill(&f->reader, f->client);
+		assert_true(r > 0 || r == -EAGAIN);
+	}
+	assert_non_null(text);
+	close_many(fds, n_fds);
+	assert_int_equal(message_parse_reply(text, length, &reply), 0);
+	return reply;
+}
+
+static const char *string_parameter(VarlinkReply *r, const char *key) {
+	json_object *v = NULL;
+
+	assert_non_null(r->parameters);
+	assert_true(json_object_object_get_ex(r->parameters, key, &v));
+	return json_object_get_string(v);
+}
+
+/* The daemon closed the connection: reading gives end of stream once pumped. */
+static void assert_closed(Fixture *f) {
+	char byte;
+	ssize_t n = -1;
+
+	for (int i = 0; i < 50 && n != 0; i++) {
+		pump(f);
+		n = recv(f->client, &byte, 1, MSG_DONTWAIT);
+	}
+	assert_int_equal(n, 0);
+}
+
+static void get_info_names_interfaces(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *interfaces = NULL;
+
+	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_string_equal(string_parameter(&r, "vendor"), VFIOD_VENDOR);
+	assert_true(json_object_object_get_ex(r.parameters, "interfaces", &interfaces));
+	assert_int_equal(json_object_array_length(interfaces), 2);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(interfaces, 1)), VFIOD_INTERFACE);
+}
+
+static void interface_description_is_the_idl(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"io.vfiod\"}}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_string_equal(string_parameter(&r, "description"), protocol_interface_description);
+}
+
+static void interface_description_unknown_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"com.example\"}}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
+	assert_string_equal(string_parameter(&r, "interface"), "com.example");
+}
+
+static void missing_parameter_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\"}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VARLINK_ERROR_INVALID_PARAMETER);
+	assert_string_equal(string_parameter(&r, "parameter"), "interface");
+}
+
+static void unknown_method_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.Explode\"}");
+	r1 = receive_reply(f);
+	assert_string_equal(r1.error, VARLINK_ERROR_METHOD_NOT_FOUND);
+	assert_string_equal(string_parameter(&r1, "method"), "io.vfiod.Explode");
+	send_call(f, "{\"method\":\"com.example.Explode\"}");
+	r2 = receive_reply(f);
+	assert_string_equal(r2.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
+	assert_string_equal(string_parameter(&r2, "interface"), "com.example");
+}
+
+static json_object *find_device(json_object *devices, const char *address) {
+	for (size_t i = 0; i < json_object_array_length(devices); i++) {
+		json_object *d = json_object_array_get_idx(devices, i), *a = NULL;
+		if (json_object_object_get_ex(d, "address", &a) && strcmp(json_object_get_string(a), address) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static void list_devices_reads_sysfs(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *devices = NULL, *d, *v = NULL;
+
+	send_call(f, "{\"method\":\"io.vfiod.ListDevices\",\"parameters\":null}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_true(json_object_object_get_ex(r.parameters, "devices", &devices));
+	assert_int_equal(json_object_array_length(devices), 3);
+	d = find_device(devices, "0000:00:02.0");
+	assert_non_null(d);
+	assert_true(json_object_object_get_ex(d, "device", &v));
+	assert_string_equal(json_object_get_string(v), "10d3");
+	assert_true(json_object_object_get_ex(d, "viable", &v));
+	assert_true(json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(d, "attachment", &v));
+	assert_null(v);
+	d = find_device(devices, "0000:01:01.0");
+	assert_non_null(d);
+	assert_true(json_object_object_get_ex(d, "driver", &v));
+	assert_null(v);
+	/* Its group-mate is bound to e1000: the group is not viable. */
+	assert_true(json_object_object_get_ex(d, "viable", &v));
+	assert_false(json_object_get_boolean(v));
+}
+
+static void pipelined_calls_answered_in_order(void **state) {
+	Fixture *f = *state;
+	char calls[100 * 64] = "";
+	size_t used = 0;
+
+	for (int i = 0; i < 100; i++) {
+		const char *call = i % 2 ? "{\"method\":\"org.varlink.service.GetInfo\"}"
+		                         : "{\"method\":\"io.vfiod.Nope\"}";
+		memcpy(calls + used, call, strlen(call) + 1);
+		used += strlen(call) + 1;
+	}
+	send_raw(f, calls, used, NULL, 0);
+	for (int i = 0; i < 100; i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = receive_reply(f);
+		if (i % 2)
+			assert_null(r.error);
+		else
+			assert_string_equal(r.error, VARLINK_ERROR_METHOD_NOT_FOUND);
+	}
+}
+
+static void invalid_json_fails_and_closes(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	assert_closed(f);
+	assert_int_equal(f->manager->n_connections, 0);
+}
+
+static void invalid_utf8_fails_and_closes(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.ListDevices\",\"x\":\"\xff\xfe\"}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	assert_closed(f);
+}
+
+static void oversized_request_fails_and_closes(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	size_t size = PROTOCOL_MAX_REQUEST_BYTES + 100;
+	char *big = malloc(size);
+
+	assert_non_null(big);
+	memset(big, ' ', size);
+	/* No NUL: the daemon must give up at the bound, not wait for the end. */
+	for (size_t sent = 0; sent < size;) {
+		ssize_t n = send(f->client, big + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			assert_int_equal(errno, EAGAIN);
+			pump(f);
+			continue;
+		}
+		sent += (size_t) n;
+	}
+	free(big);
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	assert_closed(f);
+}
+
+static void fds_on_method_without_fds_are_closed(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
+	const char *call = "{\"method\":\"io.vfiod.ListDevices\"}";
+	int memfd = memfd_create("test", MFD_CLOEXEC);
+
+	assert_true(memfd >= 0);
+	send_raw(f, call, strlen(call) + 1, &memfd, 1);
+	close(memfd);
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	/* Not fatal: the connection still answers. */
+	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r2 = receive_reply(f);
+	assert_null(r2.error);
+}
+
+static void attach_with_bad_address_fails(void **state) {
+	static const char *const bad[] = { "../..", "0000:00:02.0/../../x", "%s", "", "0000:00:02.0 " };
+	Fixture *f = *state;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = {};
+		char call[256];
+		int memfd = memfd_create("vm", MFD_CLOEXEC);
+
+		assert_true(memfd >= 0);
+		snprintf(call, sizeof(call), "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"%s\",\"vmFd\":0}}",
+		         bad[i]);
+		send_raw(f, call, strlen(call) + 1, &memfd, 1);
+		close(memfd);
+		r = receive_reply(f);
+		assert_string_equal(r.error, VFIOD_ERROR_INVALID_ADDRESS);
+		assert_string_equal(string_parameter(&r, "address"), bad[i]);
+	}
+}
+
+static void attach_unknown_device_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:09:00.0\",\"vmFd\":0}}";
+	int memfd = memfd_create("vm", MFD_CLOEXEC);
+
+	send_raw(f, call, strlen(call) + 1, &memfd, 1);
+	close(memfd);
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_DEVICE);
+}
+
+static void attach_not_viable_names_blockers(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:01:01.0\",\"vmFd\":0}}";
+	json_object *blockers = NULL;
+	int memfd = memfd_create("vm", MFD_CLOEXEC);
+
+	send_raw(f, call, strlen(call) + 1, &memfd, 1);
+	close(memfd);
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_GROUP_NOT_VIABLE);
+	assert_true(json_object_object_get_ex(r.parameters, "blockers", &blockers));
+	assert_int_equal(json_object_array_length(blockers), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(blockers, 0)), "0000:01:00.0");
+}
+
+static void attach_non_vm_fd_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}";
+	int memfd = memfd_create("vm", MFD_CLOEXEC);
+
+	send_raw(f, call, strlen(call) + 1, &memfd, 1);
+	close(memfd);
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE);
+}
+
+static void attach_vm_fd_index_out_of_range_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VARLINK_ERROR_INVALID_PARAMETER);
+	assert_string_equal(string_parameter(&r, "parameter"), "vmFd");
+	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":99999999999999999999}}");
+	r2 = receive_reply(f);
+	assert_string_equal(r2.error, VARLINK_ERROR_INVALID_PARAMETER);
+}
+
+static void open_device_unknown_attachment_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.OpenDevice\",\"parameters\":{\"id\":7}}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_ATTACHMENT);
+	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":\"7\"}}");
+	r2 = receive_reply(f);
+	assert_string_equal(r2.error, VARLINK_ERROR_INVALID_PARAMETER);
+}
+
+static void list_attachments_empty(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *a = NULL;
+
+	send_call(f, "{\"method\":\"io.vfiod.ListAttachments\",\"parameters\":{}}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_true(json_object_object_get_ex(r.parameters, "attachments", &a));
+	assert_int_equal(json_object_array_length(a), 0);
+}
+
+/* A client that pipelines calls and never reads: the daemon stops reading it at the reply
+ * bound instead of queueing without end. */
+static void client_not_reading_is_bounded(void **state) {
+	Fixture *f = *state;
+	const char *call = "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"io.vfiod\"}}";
+	size_t length = strlen(call) + 1;
+
+	for (int i = 0; i < 4000; i++) {
+		if (send(f->client, call, length, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			break;
+		}
+		if (i % 50 == 0)
+			pump(f);
+	}
+	pump(f);
+	assert_non_null(f->manager->connections);
+	assert_true(f->manager->connections->writer.bytes_queued <
+	            CONNECTION_MAX_QUEUED_BYTES + 2 * strlen(protocol_interface_description) + 4096);
+}
+
+static void half_message_then_hangup_leaves_nothing(void **state) {
+	Fixture *f = *state;
+
+	send_raw(f, "{\"method\":\"org.var", 18, NULL, 0);
+	pump(f);
+	assert_int_equal(f->manager->n_connections, 1);
+	shutdown(f->client, SHUT_WR);
+	assert_closed(f);
+	assert_int_equal(f->manager->n_connections, 0);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(interface_description_is_the_idl, setup, teardown),
+		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipelined_calls_answered_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_json_fails_and_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_utf8_fails_and_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversized_request_fails_and_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(fds_on_method_without_fds_are_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_with_bad_address_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_unknown_device_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_not_viable_names_blockers, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_non_vm_fd_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_vm_fd_index_out_of_range_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_device_unknown_attachment_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_attachments_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(client_not_reading_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(half_message_then_hangup_leaves_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

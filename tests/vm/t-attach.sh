@@ -1,0 +1,61 @@
+#!/bin/sh
+# The attach path on the real kernel: an unprivileged VMM gets working VFIO fds through
+# vfiod, and every refusal answers the right error while the daemon leaks nothing.
+. "$(dirname "$0")/lib.sh"
+
+VMM="runas 1000 1000 vmm-test"
+# Debian's udev rule makes /dev/kvm 0666; the initramfs has no udev.
+chmod 0666 /dev/kvm
+
+bind_vfio "$RIG_SOLO"
+bind_vfio "$RIG_PAIR_A"
+bind_vfio "$RIG_PAIR_B"
+SOLO_GROUP=$(group_of "$RIG_SOLO")
+PAIR_GROUP=$(group_of "$RIG_PAIR_A")
+
+start_vfiod
+base=$(fd_count "$VFIOD_PID")
+
+# Unprivileged for real: no root, no capabilities, no access to the group nodes.
+$VMM unprivileged "$SOLO_GROUP" "$PAIR_GROUP" || fail "vmm-test is not unprivileged"
+
+# One device: config IDs, DMA map, reset, regions and IRQs through the fds.
+$VMM attach "$RIG_SOLO" || fail "attaching $RIG_SOLO"
+# Two devices of one group and the solo device on one VM: one container, one KVM VFIO device.
+$VMM attach "$RIG_PAIR_A" "$RIG_PAIR_B" "$RIG_SOLO" || fail "attaching three devices to one VM"
+check_eq "daemon fds after attach and detach" "$base" "$(fd_count "$VFIOD_PID")"
+
+# A group held by one VM is busy for another.
+$VMM hold "$RIG_SOLO" >/tmp/hold.out &
+holder=$!
+wait_for_line /tmp/hold.out HELD || fail "the holder did not attach"
+id=$(sed -n 's/^HELD //p' /tmp/hold.out)
+$VMM expect io.vfiod.DeviceBusy "$RIG_SOLO" >/tmp/busy.out || fail "second VM was not refused"
+grep -q "\"attachment\":$id" /tmp/busy.out || fail "DeviceBusy does not name attachment $id: $(cat /tmp/busy.out)"
+vfioctl attachments | grep -q "^ *$id $RIG_SOLO" || fail "vfioctl attachments does not list $id"
+vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { found = 1 } END { exit !found }' ||
+	fail "vfioctl devices does not show $RIG_SOLO held by $id"
+# OpenDevice belongs to the process that attached.
+$VMM expect-open io.vfiod.PermissionDenied "$id" || fail "OpenDevice from another process was not refused"
+kill -TERM "$holder"
+wait "$holder" || fail "the holder failed to detach"
+check_eq "attachments after the holder detached" "" "$(vfioctl attachments | sed 1d)"
+
+# Refusals, each with its error, none leaving an fd behind.
+$VMM expect io.vfiod.NoSuchDevice 0000:0f:1f.7 || fail "unknown address"
+for bad in ../.. 0000:00:02.0/../../x %s "" 0000:00:02.0x 0000:00:02.8 0000:00:20.0; do
+	$VMM expect io.vfiod.InvalidAddress "$bad" || fail "malformed address '$bad'"
+done
+for kind in pipe null kvm-system; do
+	$VMM expect io.vfiod.NotAVirtualMachine "$RIG_SOLO" "$kind" || fail "$kind as vmFd"
+done
+$VMM expect-open io.vfiod.NoSuchAttachment 4242 || fail "OpenDevice of an unknown attachment"
+
+# A group with a member on a host driver is not viable, and names it.
+unbind_vfio "$RIG_PAIR_B"
+$VMM expect io.vfiod.GroupNotViable "$RIG_PAIR_A" >/tmp/viable.out || fail "non-viable group"
+grep -q "$RIG_PAIR_B" /tmp/viable.out || fail "GroupNotViable does not name $RIG_PAIR_B: $(cat /tmp/viable.out)"
+
+check_eq "daemon fds after the refusals" "$base" "$(fd_count "$VFIOD_PID")"
+vfioctl info >/dev/null || fail "the daemon stopped answering"
+stop_vfiod
