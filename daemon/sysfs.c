@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "sysfs.h"
+
+#define PCI_DEVICES_DIR "bus/pci/devices"
+#define IOMMU_GROUPS_DIR "kernel/iommu_groups"
+
+static bool is_lower_hex(char c) {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static unsigned hex_value(char c) {
+	return c <= '9' ? (unsigned) (c - '0') : (unsigned) (c - 'a' + 10);
+}
+
+bool pci_address_is_valid(const char *address) {
+	/* "dddd:bb:dd.f": the template marks hex digits 'x' and the one function digit 'f'. */
+	static const char template[] = "xxxx:xx:xx.f";
+
+	if (!address || strnlen(address, sizeof(template)) != sizeof(template) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(template) - 1; i++) {
+		char t = template[i], c = address[i];
+		if (t == 'x' && !is_lower_hex(c))
+			return false;
+		if (t == 'f' && (c < '0' || c > '7'))
+			return false;
+		if (t != 'x' && t != 'f' && c != t)
+			return false;
+	}
+	/* The device number has five bits. */
+	return hex_value(address[8]) * 16 + hex_value(address[9]) <= 0x1f;
+}
+
+int sysfs_open_root(const char *path, int *ret_fd) {
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Reads a small attribute file of dir into buffer, without its trailing newline. */
+static int read_attribute(int dir_fd, const char *name, char *buffer, size_t size) {
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buffer, size - 1);
+	if (n < 0)
+		return negative_errno();
+	buffer[n] = '\0';
+	if (n > 0 && buffer[n - 1] == '\n')
+		buffer[n - 1] = '\0';
+	return 0;
+}
+
+/* A PCI ID attribute: "0x" and exactly four hex digits. */
+static int read_pci_id(int dir_fd, const char *name, uint16_t *ret) {
+	char text[16], *end = NULL;
+	unsigned long value;
+	int r = read_attribute(dir_fd, name, text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	if (strncmp(text, "0x", 2) != 0 || strlen(text) != 6)
+		return -EBADMSG;
+	errno = 0;
+	value = strtoul(text + 2, &end, 16);
+	if (errno != 0 || *end || value > 0xffff)
+		return -EBADMSG;
+	*ret = (uint16_t) value;
+	return 0;
+}
+
+/* The last path component of the symlink name in dir, "" when there is no such link. */
+static int read_link_basename(int dir_fd, const char *name, char *buffer, size_t size) {
+	char target[256];
+	const char *base;
+	ssize_t n = readlinkat(dir_fd, name, target, sizeof(target) - 1);
+
+	if (n < 0) {
+		buffer[0] = '\0';
+		return errno == ENOENT ? 0 : negative_errno();
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= size)
+		return -ENAMETOOLONG;
+	strcpy(buffer, base);
+	return 0;
+}
+
+static int read_group_number(int dir_fd, int *ret) {
+	char text[32], *end = NULL;
+	long value;
+	int r = read_link_basename(dir_fd, "iommu_group", text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	if (!text[0]) {
+		*ret = -1;
+		return 0;
+	}
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end || value < 0 || value > INT32_MAX)
+		return -EBADMSG;
+	*ret = (int) value;
+	return 0;
+}
+
+/* Address, IDs, driver and group of one device; viability is left to the caller. */
+static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret) {
+	char path[sizeof(PCI_DEVICES_DIR) + PCI_ADDRESS_MAX + 1];
+	_cleanup_close_ int dir_fd = -EBADF;
+	SysfsDevice d = {};
+	int r;
+
+	if (!pci_address_is_valid(address))
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", address);
+	dir_fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return errno == ENOTDIR ? -ENOENT : negative_errno();
+	memcpy(d.address, address, PCI_ADDRESS_MAX);
+	r = read_pci_id(dir_fd, "vendor", &d.vendor);
+	if (r >= 0)
+		r = read_pci_id(dir_fd, "device", &d.device);
+	if (r >= 0)
+		r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
+	if (r >= 0)
+		r = read_group_number(dir_fd, &d.group);
+	if (r < 0)
+		return r;
+	*ret = d;
+	return 0;
+}
+
+static int compare_devices(const void *a, const void *b) {
+	return strcmp(((const SysfsDevice *) a)->address, ((const SysfsDevice *) b)->address);
+}
+
+/* Reads every device named by a valid address in directory path (relative to root),
+ * sorted. Entries that are not addresses are ignored. */
+static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
+	_cleanup_free_ SysfsDevice *devices = NULL;
+	size_t n = 0, allocated = 0;
+	struct dirent *e;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+	while (r >= 0 && (e = readdir(d))) {
+		if (!pci_address_is_valid(e->d_name))
+			continue;
+		if (n == allocated) {
+			size_t want = allocated ? allocated * 2 : 16;
+			SysfsDevice *p = reallocarray(devices, want, sizeof(*p));
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			devices = p;
+			allocated = want;
+		}
+		r = sysfs_read_device(root_fd, e->d_name, &devices[n]);
+		if (r >= 0)
+			n++;
+		else if (r == -ENOENT)
+			r = 0; /* unplugged meanwhile */
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (n > 0)
+		qsort(devices, n, sizeof(*devices), compare_devices);
+	*ret = n > 0 ? TAKE_PTR(devices) : NULL;
+	*ret_n = n;
+	return 0;
+}
+
+static bool driver_allows_vfio(const char *driver) {
+	return !driver[0] || strcmp(driver, "vfio-pci") == 0;
+}
+
+static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+	char path[sizeof(IOMMU_GROUPS_DIR) + 32];
+
+	if (group < 0)
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), IOMMU_GROUPS_DIR "/%d/devices", group);
+	return sysfs_read_directory(root_fd, path, ret, ret_n);
+}
+
+/* Viable: every member of the group bound to vfio-pci or to no driver. */
+static int sysfs_group_viable(int root_fd, int group, bool *ret) {
+	_cleanup_free_ SysfsDevice *members = NULL;
+	size_t n = 0;
+	int r;
+
+	if (group < 0) {
+		*ret = false;
+		return 0;
+	}
+	r = sysfs_read_group(root_fd, group, &members, &n);
+	if (r < 0)
+		return r;
+	*ret = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (!driver_allows_vfio(members[i].driver))
+			*ret = false;
+	return 0;
+}
+
+int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret) {
+	SysfsDevice d;
+	int r = sysfs_read_device(root_fd, address, &d);
+
+	if (r >= 0)
+		r = sysfs_group_viable(root_fd, d.group, &d.viable);
+	if (r < 0)
+		return r;
+	*ret = d;
+	return 0;
+}
+
+/* Fills the viability of every device of a list. */
+static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		int r = sysfs_group_viable(root_fd, devices[i].group, &devices[i].viable);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
+	_cleanup_free_ SysfsDevice *devices = NULL;
+	size_t n = 0;
+	int r = sysfs_read_directory(root_fd, PCI_DEVICES_DIR, &devices, &n);
+
+	if (r >= 0)
+		r = sysfs_fill_viable(root_fd, devices, n);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(devices);
+	*ret_n = n;
+	return 0;
+}
+
+int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+	_cleanup_free_ SysfsDevice *devices = NULL;
+	size_t n = 0;
+	int r = sysfs_read_group(root_fd, group, &devices, &n);
+
+	if (r >= 0)
+		r = sysfs_fill_viable(root_fd, devices, n);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(devices);
+	*ret_n = n;
+	return 0;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fake-sysfs.h"
+
+struct FakeSysfs {
+	char path[64];
+	int root_fd;
+};
+
+/* mkdir -p of a path below the root. */
+static int mkdir_parents(FakeSysfs *fs, const char *relative) {
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s", relative);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdirat(fs->root_fd, path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdirat(fs->root_fd, path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int write_file(FakeSysfs *fs, const char *relative, const char *text) {
+	int fd = openat(fs->root_fd, relative, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t) strlen(text) ? 0 : -EIO;
+}
+
+static int symlink_replace(FakeSysfs *fs, const char *target, const char *relative) {
+	(void) unlinkat(fs->root_fd, relative, 0);
+	return symlinkat(target, fs->root_fd, relative) < 0 ? -errno : 0;
+}
+
+FakeSysfs *fake_sysfs_new(void) {
+	FakeSysfs *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return NULL;
+	snprintf(fs->path, sizeof(fs->path), "/tmp/vfiod-fake-sysfs-XXXXXX");
+	if (!mkdtemp(fs->path)) {
+		free(fs);
+		return NULL;
+	}
+	fs->root_fd = open(fs->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root_fd < 0 || mkdir_parents(fs, "bus/pci/devices") < 0 || mkdir_parents(fs, "bus/pci/drivers") < 0 ||
+	    mkdir_parents(fs, "kernel/iommu_groups") < 0 || mkdir_parents(fs, "devices/pci0000:00") < 0) {
+		fake_sysfs_free(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+	(void) st;
+	(void) flag;
+	(void) ftw;
+	return remove(path);
+}
+
+void fake_sysfs_free(FakeSysfs *fs) {
+	if (!fs)
+		return;
+	if (fs->root_fd >= 0)
+		close(fs->root_fd);
+	(void) nftw(fs->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fs);
+}
+
+int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver) {
+	char link[256], target[256];
+	int r;
+
+	snprintf(link, sizeof(link), "devices/pci0000:00/%s/driver", address);
+	if (!driver)
+		return unlinkat(fs->root_fd, link, 0) < 0 && errno != ENOENT ? -errno : 0;
+	snprintf(target, sizeof(target), "bus/pci/drivers/%s", driver);
+	r = mkdir_parents(fs, target);
+	if (r < 0)
+		return r;
+	snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
+	return symlink_replace(fs, target, link);
+}
+
+static int add_group(FakeSysfs *fs, const char *address, int group) {
+	char path[256], target[256];
+	int r;
+
+	snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices", group);
+	r = mkdir_parents(fs, path);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices/%s", group, address);
+	snprintf(target, sizeof(target), "../../../../devices/pci0000:00/%s", address);
+	r = symlink_replace(fs, target, path);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/iommu_group", address);
+	snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", group);
+	return symlink_replace(fs, target, path);
+}
+
+int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, uint16_t device, int group,
+                          const char *driver) {
+	char path[256], target[256], id[16];
+	int r;
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s", address);
+	r = mkdir_parents(fs, path);
+	snprintf(id, sizeof(id), "0x%04x\n", vendor);
+	if (r >= 0)
+		r = fake_sysfs_write_attribute(fs, address, "vendor", id);
+	snprintf(id, sizeof(id), "0x%04x\n", device);
+	if (r >= 0)
+		r = fake_sysfs_write_attribute(fs, address, "device", id);
+	snprintf(path, sizeof(path), "bus/pci/devices/%s", address);
+	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", address);
+	if (r >= 0)
+		r = symlink_replace(fs, target, path);
+	if (r >= 0 && group >= 0)
+		r = add_group(fs, address, group);
+	if (r >= 0 && driver)
+		r = fake_sysfs_bind(fs, address, driver);
+	return r;
+}
+
+int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text) {
+	char path[256];
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s", address, name);
+	return write_file(fs, path, text);
+}
+
+int fake_sysfs_root_fd(FakeSysfs *fs) {
+	return fs->root_fd;
+}
+
+const char *fake_sysfs_path(FakeSysfs *fs) {
+	return fs->path;
+}

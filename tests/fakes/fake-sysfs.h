@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A fake /sys for unit tests: bus/pci/devices, drivers and kernel/iommu_groups laid out as
+ * the kernel lays them out, with symlinks, in a temporary directory. */
+
+#include <stdint.h>
+
+typedef struct FakeSysfs FakeSysfs;
+
+/* A new empty tree; NULL on failure. */
+FakeSysfs *fake_sysfs_new(void);
+
+/* Removes the tree and frees fs; accepts NULL. */
+void fake_sysfs_free(FakeSysfs *fs);
+
+/* Adds a PCI device in IOMMU group `group` (-1: none), bound to driver (NULL: none).
+ * Returns 0 or -errno. */
+int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, uint16_t device, int group,
+                          const char *driver);
+
+/* Binds address to driver (NULL unbinds). */
+int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver);
+
+/* Overwrites one attribute file of a device with text, to fake malformed sysfs. */
+int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text);
+
+/* The tree's root: a directory fd owned by fs, and its path. */
+int fake_sysfs_root_fd(FakeSysfs *fs);
+const char *fake_sysfs_path(FakeSysfs *fs);
