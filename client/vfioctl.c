@@ -74,7 +74,7 @@ static int call_simple(vfiod_client *client, const char *method, json_object *pa
 }
 
 static void print_json(json_object *o) {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static int command_info(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {

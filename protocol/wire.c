@@ -193,10 +193,9 @@ int wire_writer_queue(WireWriter *w, const char *text, size_t length, int *fds, 
 	memcpy(o->data, text, length);
 	o->data[length] = '\0';
 	o->size = length + 1;
-	memcpy(o->fds, fds, sizeof(int) * n_fds);
-	o->n_fds = n_fds;
 	for (size_t i = 0; i < n_fds; i++)
-		fds[i] = -EBADF;
+		o->fds[i] = TAKE_FD(fds[i]);
+	o->n_fds = n_fds;
 	if (w->tail)
 		w->tail->next = o;
 	else

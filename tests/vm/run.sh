@@ -1,0 +1,178 @@
+#!/bin/bash
+# The real-kernel rig: boots Debian's 6.12 kernel under QEMU (TCG) with an emulated Intel
+# IOMMU and a busybox initramfs holding vfiod, its tools and the tests/vm/t-*.sh scripts,
+# runs the tests inside as root, and reads their results from the serial console.
+#
+#   tests/vm/run.sh [TEST...]   run every t-*.sh, or the named ones
+#   tests/vm/run.sh --demo      run demo.sh and show its output
+#
+# Environment: BUILD (default build), VFIOD_RIG_CACHE (kernel package cache, default
+# $BUILD/rig-cache), VFIOD_RIG_TIMEOUT (seconds for the whole boot, default 600).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+CACHE=${VFIOD_RIG_CACHE:-$BUILD/rig-cache}
+RIG=$BUILD/rig
+TIMEOUT=${VFIOD_RIG_TIMEOUT:-600}
+KERNEL_PACKAGE=linux-image-6.12.107+deb12-amd64-unsigned
+# In load order; dependencies are resolved too (modinfo).
+MODULES="irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio-pci-core vfio-pci e1000e e1000"
+
+mode=test
+tests=()
+for arg in "$@"; do
+	case "$arg" in
+	--demo) mode=demo ;;
+	-*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
+	*) tests+=("$arg") ;;
+	esac
+done
+
+log() { echo "rig: $*" >&2; }
+
+# The kernel package, from the cache or downloaded through apt.
+fetch_kernel() {
+	mkdir -p "$CACHE"
+	chmod 0777 "$CACHE"  # apt-get download drops to _apt where it can
+	if ! ls "$CACHE"/linux-image-*.deb >/dev/null 2>&1; then
+		local pkg=$KERNEL_PACKAGE
+		if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+			pkg=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' |
+				awk '{print $1}' | sort -V | tail -n 1)
+		fi
+		if [ -z "$pkg" ]; then
+			log "no 6.12 kernel package known to apt; running apt-get update"
+			apt-get update -q >&2
+			pkg=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' |
+				awk '{print $1}' | sort -V | tail -n 1)
+		fi
+		[ -n "$pkg" ] || { log "cannot find Debian's 6.12 kernel package"; exit 1; }
+		log "downloading $pkg"
+		(cd "$CACHE" && apt-get download -q "$pkg" >&2)
+	fi
+	if [ ! -d "$CACHE/kernel/boot" ]; then
+		rm -rf "$CACHE/kernel"
+		dpkg-deb -x "$(ls "$CACHE"/linux-image-*.deb | head -n 1)" "$CACHE/kernel"
+	fi
+	KVER=$(ls "$CACHE/kernel/lib/modules" | head -n 1)
+	VMLINUZ=$CACHE/kernel/boot/vmlinuz-$KVER
+}
+
+# Copies a file into the initramfs root at the same path.
+copy_in() {
+	local src=$1 dst=$ROOT${2:-$1}
+	mkdir -p "$(dirname "$dst")"
+	cp -L "$src" "$dst"
+}
+
+# Copies an executable and every shared library it loads.
+copy_program() {
+	local program=$1 dest=$2 lib
+	copy_in "$program" "$dest"
+	for lib in $(ldd "$program" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }'); do
+		[ -e "$ROOT$lib" ] || copy_in "$lib"
+	done
+}
+
+module_path() {
+	find "$CACHE/kernel/lib/modules/$KVER" -name "$1.ko*" | head -n 1
+}
+
+# Appends a module after its dependencies to MODULE_ORDER.
+add_module() {
+	local name=$1 path dep
+	case " $MODULE_ORDER " in *" $name "*) return ;; esac
+	path=$(module_path "$name")
+	[ -n "$path" ] || { log "module $name not in the kernel package"; exit 1; }
+	for dep in $(modinfo -F depends "$path" | tr ',' ' '); do
+		add_module "$dep"
+	done
+	MODULE_ORDER="$MODULE_ORDER $name"
+	case "$path" in
+	*.xz) xz -dc "$path" >"$ROOT/modules/$name.ko" ;;
+	*.zst) zstd -qdc "$path" >"$ROOT/modules/$name.ko" ;;
+	*) cp "$path" "$ROOT/modules/$name.ko" ;;
+	esac
+}
+
+build_initramfs() {
+	ROOT=$RIG/root
+	rm -rf "$ROOT"
+	mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,run,tmp,modules,tests,usr/bin}
+	cp /bin/busybox "$ROOT/bin/busybox"
+	MODULE_ORDER=""
+	for m in $MODULES; do add_module "$m"; done
+	echo "$MODULE_ORDER" >"$ROOT/modules/order"
+
+	local p
+	for p in "$BUILD/vfiod" "$BUILD/vfioctl" "$BUILD/vfiod-example-vmm" "$BUILD"/vm/*; do
+		[ -x "$p" ] && [ -f "$p" ] && copy_program "$p" "/usr/bin/$(basename "$p")"
+	done
+	copy_program "$(command -v systemd-socket-activate)" /usr/bin/systemd-socket-activate
+
+	cat >"$ROOT/etc/passwd" <<-PASSWD
+	root:x:0:0:root:/root:/bin/sh
+	vmm:x:1000:1000:test VMM:/tmp:/bin/sh
+	PASSWD
+	cat >"$ROOT/etc/group" <<-GROUP
+	root:x:0:
+	kvm:x:106:
+	vmm:x:1000:
+	GROUP
+	cp tests/vm/init "$ROOT/init"
+	cp tests/vm/lib.sh tests/vm/demo.sh tests/vm/t-*.sh "$ROOT/tests/"
+	chmod 0755 "$ROOT/init" "$ROOT"/tests/*.sh
+	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/initramfs.gz"
+}
+
+boot() {
+	local append="console=ttyS0 intel_iommu=on panic=-1 oops=panic quiet vfiod.mode=$mode"
+	[ ${#tests[@]} -gt 0 ] && append="$append vfiod.tests=$(IFS=,; echo "${tests[*]}")"
+	# intel-iommu comes first: QEMU wants the IOMMU before the devices it translates for.
+	# 00:02.0 an e1000e alone in its IOMMU group; behind a root port, a PCIe-to-PCI bridge
+	# with two e1000 that share one group (conventional PCI has no requester-ID isolation).
+	timeout --foreground "$TIMEOUT" qemu-system-x86_64 \
+		-machine q35 -accel tcg -cpu qemu64,+svm,+npt -m 1024 -smp 2 \
+		-display none -monitor none -serial stdio -no-reboot -nodefaults \
+		-device intel-iommu,intremap=on \
+		-device e1000e,addr=02.0 \
+		-device pcie-root-port,id=rp0,bus=pcie.0,addr=03.0,chassis=1 \
+		-device pcie-pci-bridge,id=br0,bus=rp0 \
+		-device e1000,bus=br0,addr=01.0 \
+		-device e1000,bus=br0,addr=02.0 \
+		-kernel "$VMLINUZ" -initrd "$RIG/initramfs.gz" -append "$append" \
+		</dev/null 2>&1 | tr -d '\r' | tee "$RIG/console.log"
+	return "${PIPESTATUS[0]}"
+}
+
+# Verdict from the console log: every test passed, the run finished, the kernel stayed sane.
+verdict() {
+	local log=$RIG/console.log passed failed
+	passed=$(grep -c '^RIG-PASS ' "$log" || true)
+	failed=$(grep -c '^RIG-FAIL ' "$log" || true)
+	if grep -qE 'Kernel panic|BUG:|Oops|general protection fault|KASAN|WARNING: CPU' "$log"; then
+		log "the kernel complained (see $log)"
+		failed=$((failed + 1))
+	fi
+	if ! grep -q '^RIG-DONE' "$log"; then
+		log "the run did not finish (time-out or crash; see $log)"
+		failed=$((failed + 1))
+	fi
+	echo "rig: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+fetch_kernel
+mkdir -p "$RIG"
+build_initramfs
+log "booting $KVER ($mode)"
+status=0
+if [ "$mode" = demo ]; then
+	boot || status=$?
+	grep -q '^DEMO-OK' "$RIG/console.log" || { log "the demo failed (see $RIG/console.log)"; exit 1; }
+	exit 0
+fi
+boot || status=$?
+[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
+verdict
