@@ -123,8 +123,10 @@ int wire_reader_fill(WireReader *r, int sock) {
 		close_many(fds, (size_t) n_fds);
 		return -EPROTO;
 	}
-	memcpy(r->fds, fds, sizeof(int) * (size_t) n_fds);
-	r->n_fds = (size_t) n_fds;
+	if (n_fds > 0) {
+		memcpy(r->fds, fds, sizeof(int) * (size_t) n_fds);
+		r->n_fds = (size_t) n_fds;
+	}
 	r->size += (size_t) n;
 	return (int) n;
 }
@@ -148,7 +150,8 @@ int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int 
 	memmove(r->buffer, nul + 1, r->size - length - 1);
 	r->size -= length + 1;
 	r->scanned = 0;
-	memcpy(ret_fds, r->fds, sizeof(int) * r->n_fds);
+	for (size_t i = 0; i < r->n_fds; i++)
+		ret_fds[i] = r->fds[i];
 	*ret_n_fds = r->n_fds;
 	r->n_fds = 0;
 	*ret_message = copy;

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* sysfs reading against a fake tree: address validation, listing, IDs, drivers, groups and
+ * viability. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../fakes/fake-sysfs.h"
+#include "macro.h"
+#include "sysfs.h"
+
+typedef struct Fixture {
+	FakeSysfs *fs;
+	int fds_before;
+} Fixture;
+
+static int count_fds(void) {
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->fds_before = count_fds();
+	f->fs = fake_sysfs_new();
+	assert_non_null(f->fs);
+	/* A solo device, a group of two, a device without IOMMU group. */
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:02.0", 0x8086, 0x10d3, 1, "e1000e"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:02:02.0", 0x8086, 0x100e, 4, "e1000"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:02:01.0", 0x8086, 0x100e, 4, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:1f.3", 0x1af4, 0x1000, -1, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+	int after;
+
+	fake_sysfs_free(f->fs);
+	after = count_fds();
+	assert_int_equal(after, f->fds_before);
+	free(f);
+	return 0;
+}
+
+static void valid_addresses_pass(void **state) {
+	(void) state;
+	static const char *const good[] = { "0000:00:02.0", "0000:01:00.0", "ffff:ff:1f.7", "0001:a0:10.3" };
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++)
+		assert_true(pci_address_is_valid(good[i]));
+}
+
+static void invalid_addresses_fail(void **state) {
+	(void) state;
+	char long_one[4097];
+	static const char *const bad[] = {
+		"",
+		"../..",
+		"0000:00:02.0/../../x",
+		"%s",
+		"0000:00:02.0\n",
+		" 0000:00:02.0",
+		"0000:00:02.0 ",
+		"0000:00:02",
+		"0000:00:02.",
+		"000:00:02.0",
+		"00000:00:02.0",
+		"0000:00:20.0", /* device > 0x1f */
+		"0000:00:02.8", /* function > 7 */
+		"0000:00:0G.0",
+		"0000:0A:02.0", /* upper case */
+		"0000-00-02.0",
+		"0000:00:02:0",
+		"0000:00:02.0x",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_false(pci_address_is_valid(bad[i]));
+	memset(long_one, 'a', sizeof(long_one) - 1);
+	long_one[sizeof(long_one) - 1] = '\0';
+	assert_false(pci_address_is_valid(long_one));
+	assert_false(pci_address_is_valid(NULL));
+}
+
+static void list_is_sorted_and_complete(void **state) {
+	Fixture *f = *state;
+	_cleanup_free_ SysfsDevice *d = NULL;
+	size_t n = 0;
+
+	assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(f->fs), &d, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(d[0].address, "0000:00:02.0");
+	assert_string_equal(d[1].address, "0000:00:1f.3");
+	assert_string_equal(d[2].address, "0000:02:01.0");
+	assert_string_equal(d[3].address, "0000:02:02.0");
+	assert_int_equal(d[0].vendor, 0x8086);
+	assert_int_equal(d[0].device, 0x10d3);
+	assert_string_equal(d[0].driver, "e1000e");
+	assert_int_equal(d[0].group, 1);
+	assert_int_equal(d[1].group, -1);
+	assert_string_equal(d[1].driver, "");
+	assert_int_equal(d[2].group, 4);
+}
+
+static void viability_follows_group_drivers(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	SysfsDevice d;
+
+	/* Host driver: not viable. */
+	assert_int_equal(sysfs_get_device(root, "0000:00:02.0", &d), 0);
+	assert_false(d.viable);
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:00:02.0", "vfio-pci"), 0);
+	assert_int_equal(sysfs_get_device(root, "0000:00:02.0", &d), 0);
+	assert_true(d.viable);
+	assert_string_equal(d.driver, "vfio-pci");
+	/* One member on e1000: both members are not viable. */
+	assert_int_equal(sysfs_get_device(root, "0000:02:01.0", &d), 0);
+	assert_false(d.viable);
+	assert_int_equal(sysfs_get_device(root, "0000:02:02.0", &d), 0);
+	assert_false(d.viable);
+	/* vfio-pci and no driver: viable. */
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:02:02.0", NULL), 0);
+	assert_int_equal(sysfs_get_device(root, "0000:02:01.0", &d), 0);
+	assert_true(d.viable);
+	/* No IOMMU group: never viable. */
+	assert_int_equal(sysfs_get_device(root, "0000:00:1f.3", &d), 0);
+	assert_false(d.viable);
+}
+
+static void group_members_listed(void **state) {
+	Fixture *f = *state;
+	_cleanup_free_ SysfsDevice *d = NULL;
+	size_t n = 0;
+
+	assert_int_equal(sysfs_list_group(fake_sysfs_root_fd(f->fs), 4, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].address, "0000:02:01.0");
+	assert_string_equal(d[1].driver, "e1000");
+	assert_int_equal(sysfs_list_group(fake_sysfs_root_fd(f->fs), 77, &d, &n), -ENOENT);
+}
+
+static void unknown_and_invalid_addresses_fail(void **state) {
+	Fixture *f = *state;
+	SysfsDevice d = { .group = 12345 };
+
+	assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "0000:09:00.0", &d), -ENOENT);
+	assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "../../etc", &d), -EINVAL);
+	assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "0000:00:02.0/..", &d), -EINVAL);
+	/* ret untouched on failure */
+	assert_int_equal(d.group, 12345);
+}
+
+static void malformed_ids_fail(void **state) {
+	Fixture *f = *state;
+	static const char *const bad[] = { "8086\n", "0x80861\n", "0xzzzz\n", "", "0x-1\n" };
+	_cleanup_free_ SysfsDevice *d = NULL;
+	size_t n = 0;
+	SysfsDevice one;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "vendor", bad[i]), 0);
+		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "0000:00:02.0", &one), -EBADMSG);
+	}
+	/* A listing with one broken device fails whole, with an error, not a crash. */
+	assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(f->fs), &d, &n), -EBADMSG);
+}
+
+static void non_address_entries_ignored(void **state) {
+	Fixture *f = *state;
+	_cleanup_free_ SysfsDevice *d = NULL;
+	size_t n = 0;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/not-a-device", fake_sysfs_path(f->fs));
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:02.0.bak", fake_sysfs_path(f->fs));
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(f->fs), &d, &n), 0);
+	assert_int_equal(n, 4);
+}
+
+static void empty_tree_lists_nothing(void **state) {
+	(void) state;
+	FakeSysfs *empty = fake_sysfs_new();
+	SysfsDevice *d = (SysfsDevice *) 1;
+	size_t n = 99;
+
+	assert_non_null(empty);
+	assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(empty), &d, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(d);
+	fake_sysfs_free(empty);
+}
+
+static void open_root_of_missing_path_fails(void **state) {
+	(void) state;
+	int fd = -1;
+
+	assert_int_equal(sysfs_open_root("/nonexistent-sysfs-root", &fd), -ENOENT);
+	assert_int_equal(fd, -1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		T(valid_addresses_pass),
+		T(invalid_addresses_fail),
+		T(list_is_sorted_and_complete),
+		T(viability_follows_group_drivers),
+		T(group_members_listed),
+		T(unknown_and_invalid_addresses_fail),
+		T(malformed_ids_fail),
+		T(non_address_entries_ignored),
+		T(empty_tree_lists_nothing),
+		T(open_root_of_missing_path_fails),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
