@@ -83,7 +83,7 @@ $(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/util.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CMOCKA_LIBS)
 

@@ -118,7 +118,8 @@ static int client_send(vfiod_client *c, json_object *message, const int *fds, si
 }
 
 /* Waits for the next complete message; returns it with its fds. */
-static int client_receive(vfiod_client *c, char **ret_text, size_t *ret_length, int *ret_fds, size_t *ret_n_fds) {
+static int client_receive(vfiod_client *c, char **ret_text, size_t *ret_length, int *ret_fds,
+                          size_t *ret_n_fds) {
 	for (;;) {
 		int r = wire_reader_next(&c->reader, ret_text, ret_length, ret_fds, ret_n_fds);
 		if (r != 0)
@@ -188,7 +189,7 @@ const char *vfiod_error_text(const vfiod_client *c) {
 
 /* Debian 12's 6.1 headers name these KVM_DEV_VFIO_GROUP*; the values are the same. */
 #ifndef KVM_DEV_VFIO_FILE
-#define KVM_DEV_VFIO_FILE KVM_DEV_VFIO_GROUP
+#define KVM_DEV_VFIO_FILE     KVM_DEV_VFIO_GROUP
 #define KVM_DEV_VFIO_FILE_ADD KVM_DEV_VFIO_GROUP_ADD
 #define KVM_DEV_VFIO_FILE_DEL KVM_DEV_VFIO_GROUP_DEL
 #endif
@@ -221,10 +222,12 @@ static int attachment_from_reply(json_object *reply, vfiod_attachment *a) {
 	json_object *o = NULL, *address = NULL;
 	int64_t id, group, vm;
 
-	if (!json_object_object_get_ex(reply, "attachment", &o) || !json_object_object_get_ex(o, "address", &address) ||
+	if (!json_object_object_get_ex(reply, "attachment", &o) ||
+	    !json_object_object_get_ex(o, "address", &address) ||
 	    !json_object_is_type(address, json_type_string) ||
 	    (size_t) json_object_get_string_len(address) >= sizeof(a->address) ||
-	    json_get_int(o, "id", 0, INT64_MAX, &id) < 0 || json_get_int(o, "group", 0, INT32_MAX, &group) < 0 ||
+	    json_get_int(o, "id", 0, INT64_MAX, &id) < 0 ||
+	    json_get_int(o, "group", 0, INT32_MAX, &group) < 0 ||
 	    json_get_int(o, "vm", 0, INT64_MAX, &vm) < 0)
 		return -EBADMSG;
 	a->id = id;
@@ -248,7 +251,8 @@ static int client_attach_call(vfiod_client *c, const char *address, int vm_fd, v
 	size_t n_fds = 0;
 	int r;
 
-	if (!parameters || json_object_object_add(parameters, "address", json_object_new_string(address)) < 0 ||
+	if (!parameters ||
+	    json_object_object_add(parameters, "address", json_object_new_string(address)) < 0 ||
 	    json_object_object_add(parameters, "vmFd", json_object_new_int(0)) < 0) {
 		json_object_put(parameters);
 		return client_fail(c, -ENOMEM, "building the call");
@@ -325,7 +329,8 @@ static int client_detach_call(vfiod_client *c, long long id) {
 	return vfiod_call(c, VFIOD_METHOD_DETACH, parameters, NULL, 0, NULL, NULL, NULL);
 }
 
-int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_device_fd, vfiod_attachment *ret) {
+int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_device_fd,
+                 vfiod_attachment *ret) {
 	vfiod_attachment a = { .group_fd = -EBADF, .container_fd = -EBADF, .device_fd = -EBADF };
 	int r;
 

@@ -41,13 +41,13 @@ const char *vfiod_error_text(const vfiod_client *client);
 
 /* One device given to this VMM's VM, with the fds this process holds for it. */
 typedef struct vfiod_attachment {
-	long long id;      /* the daemon's attachment id */
-	int group;         /* IOMMU group number */
-	long long vm;      /* the daemon's id for the VM */
-	char address[16];  /* PCI address, "0000:01:00.0" */
-	int group_fd;      /* /dev/vfio/N, opened by the daemon */
-	int container_fd;  /* the VM's container: VFIO_IOMMU_MAP_DMA goes here */
-	int device_fd;     /* the device: regions, IRQs, reset */
+	long long id;     /* the daemon's attachment id */
+	int group;        /* IOMMU group number */
+	long long vm;     /* the daemon's id for the VM */
+	char address[16]; /* PCI address, "0000:01:00.0" */
+	int group_fd;     /* /dev/vfio/N, opened by the daemon */
+	int container_fd; /* the VM's container: VFIO_IOMMU_MAP_DMA goes here */
+	int device_fd;    /* the device: regions, IRQs, reset */
 } vfiod_attachment;
 
 /* Attaches the PCI device at address to the KVM VM vm_fd (borrowed), in QEMU's order:
@@ -61,7 +61,8 @@ typedef struct vfiod_attachment {
  * On success fills *ret; the caller owns its three fds (vfiod_detach closes them). On failure
  * after step 1 the attachment is detached again and nothing is left open but a KVM VFIO
  * device created here (a VM keeps it for life, so it stays in *kvm_device_fd). */
-int vfiod_attach(vfiod_client *client, const char *address, int vm_fd, int *kvm_device_fd, vfiod_attachment *ret);
+int vfiod_attach(vfiod_client *client, const char *address, int vm_fd, int *kvm_device_fd,
+                 vfiod_attachment *ret);
 
 /* Ends an attachment: removes the group from the VM's KVM VFIO device when kvm_device_fd is
  * not negative (KVM_DEV_VFIO_FILE_DEL; pass -1 while another attachment of the same group

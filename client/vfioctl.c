@@ -30,7 +30,8 @@ static void usage(FILE *f) {
 	           "  attachments list attachments (all of them for root, your own otherwise)\n"
 	           "  detach ID   end attachment ID (your own; any, for root)\n\n"
 	           "Options:\n"
-	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET or " VFIOD_SOCKET_PATH ")\n"
+	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET "
+	           "or " VFIOD_SOCKET_PATH ")\n"
 	           "  -j, --json         print the daemon's reply as JSON\n"
 	           "  -h, --help         show this help\n"
 	           "  -V, --version      show the version\n");
@@ -61,7 +62,8 @@ static bool json_bool_or(json_object *o, const char *key, bool fallback) {
 }
 
 /* Calls method without parameters and fds; prints the daemon's error on failure. */
-static int call_simple(vfiod_client *client, const char *method, json_object *parameters, json_object **ret) {
+static int call_simple(vfiod_client *client, const char *method, json_object *parameters,
+                       json_object **ret) {
 	int r = vfiod_call(client, method, parameters, NULL, 0, ret, NULL, NULL);
 
 	if (r < 0) {
@@ -74,7 +76,8 @@ static int call_simple(vfiod_client *client, const char *method, json_object *pa
 }
 
 static void print_json(json_object *o) {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static int command_info(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
@@ -105,16 +108,19 @@ static void print_device(json_object *d) {
 	char id[16], attachment[24];
 	json_object *a = NULL;
 
-	(void) snprintf(id, sizeof(id), "%s:%s", json_string_or(d, "vendor", "?"), json_string_or(d, "device", "?"));
+	(void) snprintf(id, sizeof(id), "%s:%s", json_string_or(d, "vendor", "?"),
+	                json_string_or(d, "device", "?"));
 	if (json_object_object_get_ex(d, "attachment", &a) && json_object_is_type(a, json_type_int))
 		(void) snprintf(attachment, sizeof(attachment), "%" PRId64, json_object_get_int64(a));
 	else
 		strcpy(attachment, "-");
-	printf("%-13s %5" PRId64 " %-9s %-12s %-6s %s\n", json_string_or(d, "address", "?"), json_int_or(d, "group", -1),
-	       id, json_string_or(d, "driver", "-"), json_bool_or(d, "viable", false) ? "yes" : "no", attachment);
+	printf("%-13s %5" PRId64 " %-9s %-12s %-6s %s\n", json_string_or(d, "address", "?"),
+	       json_int_or(d, "group", -1), id, json_string_or(d, "driver", "-"),
+	       json_bool_or(d, "viable", false) ? "yes" : "no", attachment);
 }
 
-static int command_devices(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
+static int command_devices(vfiod_client *client, const Options *o, int argc _unused_,
+                           char *argv[] _unused_) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *devices = NULL;
 	int r;
@@ -126,7 +132,8 @@ static int command_devices(vfiod_client *client, const Options *o, int argc _unu
 		print_json(reply);
 		return 0;
 	}
-	if (!json_object_object_get_ex(reply, "devices", &devices) || !json_object_is_type(devices, json_type_array)) {
+	if (!json_object_object_get_ex(reply, "devices", &devices) ||
+	    !json_object_is_type(devices, json_type_array)) {
 		fprintf(stderr, "vfioctl: reply of %s has no devices array\n", VFIOD_METHOD_LIST_DEVICES);
 		return -EBADMSG;
 	}
@@ -137,13 +144,14 @@ static int command_devices(vfiod_client *client, const Options *o, int argc _unu
 }
 
 static void print_attachment(json_object *a) {
-	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n", json_int_or(a, "id", -1),
-	       json_string_or(a, "address", "?"), json_int_or(a, "group", -1), json_int_or(a, "vm", -1),
-	       json_int_or(a, "pid", -1), json_int_or(a, "uid", -1), json_string_or(a, "since", "?"),
-	       json_bool_or(a, "deviceOpen", false) ? "yes" : "no");
+	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n",
+	       json_int_or(a, "id", -1), json_string_or(a, "address", "?"), json_int_or(a, "group", -1),
+	       json_int_or(a, "vm", -1), json_int_or(a, "pid", -1), json_int_or(a, "uid", -1),
+	       json_string_or(a, "since", "?"), json_bool_or(a, "deviceOpen", false) ? "yes" : "no");
 }
 
-static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
+static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_,
+                               char *argv[] _unused_) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *attachments = NULL;
 	int r;
@@ -157,10 +165,12 @@ static int command_attachments(vfiod_client *client, const Options *o, int argc 
 	}
 	if (!json_object_object_get_ex(reply, "attachments", &attachments) ||
 	    !json_object_is_type(attachments, json_type_array)) {
-		fprintf(stderr, "vfioctl: reply of %s has no attachments array\n", VFIOD_METHOD_LIST_ATTACHMENTS);
+		fprintf(stderr, "vfioctl: reply of %s has no attachments array\n",
+		        VFIOD_METHOD_LIST_ATTACHMENTS);
 		return -EBADMSG;
 	}
-	printf("%5s %-13s %5s %4s %7s %6s %-20s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID", "SINCE", "DEVICE-OPEN");
+	printf("%5s %-13s %5s %4s %7s %6s %-20s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID", "SINCE",
+	       "DEVICE-OPEN");
 	for (size_t i = 0; i < json_object_array_length(attachments); i++)
 		print_attachment(json_object_array_get_idx(attachments, i));
 	return 0;
@@ -202,19 +212,31 @@ static const struct {
 
 static int parse_arguments(int argc, char *argv[], Options *o) {
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+s:jhV", options, NULL)) >= 0) {
 		switch (c) {
-		case 's': o->socket_path = optarg; break;
-		case 'j': o->json = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("vfioctl " VFIOD_VERSION); return 0;
-		default: usage(stderr); return -EINVAL;
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			puts("vfioctl " VFIOD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	if (optind >= argc) {
@@ -243,7 +265,8 @@ int main(int argc, char *argv[]) {
 	r = vfiod_connect(o.socket_path, &client);
 	if (r < 0) {
 		fprintf(stderr, "vfioctl: cannot connect to %s: %s\n",
-		        o.socket_path ? o.socket_path : (getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH), strerror(-r));
+		        o.socket_path ? o.socket_path : (getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH),
+		        strerror(-r));
 		return EXIT_FAILURE;
 	}
 	r = func(client, &o, argc - optind - 1, argv + optind + 1);

@@ -64,7 +64,7 @@ static int connection_read(Connection *c) {
 		return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
 	if (r == -EPROTO)
 		return connection_reply_protocol_error(
-			c, "file descriptors not at a message boundary, more than 16, or truncated", true);
+		        c, "file descriptors not at a message boundary, more than 16, or truncated", true);
 	if (r < 0)
 		return r;
 	return 0;
@@ -194,7 +194,8 @@ int connection_reply_protocol_error(Connection *c, const char *reason, bool fata
 	json_object *parameters = json_object_new_object();
 	int r;
 
-	if (!parameters || json_object_object_add(parameters, "reason", json_object_new_string(reason)) < 0) {
+	if (!parameters ||
+	    json_object_object_add(parameters, "reason", json_object_new_string(reason)) < 0) {
 		json_object_put(parameters);
 		return -ENOMEM;
 	}

@@ -40,12 +40,24 @@ static int parse_arguments(int argc, char *argv[], Options *o) {
 
 	while ((c = getopt_long(argc, argv, "s:dhV", options, NULL)) >= 0) {
 		switch (c) {
-		case 's': o->socket_path = optarg; break;
-		case ARG_SYSFS: o->sysfs_path = optarg; break;
-		case 'd': log_set_max_level(LOG_DEBUG); break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("vfiod " VFIOD_VERSION); return 0;
-		default: usage(stderr); return -EINVAL;
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case ARG_SYSFS:
+			o->sysfs_path = optarg;
+			break;
+		case 'd':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			puts("vfiod " VFIOD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {

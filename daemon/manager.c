@@ -32,8 +32,8 @@ int manager_new(Manager **ret) {
 
 	r = sd_event_default(&m->event);
 	/* sd-event wants the signals it handles blocked. */
-	if (r >= 0 && (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
-	               sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
+	if (r >= 0 && (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 ||
+	               sigaddset(&mask, SIGINT) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
 		r = negative_errno();
 	if (r >= 0)
 		r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
@@ -97,7 +97,8 @@ void manager_remove_connection(Manager *m, Connection *c) {
 	m->n_connections--;
 }
 
-static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
+                              void *userdata) {
 	Manager *m = userdata;
 	_cleanup_close_ int client_fd = -EBADF;
 	int r;
@@ -150,7 +151,8 @@ static int manager_take_activated_socket(Manager *m, int n) {
 	if (n != 1)
 		return log_error_errno(-EINVAL, "Expected exactly one socket from systemd, got %d.", n);
 	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
-		return log_error_errno(-EINVAL, "The socket passed by systemd is not a listening UNIX stream socket.");
+		return log_error_errno(
+		        -EINVAL, "The socket passed by systemd is not a listening UNIX stream socket.");
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		return log_error_errno(negative_errno(), "Failed to set up the passed socket: %m");
 	m->listen_fd = fd;
@@ -222,7 +224,8 @@ typedef struct OwnerWatch {
 	unsigned attachment;
 } OwnerWatch;
 
-static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
+static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                         void *userdata) {
 	OwnerWatch *w = userdata;
 	Attachment *a = state_find_attachment(&w->manager->state, w->attachment);
 
@@ -240,7 +243,7 @@ int manager_watch_owner(Manager *m, Attachment *a, int pidfd) {
 		safe_close(pidfd);
 		return -ENOMEM;
 	}
-	*w = (OwnerWatch) { .manager = m, .attachment = a->id };
+	*w = (OwnerWatch){ .manager = m, .attachment = a->id };
 	r = sd_event_add_io(m->event, &a->owner_source, pidfd, EPOLLIN, on_owner_exit, w);
 	if (r < 0) {
 		free(w);

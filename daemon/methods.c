@@ -62,7 +62,8 @@ static int reply_invalid_parameter(MethodCall *call, const char *name) {
 
 int method_get_interface_description(MethodCall *call) {
 	static const ParamSpec spec[] = {
-		{ "interface", PARAM_STRING, .offset = offsetof(InterfaceParams, interface), .max_length = 256 },
+		{ "interface", PARAM_STRING, .offset = offsetof(InterfaceParams, interface),
+		  .max_length = 256 },
 	};
 	InterfaceParams params = {};
 	const char *bad = NULL, *description = NULL;
@@ -80,7 +81,8 @@ int method_get_interface_description(MethodCall *call) {
 	if (!description) {
 		if (json_add(p, "interface", json_object_new_string(params.interface)) < 0)
 			return -ENOMEM;
-		return connection_reply_error(call->connection, VARLINK_ERROR_INTERFACE_NOT_FOUND, TAKE_PTR(p));
+		return connection_reply_error(call->connection, VARLINK_ERROR_INTERFACE_NOT_FOUND,
+		                              TAKE_PTR(p));
 	}
 	if (json_add(p, "description", json_object_new_string(description)) < 0)
 		return -ENOMEM;
@@ -247,10 +249,13 @@ static int attach_reply(MethodCall *call, const Attachment *a) {
 	return connection_reply(call->connection, TAKE_PTR(p), fds, 2);
 }
 
-static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure, int r) {
+static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure,
+                                int r) {
 	switch (failure->kind) {
-	case ATTACH_FAILURE_BUSY: return reply_device_busy(call, device->address, failure->attachment);
-	case ATTACH_FAILURE_NOT_VIABLE: return reply_group_not_viable(call, device->group);
+	case ATTACH_FAILURE_BUSY:
+		return reply_device_busy(call, device->address, failure->attachment);
+	case ATTACH_FAILURE_NOT_VIABLE:
+		return reply_group_not_viable(call, device->group);
 	default:
 		if (r == -ENOMEM)
 			return r;
@@ -261,7 +266,8 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 int method_attach(MethodCall *call) {
 	static const ParamSpec spec[] = {
 		{ "address", PARAM_STRING, .offset = offsetof(AttachParams, address), .max_length = 64 },
-		{ "vmFd", PARAM_INT, .offset = offsetof(AttachParams, vm_fd), .min = 0, .max = PROTOCOL_MAX_FDS - 1 },
+		{ "vmFd", PARAM_INT, .offset = offsetof(AttachParams, vm_fd), .min = 0,
+		  .max = PROTOCOL_MAX_FDS - 1 },
 	};
 	Connection *c = call->connection;
 	AttachParams params = {};
@@ -281,7 +287,8 @@ int method_attach(MethodCall *call) {
 	r = vm_fd_is_kvm(call->fds[params.vm_fd]);
 	if (r <= 0)
 		return reply_error_string(call, VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE, NULL, NULL);
-	r = state_attach(&c->manager->state, &device, call->fds[params.vm_fd], c->peer.pid, c->peer.uid, &failure, &a);
+	r = state_attach(&c->manager->state, &device, call->fds[params.vm_fd], c->peer.pid, c->peer.uid,
+	                 &failure, &a);
 	if (r < 0) {
 		log_info("Attach of %s for pid %d uid %u refused: %s", device.address, (int) c->peer.pid,
 		         (unsigned) c->peer.uid, strerror(-r));
@@ -295,8 +302,8 @@ int method_attach(MethodCall *call) {
 		state_detach(&c->manager->state, a);
 		return reply_kernel_error(call, "watch the calling process (pidfd)", r);
 	}
-	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address, a->group->number,
-	         a->vm->id, (int) a->pid, (unsigned) a->uid);
+	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address,
+	         a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
 	manager_emit_event(c->manager, "attach", a, NULL);
 	return attach_reply(call, a);
 }
@@ -362,7 +369,8 @@ int method_detach(MethodCall *call) {
 		return r;
 	if (a->uid != call->connection->peer.uid && !caller_is_admin(call))
 		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
-	manager_detach(call->connection->manager, a, a->uid == call->connection->peer.uid ? "request" : "admin");
+	manager_detach(call->connection->manager, a,
+	               a->uid == call->connection->peer.uid ? "request" : "admin");
 	return connection_reply(call->connection, NULL, NULL, 0);
 }
 

@@ -49,7 +49,8 @@ static int process_start_ns(pid_t pid, uint64_t *ret) {
 	if (!p || hz <= 0)
 		return -EBADMSG;
 	/* After ')': state is field 3, starttime is field 22, so skip 19 fields. */
-	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	if (sscanf(p + 1,
+	           " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 	           &ticks) != 1)
 		return -EBADMSG;
 	*ret = (uint64_t) ticks * (1000000000u / (uint64_t) hz);
@@ -81,7 +82,8 @@ int process_pidfd_for_peer(int sock, pid_t pid, uint64_t accepted_ns, int *ret_p
 	socklen_t length = sizeof(int);
 	int pidfd = -EBADF;
 
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &length) == 0 && length == sizeof(int) && pidfd >= 0) {
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &length) == 0 && length == sizeof(int) &&
+	    pidfd >= 0) {
 		if (fcntl(pidfd, F_SETFD, FD_CLOEXEC) < 0) {
 			int r = negative_errno();
 			safe_close(pidfd);

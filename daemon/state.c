@@ -12,7 +12,7 @@
 #include "state.h"
 
 void state_init(State *s) {
-	*s = (State) { .next_vm_id = 1, .next_attachment_id = 1 };
+	*s = (State){ .next_vm_id = 1, .next_attachment_id = 1 };
 }
 
 void state_done(State *s) {
@@ -162,8 +162,8 @@ static int state_check_busy(State *s, const SysfsDevice *device, Vm *vm, AttachF
 	return -EBUSY;
 }
 
-int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid, AttachFailure *ret_failure,
-                 Attachment **ret) {
+int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
+                 AttachFailure *ret_failure, Attachment **ret) {
 	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
 	Vm *vm = state_find_vm(s, vm_fd), *new_vm = NULL;
 	Group *g = state_find_group(s, device->group), *new_group = NULL;
@@ -212,13 +212,13 @@ int state_open_device(State *s _unused_, Attachment *a, int *ret_fd, const char 
 	return r;
 }
 
-#define UNLINK(head, type, item)                                                                   \
-	do {                                                                                       \
-		for (type **_p = &(head); *_p; _p = &(*_p)->next)                                  \
-			if (*_p == (item)) {                                                       \
-				*_p = (item)->next;                                                \
-				break;                                                             \
-			}                                                                          \
+#define UNLINK(head, type, item)                                                                            \
+	do {                                                                                                \
+		for (type **_p = &(head); *_p; _p = &(*_p)->next)                                           \
+			if (*_p == (item)) {                                                                \
+				*_p = (item)->next;                                                         \
+				break;                                                                      \
+			}                                                                                   \
 	} while (0)
 
 void state_detach(State *s, Attachment *a) {

@@ -43,7 +43,7 @@ typedef struct Attachment {
 	uid_t uid;
 	time_t since;
 	bool device_open;
-	int owner_pidfd;                 /* the process that asked; see manager_watch_owner() */
+	int owner_pidfd; /* the process that asked; see manager_watch_owner() */
 	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;
@@ -89,8 +89,8 @@ Vm *state_find_vm(State *s, int vm_fd);
  * group in the VM's container, creating the container with the best IOMMU type on the VM's
  * first attachment. Any failure undoes the steps taken, in reverse, returns -errno and fills
  * *ret_failure. On success returns 0 and the new attachment (owned by the state). */
-int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid, AttachFailure *ret_failure,
-                 Attachment **ret);
+int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
+                 AttachFailure *ret_failure, Attachment **ret);
 
 /* Opens the device of attachment a: a new fd the caller owns. */
 int state_open_device(State *s, Attachment *a, int *ret_fd, const char **ret_operation);

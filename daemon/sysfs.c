@@ -11,7 +11,7 @@
 #include "macro.h"
 #include "sysfs.h"
 
-#define PCI_DEVICES_DIR "bus/pci/devices"
+#define PCI_DEVICES_DIR  "bus/pci/devices"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
 
 static bool is_lower_hex(char c) {

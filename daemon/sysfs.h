@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* "dddd:bb:dd.f" plus NUL. */
-#define PCI_ADDRESS_MAX 13
+#define PCI_ADDRESS_MAX  13
 #define SYSFS_DRIVER_MAX 64
 
 typedef struct SysfsDevice {
@@ -18,7 +18,7 @@ typedef struct SysfsDevice {
 	uint16_t vendor;
 	uint16_t device;
 	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
-	bool viable; /* every member of its group is bound to vfio-pci or to no driver */
+	bool viable;                   /* every member of its group is bound to vfio-pci or to no driver */
 } SysfsDevice;
 
 /* True for a strict PCI address: 4 hex digits, ':', 2, ':', 2 (device <= 1f), '.', one digit

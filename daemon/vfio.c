@@ -150,8 +150,11 @@ int vm_fd_same(int fd1, int fd2) {
 
 const char *vfio_iommu_type_name(VfioIommuType type) {
 	switch (type) {
-	case VFIO_IOMMU_TYPE1V2: return "Type1v2";
-	case VFIO_IOMMU_TYPE1: return "Type1";
-	default: return "none";
+	case VFIO_IOMMU_TYPE1V2:
+		return "Type1v2";
+	case VFIO_IOMMU_TYPE1:
+		return "Type1";
+	default:
+		return "none";
 	}
 }

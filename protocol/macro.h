@@ -7,20 +7,20 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _must_check_ __attribute__((warn_unused_result))
+#define _must_check_   __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Hand ownership on: returns the value and leaves the variable empty. */
-#define TAKE_GENERIC(var, type, empty)                                                             \
-	({                                                                                         \
-		type *_pvar_ = &(var);                                                             \
-		type _var_ = *_pvar_;                                                              \
-		*_pvar_ = (empty);                                                                 \
-		_var_;                                                                             \
+#define TAKE_GENERIC(var, type, empty)                                                                      \
+	({                                                                                                  \
+		type *_pvar_ = &(var);                                                                      \
+		type _var_ = *_pvar_;                                                                       \
+		*_pvar_ = (empty);                                                                          \
+		_var_;                                                                                      \
 	})
 #define TAKE_FD(fd) TAKE_GENERIC(fd, int, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, __typeof__(p), NULL)
@@ -52,11 +52,11 @@ static inline void close_many(int *fds, size_t n) {
 		fds[i] = safe_close(fds[i]);
 }
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-	static inline void func##p(type *p) {                                                      \
-		if (*p)                                                                            \
-			func(*p);                                                                  \
-		*p = NULL;                                                                         \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                             \
+	static inline void func##p(type *p) {                                                               \
+		if (*p)                                                                                     \
+			func(*p);                                                                           \
+		*p = NULL;                                                                                  \
 	}
 
 /* Returns -errno of the last failed call, never 0 (a failed call always has a reason). */

@@ -10,13 +10,13 @@
 void varlink_call_done(VarlinkCall *c) {
 	free(c->method);
 	json_object_put(c->parameters);
-	*c = (VarlinkCall) {};
+	*c = (VarlinkCall){};
 }
 
 void varlink_reply_done(VarlinkReply *r) {
 	free(r->error);
 	json_object_put(r->parameters);
-	*r = (VarlinkReply) {};
+	*r = (VarlinkReply){};
 }
 
 /* Strict JSON in valid UTF-8, one top-level object, nothing after it. */
@@ -155,7 +155,8 @@ static json_object *new_with_parameters(json_object *parameters) {
 }
 
 json_object *message_new_call(const char *method, json_object *parameters, bool more) {
-	json_object *o = with_member(new_with_parameters(parameters), "method", json_object_new_string(method));
+	json_object *o =
+	        with_member(new_with_parameters(parameters), "method", json_object_new_string(method));
 
 	if (o && more)
 		o = with_member(o, "more", json_object_new_boolean(true));
@@ -182,8 +183,8 @@ json_object *message_new_invalid_parameter(const char *name) {
 
 const char *message_to_string(json_object *obj, size_t *ret_length) {
 	size_t length = 0;
-	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-	                                                  &length);
+	const char *s = json_object_to_json_string_length(
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
 
 	if (!s)
 		return NULL;
@@ -198,7 +199,8 @@ static int decode_string(json_object *v, const ParamSpec *spec, void *field) {
 		return -EINVAL;
 	length = (size_t) json_object_get_string_len(v);
 	/* An embedded NUL would make the C string lie about its length. */
-	if (strlen(json_object_get_string(v)) != length || (spec->max_length > 0 && length > spec->max_length))
+	if (strlen(json_object_get_string(v)) != length ||
+	    (spec->max_length > 0 && length > spec->max_length))
 		return -EINVAL;
 	*(const char **) field = json_object_get_string(v);
 	return 0;
@@ -226,8 +228,10 @@ static int decode_one(json_object *parameters, const ParamSpec *spec, void *ret)
 	if (!json_object_object_get_ex(parameters, spec->name, &v) || !v)
 		return spec->optional ? 0 : -EINVAL;
 	switch (spec->type) {
-	case PARAM_STRING: return decode_string(v, spec, field);
-	case PARAM_INT: return decode_int(v, spec, field);
+	case PARAM_STRING:
+		return decode_string(v, spec, field);
+	case PARAM_INT:
+		return decode_int(v, spec, field);
 	case PARAM_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return -EINVAL;

@@ -67,8 +67,8 @@ typedef enum ParamType {
 typedef struct ParamSpec {
 	const char *name;
 	ParamType type;
-	bool optional; /* absent or null leaves the field untouched */
-	size_t offset; /* of the field in the output struct */
+	bool optional;     /* absent or null leaves the field untouched */
+	size_t offset;     /* of the field in the output struct */
 	size_t max_length; /* PARAM_STRING: bytes, 0 means no bound beyond the message's */
 	int64_t min, max;  /* PARAM_INT */
 } ParamSpec;

@@ -5,13 +5,13 @@
 
 #include <stddef.h>
 
-#define VFIOD_INTERFACE "io.vfiod"
+#define VFIOD_INTERFACE           "io.vfiod"
 #define VARLINK_SERVICE_INTERFACE "org.varlink.service"
-#define VFIOD_SOCKET_PATH "/run/vfiod/io.vfiod"
+#define VFIOD_SOCKET_PATH         "/run/vfiod/io.vfiod"
 
-#define VFIOD_VENDOR "vfiod"
+#define VFIOD_VENDOR  "vfiod"
 #define VFIOD_PRODUCT "vfiod"
-#define VFIOD_URL "https://github.com/vfiod/vfiod"
+#define VFIOD_URL     "https://github.com/vfiod/vfiod"
 
 /* A request is at most this many bytes, its NUL terminator included. */
 #define PROTOCOL_MAX_REQUEST_BYTES (64u * 1024u)
@@ -21,32 +21,32 @@
 #define PROTOCOL_MAX_FDS 16u
 
 /* Methods. */
-#define VARLINK_METHOD_GET_INFO VARLINK_SERVICE_INTERFACE ".GetInfo"
+#define VARLINK_METHOD_GET_INFO                  VARLINK_SERVICE_INTERFACE ".GetInfo"
 #define VARLINK_METHOD_GET_INTERFACE_DESCRIPTION VARLINK_SERVICE_INTERFACE ".GetInterfaceDescription"
-#define VFIOD_METHOD_ATTACH VFIOD_INTERFACE ".Attach"
-#define VFIOD_METHOD_OPEN_DEVICE VFIOD_INTERFACE ".OpenDevice"
-#define VFIOD_METHOD_DETACH VFIOD_INTERFACE ".Detach"
-#define VFIOD_METHOD_LIST_ATTACHMENTS VFIOD_INTERFACE ".ListAttachments"
-#define VFIOD_METHOD_LIST_DEVICES VFIOD_INTERFACE ".ListDevices"
-#define VFIOD_METHOD_MONITOR VFIOD_INTERFACE ".Monitor"
+#define VFIOD_METHOD_ATTACH                      VFIOD_INTERFACE ".Attach"
+#define VFIOD_METHOD_OPEN_DEVICE                 VFIOD_INTERFACE ".OpenDevice"
+#define VFIOD_METHOD_DETACH                      VFIOD_INTERFACE ".Detach"
+#define VFIOD_METHOD_LIST_ATTACHMENTS            VFIOD_INTERFACE ".ListAttachments"
+#define VFIOD_METHOD_LIST_DEVICES                VFIOD_INTERFACE ".ListDevices"
+#define VFIOD_METHOD_MONITOR                     VFIOD_INTERFACE ".Monitor"
 
 /* Errors of org.varlink.service. */
-#define VARLINK_ERROR_INTERFACE_NOT_FOUND VARLINK_SERVICE_INTERFACE ".InterfaceNotFound"
-#define VARLINK_ERROR_METHOD_NOT_FOUND VARLINK_SERVICE_INTERFACE ".MethodNotFound"
+#define VARLINK_ERROR_INTERFACE_NOT_FOUND    VARLINK_SERVICE_INTERFACE ".InterfaceNotFound"
+#define VARLINK_ERROR_METHOD_NOT_FOUND       VARLINK_SERVICE_INTERFACE ".MethodNotFound"
 #define VARLINK_ERROR_METHOD_NOT_IMPLEMENTED VARLINK_SERVICE_INTERFACE ".MethodNotImplemented"
-#define VARLINK_ERROR_INVALID_PARAMETER VARLINK_SERVICE_INTERFACE ".InvalidParameter"
-#define VARLINK_ERROR_PERMISSION_DENIED VARLINK_SERVICE_INTERFACE ".PermissionDenied"
-#define VARLINK_ERROR_EXPECTED_MORE VARLINK_SERVICE_INTERFACE ".ExpectedMore"
+#define VARLINK_ERROR_INVALID_PARAMETER      VARLINK_SERVICE_INTERFACE ".InvalidParameter"
+#define VARLINK_ERROR_PERMISSION_DENIED      VARLINK_SERVICE_INTERFACE ".PermissionDenied"
+#define VARLINK_ERROR_EXPECTED_MORE          VARLINK_SERVICE_INTERFACE ".ExpectedMore"
 
 /* Errors of io.vfiod. */
-#define VFIOD_ERROR_INVALID_ADDRESS VFIOD_INTERFACE ".InvalidAddress"
-#define VFIOD_ERROR_NO_SUCH_DEVICE VFIOD_INTERFACE ".NoSuchDevice"
-#define VFIOD_ERROR_GROUP_NOT_VIABLE VFIOD_INTERFACE ".GroupNotViable"
-#define VFIOD_ERROR_DEVICE_BUSY VFIOD_INTERFACE ".DeviceBusy"
+#define VFIOD_ERROR_INVALID_ADDRESS       VFIOD_INTERFACE ".InvalidAddress"
+#define VFIOD_ERROR_NO_SUCH_DEVICE        VFIOD_INTERFACE ".NoSuchDevice"
+#define VFIOD_ERROR_GROUP_NOT_VIABLE      VFIOD_INTERFACE ".GroupNotViable"
+#define VFIOD_ERROR_DEVICE_BUSY           VFIOD_INTERFACE ".DeviceBusy"
 #define VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE VFIOD_INTERFACE ".NotAVirtualMachine"
-#define VFIOD_ERROR_PERMISSION_DENIED VFIOD_INTERFACE ".PermissionDenied"
-#define VFIOD_ERROR_NO_SUCH_ATTACHMENT VFIOD_INTERFACE ".NoSuchAttachment"
-#define VFIOD_ERROR_KERNEL_ERROR VFIOD_INTERFACE ".KernelError"
+#define VFIOD_ERROR_PERMISSION_DENIED     VFIOD_INTERFACE ".PermissionDenied"
+#define VFIOD_ERROR_NO_SUCH_ATTACHMENT    VFIOD_INTERFACE ".NoSuchAttachment"
+#define VFIOD_ERROR_KERNEL_ERROR          VFIOD_INTERFACE ".KernelError"
 /* Extension (documented in vfiod(8)): the message was not a valid call. */
 #define VFIOD_ERROR_PROTOCOL_ERROR VFIOD_INTERFACE ".ProtocolError"
 

@@ -21,13 +21,13 @@ struct WireOutgoing {
 };
 
 void wire_reader_init(WireReader *r, size_t max_message) {
-	*r = (WireReader) { .max_message = max_message };
+	*r = (WireReader){ .max_message = max_message };
 }
 
 void wire_reader_done(WireReader *r) {
 	free(r->buffer);
 	close_many(r->fds, r->n_fds);
-	*r = (WireReader) { .max_message = r->max_message };
+	*r = (WireReader){ .max_message = r->max_message };
 }
 
 bool wire_reader_has_partial(const WireReader *r) {
@@ -101,14 +101,16 @@ int wire_reader_fill(WireReader *r, int sock) {
 	char control[CMSG_SPACE(sizeof(int) * PROTOCOL_MAX_FDS)];
 	int fds[PROTOCOL_MAX_FDS];
 	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
+	};
 	ssize_t n;
 	int n_fds, k;
 
 	k = wire_reader_reserve(r);
 	if (k < 0)
 		return k;
-	iov = (struct iovec) { .iov_base = r->buffer + r->size, .iov_len = r->allocated - r->size };
+	iov = (struct iovec){ .iov_base = r->buffer + r->size, .iov_len = r->allocated - r->size };
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0)
 		return negative_errno();
@@ -131,7 +133,8 @@ int wire_reader_fill(WireReader *r, int sock) {
 	return (int) n;
 }
 
-int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int *ret_fds, size_t *ret_n_fds) {
+int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int *ret_fds,
+                     size_t *ret_n_fds) {
 	char *nul = r->size > r->scanned ? memchr(r->buffer + r->scanned, '\0', r->size - r->scanned) : NULL;
 	size_t length;
 	char *copy;
@@ -160,7 +163,7 @@ int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int 
 }
 
 void wire_writer_init(WireWriter *w) {
-	*w = (WireWriter) {};
+	*w = (WireWriter){};
 }
 
 static void wire_outgoing_free(WireOutgoing *o) {
@@ -175,7 +178,7 @@ void wire_writer_done(WireWriter *w) {
 		w->head = o->next;
 		wire_outgoing_free(o);
 	}
-	*w = (WireWriter) {};
+	*w = (WireWriter){};
 }
 
 int wire_writer_queue(WireWriter *w, const char *text, size_t length, int *fds, size_t n_fds) {

@@ -15,9 +15,9 @@
  * a message's first byte, and only with a chunk that holds at most one message). */
 typedef struct WireReader {
 	char *buffer;
-	size_t size;      /* bytes held */
-	size_t allocated; /* bytes allocated */
-	size_t scanned;   /* prefix of buffer known to hold no NUL */
+	size_t size;        /* bytes held */
+	size_t allocated;   /* bytes allocated */
+	size_t scanned;     /* prefix of buffer known to hold no NUL */
 	size_t max_message; /* bound on one message, NUL included */
 	int fds[PROTOCOL_MAX_FDS];
 	size_t n_fds;

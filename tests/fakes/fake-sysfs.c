@@ -61,8 +61,9 @@ FakeSysfs *fake_sysfs_new(void) {
 		return NULL;
 	}
 	fs->root_fd = open(fs->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fs->root_fd < 0 || mkdir_parents(fs, "bus/pci/devices") < 0 || mkdir_parents(fs, "bus/pci/drivers") < 0 ||
-	    mkdir_parents(fs, "kernel/iommu_groups") < 0 || mkdir_parents(fs, "devices/pci0000:00") < 0) {
+	if (fs->root_fd < 0 || mkdir_parents(fs, "bus/pci/devices") < 0 ||
+	    mkdir_parents(fs, "bus/pci/drivers") < 0 || mkdir_parents(fs, "kernel/iommu_groups") < 0 ||
+	    mkdir_parents(fs, "devices/pci0000:00") < 0) {
 		fake_sysfs_free(fs);
 		return NULL;
 	}

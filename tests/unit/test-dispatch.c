@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "util.h"
 #include "connection.h"
 #include "manager.h"
 #include "message.h"
@@ -31,23 +33,12 @@ typedef struct Fixture {
 	int fds_before;
 } Fixture;
 
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(*f));
 	int sv[2];
 
 	assert_non_null(f);
-	f->fds_before = count_fds();
+	f->fds_before = test_count_fds();
 	assert_int_equal(manager_new(&f->manager), 0);
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);
@@ -72,7 +63,7 @@ static int teardown(void **state) {
 	manager_free(f->manager);
 	fake_sysfs_free(f->sysfs);
 	/* Every fd the daemon received, opened or queued is gone. */
-	assert_int_equal(count_fds(), f->fds_before);
+	assert_int_equal(test_count_fds(), f->fds_before);
 	free(f);
 	return 0;
 }
@@ -84,20 +75,7 @@ static void pump(Fixture *f) {
 
 /* Sends raw bytes (a NUL is not added) with optional fds on the first sendmsg. */
 static void send_raw(Fixture *f, const void *data, size_t size, const int *fds, size_t n_fds) {
-	char control[CMSG_SPACE(sizeof(int) * 32)] = {};
-	struct iovec iov = { .iov_base = (void *) data, .iov_len = size };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (n_fds > 0) {
-		mh.msg_control = control;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n_fds);
-	}
-	assert_int_equal(sendmsg(f->client, &mh, MSG_NOSIGNAL), (ssize_t) size);
+	test_send_raw(f->client, data, size, fds, n_fds);
 }
 
 static void send_call(Fixture *f, const char *json) {
@@ -157,24 +135,53 @@ static void get_info_names_interfaces(void **state) {
 	assert_string_equal(string_parameter(&r, "vendor"), VFIOD_VENDOR);
 	assert_true(json_object_object_get_ex(r.parameters, "interfaces", &interfaces));
 	assert_int_equal(json_object_array_length(interfaces), 2);
-	assert_string_equal(json_object_get_string(json_object_array_get_idx(interfaces, 1)), VFIOD_INTERFACE);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(interfaces, 1)),
+	                    VFIOD_INTERFACE);
 }
 
 static void interface_description_is_the_idl(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"io.vfiod\"}}");
+	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+	             "\"interface\":\"io.vfiod\"}}");
 	r = receive_reply(f);
 	assert_null(r.error);
 	assert_string_equal(string_parameter(&r, "description"), protocol_interface_description);
+}
+
+/* The IDL in protocol/interface.c begins with the contract's text, verbatim; extensions may
+ * only follow it. Read from ../shared/protocol.md beside the checkout, when it is there. */
+static void interface_description_starts_with_the_contract(void **state) {
+	(void) state;
+	const char *srcdir = getenv("VFIOD_SRCDIR");
+	char path[1024], *doc = NULL, *start, *end;
+	size_t size = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/../shared/protocol.md", srcdir ? srcdir : ".");
+	f = fopen(path, "re");
+	if (!f) {
+		skip();
+		return;
+	}
+	assert_true(getdelim(&doc, &size, '\0', f) > 0);
+	fclose(f);
+	start = strstr(doc, "## Interface `io.vfiod`\n```\n");
+	assert_non_null(start);
+	start = strchr(start, '\n') + 5;
+	end = strstr(start, "```");
+	assert_non_null(end);
+	assert_memory_equal(protocol_interface_description, start, (size_t) (end - start));
+	free(doc);
 }
 
 static void interface_description_unknown_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"com.example\"}}");
+	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+	             "\"interface\":\"com.example\"}}");
 	r = receive_reply(f);
 	assert_string_equal(r.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
 	assert_string_equal(string_parameter(&r, "interface"), "com.example");
@@ -207,7 +214,8 @@ static void unknown_method_fails(void **state) {
 static json_object *find_device(json_object *devices, const char *address) {
 	for (size_t i = 0; i < json_object_array_length(devices); i++) {
 		json_object *d = json_object_array_get_idx(devices, i), *a = NULL;
-		if (json_object_object_get_ex(d, "address", &a) && strcmp(json_object_get_string(a), address) == 0)
+		if (json_object_object_get_ex(d, "address", &a) &&
+		    strcmp(json_object_get_string(a), address) == 0)
 			return d;
 	}
 	return NULL;
@@ -323,48 +331,40 @@ static void fds_on_method_without_fds_are_closed(void **state) {
 	assert_null(r2.error);
 }
 
+/* Attach(address) with a memfd standing in for the VM fd, and its reply. */
+static VarlinkReply attach_with_memfd(Fixture *f, const char *address) {
+	char call[256];
+	int memfd = memfd_create("vm", MFD_CLOEXEC);
+
+	assert_true(memfd >= 0);
+	snprintf(call, sizeof(call),
+	         "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"%s\",\"vmFd\":0}}", address);
+	send_raw(f, call, strlen(call) + 1, &memfd, 1);
+	close(memfd);
+	return receive_reply(f);
+}
+
 static void attach_with_bad_address_fails(void **state) {
 	static const char *const bad[] = { "../..", "0000:00:02.0/../../x", "%s", "", "0000:00:02.0 " };
 	Fixture *f = *state;
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		_cleanup_(varlink_reply_done) VarlinkReply r = {};
-		char call[256];
-		int memfd = memfd_create("vm", MFD_CLOEXEC);
-
-		assert_true(memfd >= 0);
-		snprintf(call, sizeof(call), "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"%s\",\"vmFd\":0}}",
-		         bad[i]);
-		send_raw(f, call, strlen(call) + 1, &memfd, 1);
-		close(memfd);
-		r = receive_reply(f);
+		_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(f, bad[i]);
 		assert_string_equal(r.error, VFIOD_ERROR_INVALID_ADDRESS);
 		assert_string_equal(string_parameter(&r, "address"), bad[i]);
 	}
 }
 
 static void attach_unknown_device_fails(void **state) {
-	Fixture *f = *state;
-	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:09:00.0\",\"vmFd\":0}}";
-	int memfd = memfd_create("vm", MFD_CLOEXEC);
+	_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(*state, "0000:09:00.0");
 
-	send_raw(f, call, strlen(call) + 1, &memfd, 1);
-	close(memfd);
-	r = receive_reply(f);
 	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_DEVICE);
 }
 
 static void attach_not_viable_names_blockers(void **state) {
-	Fixture *f = *state;
-	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:01:01.0\",\"vmFd\":0}}";
+	_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(*state, "0000:01:01.0");
 	json_object *blockers = NULL;
-	int memfd = memfd_create("vm", MFD_CLOEXEC);
 
-	send_raw(f, call, strlen(call) + 1, &memfd, 1);
-	close(memfd);
-	r = receive_reply(f);
 	assert_string_equal(r.error, VFIOD_ERROR_GROUP_NOT_VIABLE);
 	assert_true(json_object_object_get_ex(r.parameters, "blockers", &blockers));
 	assert_int_equal(json_object_array_length(blockers), 1);
@@ -372,14 +372,8 @@ static void attach_not_viable_names_blockers(void **state) {
 }
 
 static void attach_non_vm_fd_fails(void **state) {
-	Fixture *f = *state;
-	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	const char *call = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}";
-	int memfd = memfd_create("vm", MFD_CLOEXEC);
+	_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(*state, "0000:00:02.0");
 
-	send_raw(f, call, strlen(call) + 1, &memfd, 1);
-	close(memfd);
-	r = receive_reply(f);
 	assert_string_equal(r.error, VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE);
 }
 
@@ -387,11 +381,14 @@ static void attach_vm_fd_index_out_of_range_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
 
-	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}");
+	send_call(
+	        f,
+	        "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}");
 	r = receive_reply(f);
 	assert_string_equal(r.error, VARLINK_ERROR_INVALID_PARAMETER);
 	assert_string_equal(string_parameter(&r, "parameter"), "vmFd");
-	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":99999999999999999999}}");
+	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":"
+	             "99999999999999999999}}");
 	r2 = receive_reply(f);
 	assert_string_equal(r2.error, VARLINK_ERROR_INVALID_PARAMETER);
 }
@@ -424,7 +421,8 @@ static void list_attachments_empty(void **state) {
  * bound instead of queueing without end. */
 static void client_not_reading_is_bounded(void **state) {
 	Fixture *f = *state;
-	const char *call = "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{\"interface\":\"io.vfiod\"}}";
+	const char *call = "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+	                   "\"interface\":\"io.vfiod\"}}";
 	size_t length = strlen(call) + 1;
 
 	for (int i = 0; i < 4000; i++) {
@@ -456,6 +454,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(interface_description_is_the_idl, setup, teardown),
+		cmocka_unit_test(interface_description_starts_with_the_contract),
 		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),

@@ -23,10 +23,12 @@ static void call_with_parameters_parses(void **state) {
 	_cleanup_(varlink_call_done) VarlinkCall c = {};
 	json_object *v = NULL;
 
-	assert_int_equal(parse_call("{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"x\"},\"more\":true,"
-	                            "\"unknown\":[1,2]}",
-	                            &c),
-	                 0);
+	assert_int_equal(
+	        parse_call(
+	                "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"x\"},\"more\":true,"
+	                "\"unknown\":[1,2]}",
+	                &c),
+	        0);
 	assert_string_equal(c.method, "io.vfiod.Attach");
 	assert_true(c.more);
 	assert_false(c.oneway);
@@ -62,7 +64,7 @@ static void invalid_json_fails(void **state) {
 		"[1,2]",
 		"\"string\"",
 		"42",
-		"{\"method\":\"\xc3\x28\"}",       /* invalid UTF-8 */
+		"{\"method\":\"\xc3\x28\"}",           /* invalid UTF-8 */
 		"{\"method\":\"a.B\",\"x\":\"\xff\"}", /* invalid UTF-8 in an ignored member */
 	};
 
@@ -151,7 +153,8 @@ static const ParamSpec spec[] = {
 	{ "address", PARAM_STRING, .offset = offsetof(Params, address), .max_length = 12 },
 	{ "fd", PARAM_INT, .offset = offsetof(Params, fd), .min = 0, .max = 15 },
 	{ "flag", PARAM_BOOL, .offset = offsetof(Params, flag) },
-	{ "optional", PARAM_INT, .optional = true, .offset = offsetof(Params, optional), .min = -5, .max = 5 },
+	{ "optional", PARAM_INT, .optional = true, .offset = offsetof(Params, optional), .min = -5,
+	  .max = 5 },
 };
 
 /* Decodes the parameters of a call text; returns the bad name or NULL. */
@@ -192,22 +195,22 @@ static void bad_parameters_are_named(void **state) {
 		const char *parameters;
 		const char *bad;
 	} cases[] = {
-		{ "{\"fd\":1,\"flag\":true}", "address" },                                      /* missing */
-		{ "{\"address\":null,\"fd\":1,\"flag\":true}", "address" },                     /* null */
-		{ "{\"address\":7,\"fd\":1,\"flag\":true}", "address" },                        /* type */
-		{ "{\"address\":\"0000:00:02.0x\",\"fd\":1,\"flag\":true}", "address" },       /* too long */
-		{ "{\"address\":\"a\\u0000b\",\"fd\":1,\"flag\":true}", "address" },            /* NUL */
-		{ "{\"address\":\"x\",\"fd\":16,\"flag\":true}", "fd" },                         /* range */
-		{ "{\"address\":\"x\",\"fd\":-1,\"flag\":true}", "fd" },                         /* range */
-		{ "{\"address\":\"x\",\"fd\":1.5,\"flag\":true}", "fd" },                        /* double */
-		{ "{\"address\":\"x\",\"fd\":\"1\",\"flag\":true}", "fd" },                      /* string */
-		{ "{\"address\":\"x\",\"fd\":true,\"flag\":true}", "fd" },                       /* bool */
-		{ "{\"address\":\"x\",\"fd\":99999999999999999999,\"flag\":true}", "fd" },       /* huge */
-		{ "{\"address\":\"x\",\"fd\":1e999,\"flag\":true}", "fd" },                      /* huge */
-		{ "{\"address\":\"x\",\"fd\":-99999999999999999999,\"flag\":true}", "fd" },      /* huge */
-		{ "{\"address\":\"x\",\"fd\":1,\"flag\":1}", "flag" },                           /* type */
-		{ "{\"address\":\"x\",\"fd\":1,\"flag\":true,\"optional\":6}", "optional" },     /* range */
-		{ "{\"address\":\"x\",\"fd\":1,\"flag\":true,\"optional\":[]}", "optional" },    /* type */
+		{ "{\"fd\":1,\"flag\":true}", "address" },                                    /* missing */
+		{ "{\"address\":null,\"fd\":1,\"flag\":true}", "address" },                   /* null */
+		{ "{\"address\":7,\"fd\":1,\"flag\":true}", "address" },                      /* type */
+		{ "{\"address\":\"0000:00:02.0x\",\"fd\":1,\"flag\":true}", "address" },      /* too long */
+		{ "{\"address\":\"a\\u0000b\",\"fd\":1,\"flag\":true}", "address" },          /* NUL */
+		{ "{\"address\":\"x\",\"fd\":16,\"flag\":true}", "fd" },                      /* range */
+		{ "{\"address\":\"x\",\"fd\":-1,\"flag\":true}", "fd" },                      /* range */
+		{ "{\"address\":\"x\",\"fd\":1.5,\"flag\":true}", "fd" },                     /* double */
+		{ "{\"address\":\"x\",\"fd\":\"1\",\"flag\":true}", "fd" },                   /* string */
+		{ "{\"address\":\"x\",\"fd\":true,\"flag\":true}", "fd" },                    /* bool */
+		{ "{\"address\":\"x\",\"fd\":99999999999999999999,\"flag\":true}", "fd" },    /* huge */
+		{ "{\"address\":\"x\",\"fd\":1e999,\"flag\":true}", "fd" },                   /* huge */
+		{ "{\"address\":\"x\",\"fd\":-99999999999999999999,\"flag\":true}", "fd" },   /* huge */
+		{ "{\"address\":\"x\",\"fd\":1,\"flag\":1}", "flag" },                        /* type */
+		{ "{\"address\":\"x\",\"fd\":1,\"flag\":true,\"optional\":6}", "optional" },  /* range */
+		{ "{\"address\":\"x\",\"fd\":1,\"flag\":true,\"optional\":[]}", "optional" }, /* type */
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -220,7 +223,8 @@ static void bad_parameters_are_named(void **state) {
 		if (parse_call(text, &c) < 0) /* 1e999 may already fail to parse: also a refusal */
 			continue;
 		bad = NULL;
-		assert_int_equal(message_decode_params(c.parameters, spec, ELEMENTSOF(spec), &p, &bad), -EINVAL);
+		assert_int_equal(message_decode_params(c.parameters, spec, ELEMENTSOF(spec), &p, &bad),
+		                 -EINVAL);
 		assert_non_null(bad);
 		assert_string_equal(bad, cases[i].bad);
 	}

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "util.h"
 #include "macro.h"
 #include "sysfs.h"
 
@@ -25,22 +26,11 @@ typedef struct Fixture {
 	int fds_before;
 } Fixture;
 
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	f->fds_before = count_fds();
+	f->fds_before = test_count_fds();
 	f->fs = fake_sysfs_new();
 	assert_non_null(f->fs);
 	/* A solo device, a group of two, a device without IOMMU group. */
@@ -57,7 +47,7 @@ static int teardown(void **state) {
 	int after;
 
 	fake_sysfs_free(f->fs);
-	after = count_fds();
+	after = test_count_fds();
 	assert_int_equal(after, f->fds_before);
 	free(f);
 	return 0;
@@ -181,7 +171,8 @@ static void malformed_ids_fail(void **state) {
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "vendor", bad[i]), 0);
-		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "0000:00:02.0", &one), -EBADMSG);
+		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), "0000:00:02.0", &one),
+		                 -EBADMSG);
 	}
 	/* A listing with one broken device fails whole, with an error, not a crash. */
 	assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(f->fs), &d, &n), -EBADMSG);
@@ -226,16 +217,11 @@ static void open_root_of_missing_path_fails(void **state) {
 
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		T(valid_addresses_pass),
-		T(invalid_addresses_fail),
-		T(list_is_sorted_and_complete),
-		T(viability_follows_group_drivers),
-		T(group_members_listed),
-		T(unknown_and_invalid_addresses_fail),
-		T(malformed_ids_fail),
-		T(non_address_entries_ignored),
-		T(empty_tree_lists_nothing),
-		T(open_root_of_missing_path_fails),
+		T(valid_addresses_pass),        T(invalid_addresses_fail),
+		T(list_is_sorted_and_complete), T(viability_follows_group_drivers),
+		T(group_members_listed),        T(unknown_and_invalid_addresses_fail),
+		T(malformed_ids_fail),          T(non_address_entries_ignored),
+		T(empty_tree_lists_nothing),    T(open_root_of_missing_path_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "macro.h"
+#include "util.h"
 #include "wire.h"
 
 typedef struct Pair {
@@ -27,23 +28,12 @@ typedef struct Pair {
 	int fds_before;
 } Pair;
 
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static int setup(void **state) {
 	Pair *p = calloc(1, sizeof(*p));
 	int sv[2];
 
 	assert_non_null(p);
-	p->fds_before = count_fds();
+	p->fds_before = test_count_fds();
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	p->a = sv[0];
 	p->b = sv[1];
@@ -58,7 +48,7 @@ static int teardown(void **state) {
 	wire_reader_done(&p->reader);
 	close(p->a);
 	close(p->b);
-	assert_int_equal(count_fds(), p->fds_before);
+	assert_int_equal(test_count_fds(), p->fds_before);
 	free(p);
 	return 0;
 }
@@ -76,25 +66,6 @@ static void assert_memfd_content(int fd, const char *content) {
 
 	assert_int_equal(pread(fd, buffer, sizeof(buffer) - 1, 0), (ssize_t) strlen(content));
 	assert_string_equal(buffer, content);
-}
-
-/* Sends size raw bytes with n_fds fds on one sendmsg(). */
-static void send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds) {
-	char control[CMSG_SPACE(sizeof(int) * 32)] = {};
-	struct iovec iov = { .iov_base = (void *) data, .iov_len = size };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (n_fds > 0) {
-		struct cmsghdr *c;
-		mh.msg_control = control;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-	}
-	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t) size);
 }
 
 /* Reads until a message comes out; returns it (caller frees). */
@@ -124,12 +95,12 @@ static void partial_reads_assemble_one_message(void **state) {
 	size_t length;
 
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
-		send_raw(p->a, parts[i], strlen(parts[i]), NULL, 0);
+		test_send_raw(p->a, parts[i], strlen(parts[i]), NULL, 0);
 		assert_true(wire_reader_fill(&p->reader, p->b) > 0);
 		assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), 0);
 		assert_true(wire_reader_has_partial(&p->reader));
 	}
-	send_raw(p->a, "", 1, NULL, 0);
+	test_send_raw(p->a, "", 1, NULL, 0);
 	text = next_message(p, fds, &n_fds);
 	assert_string_equal(text, "{\"method\":\"a.B\"}");
 	assert_int_equal(n_fds, 0);
@@ -145,7 +116,7 @@ static void several_messages_in_one_read(void **state) {
 	char *text;
 	size_t length;
 
-	send_raw(p->a, data, sizeof(data) - 1, NULL, 0);
+	test_send_raw(p->a, data, sizeof(data) - 1, NULL, 0);
 	assert_int_equal(wire_reader_fill(&p->reader, p->b), (int) sizeof(data) - 1);
 	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), 1);
 	assert_string_equal(text, "one");
@@ -155,7 +126,7 @@ static void several_messages_in_one_read(void **state) {
 	free(text);
 	/* "three" has no NUL yet. */
 	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), 0);
-	send_raw(p->a, "!", 2, NULL, 0);
+	test_send_raw(p->a, "!", 2, NULL, 0);
 	text = next_message(p, fds, &n_fds);
 	assert_string_equal(text, "three!");
 	free(text);
@@ -170,7 +141,7 @@ static void oversized_message_fails(void **state) {
 	size_t length;
 
 	memset(big, 'x', sizeof(big));
-	send_raw(p->a, big, sizeof(big), NULL, 0);
+	test_send_raw(p->a, big, sizeof(big), NULL, 0);
 	for (int i = 0; i < 10 && r >= 0; i++) {
 		r = wire_reader_next(&p->reader, &text, &length, fds, &n_fds);
 		if (r == 0)
@@ -191,7 +162,7 @@ static void complete_message_over_bound_fails(void **state) {
 
 	memset(big, 'x', sizeof(big));
 	big[sizeof(big) - 1] = '\0';
-	send_raw(p->a, big, sizeof(big), NULL, 0);
+	test_send_raw(p->a, big, sizeof(big), NULL, 0);
 	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
 	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), -EMSGSIZE);
 }
@@ -229,7 +200,7 @@ static void fds_with_two_messages_fail(void **state) {
 	const char data[] = "first\0second";
 	int fd = new_memfd("x");
 
-	send_raw(p->a, data, sizeof(data), &fd, 1);
+	test_send_raw(p->a, data, sizeof(data), &fd, 1);
 	close(fd);
 	assert_int_equal(wire_reader_fill(&p->reader, p->b), -EPROTO);
 	assert_int_equal(p->reader.n_fds, 0);
@@ -239,9 +210,9 @@ static void fds_not_at_message_boundary_fail(void **state) {
 	Pair *p = *state;
 	int fd = new_memfd("x");
 
-	send_raw(p->a, "{\"half", 6, NULL, 0);
+	test_send_raw(p->a, "{\"half", 6, NULL, 0);
 	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
-	send_raw(p->a, "\":1}", 5, &fd, 1);
+	test_send_raw(p->a, "\":1}", 5, &fd, 1);
 	close(fd);
 	assert_int_equal(wire_reader_fill(&p->reader, p->b), -EPROTO);
 }
@@ -252,7 +223,7 @@ static void too_many_fds_fail_and_are_closed(void **state) {
 
 	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
 		fds[i] = new_memfd("many");
-	send_raw(p->a, "{}", 3, fds, ELEMENTSOF(fds));
+	test_send_raw(p->a, "{}", 3, fds, ELEMENTSOF(fds));
 	close_many(fds, ELEMENTSOF(fds));
 	assert_int_equal(wire_reader_fill(&p->reader, p->b), -EPROTO);
 	/* teardown checks that none of the 16 received is left open */
@@ -267,7 +238,7 @@ static void fds_of_unparsed_message_are_handed_out(void **state) {
 
 	/* The wire layer hands fds to whoever takes the message, even if its text is junk:
 	 * the dispatcher closes them (tested there). Here: they come with their message. */
-	send_raw(p->a, "not json", 9, &fd, 1);
+	test_send_raw(p->a, "not json", 9, &fd, 1);
 	close(fd);
 	text = next_message(p, in, &n_in);
 	assert_string_equal(text, "not json");
@@ -280,7 +251,7 @@ static void reader_done_closes_pending_fds(void **state) {
 	Pair *p = *state;
 	int fd = new_memfd("pending");
 
-	send_raw(p->a, "{\"no\":\"end\"", 11, &fd, 1);
+	test_send_raw(p->a, "{\"no\":\"end\"", 11, &fd, 1);
 	close(fd);
 	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
 	assert_int_equal(p->reader.n_fds, 1);

@@ -19,8 +19,8 @@ int main(int argc, char *argv[]) {
 	}
 	uid = (uid_t) strtoul(argv[1], NULL, 10);
 	gid = (gid_t) strtoul(argv[2], NULL, 10);
-	if (uid == 0 || setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	if (uid == 0 || setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		perror("runas: dropping privileges");
 		return 1;
 	}

@@ -34,23 +34,23 @@
 
 #define MAX_DEVICES 8
 
-#define CHECK(expr)                                                                                \
-	do {                                                                                       \
-		if (!(expr)) {                                                                     \
-			fprintf(stderr, "vmm-test: %s:%d: check failed: %s (errno %d: %s)\n",     \
-			        __FILE__, __LINE__, #expr, errno, strerror(errno));               \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define CHECK(expr)                                                                                         \
+	do {                                                                                                \
+		if (!(expr)) {                                                                              \
+			fprintf(stderr, "vmm-test: %s:%d: check failed: %s (errno %d: %s)\n", __FILE__,     \
+			        __LINE__, #expr, errno, strerror(errno));                                   \
+			exit(1);                                                                            \
+		}                                                                                           \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long _a = (long long) (a), _b = (long long) (b);                              \
-		if (_a != _b) {                                                                    \
-			fprintf(stderr, "vmm-test: %s:%d: %s == %s failed: %lld != %lld (errno %d)\n", \
-			        __FILE__, __LINE__, #a, #b, _a, _b, errno);                        \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define CHECK_EQ(a, b)                                                                                      \
+	do {                                                                                                \
+		long long _a = (long long) (a), _b = (long long) (b);                                       \
+		if (_a != _b) {                                                                             \
+			fprintf(stderr, "vmm-test: %s:%d: %s == %s failed: %lld != %lld (errno %d)\n",      \
+			        __FILE__, __LINE__, #a, #b, _a, _b, errno);                                 \
+			exit(1);                                                                            \
+		}                                                                                           \
 	} while (0)
 
 static int create_vm(void) {
@@ -227,7 +227,8 @@ static void attach_only(const char *address) {
 	json_object *reply = NULL, *attachment = NULL, *id = NULL;
 	int vm = create_vm(), fds[VFIOD_MAX_FDS];
 	size_t n_fds = 0;
-	int r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &vm, 1, &reply, fds, &n_fds);
+	int r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &vm, 1, &reply, fds,
+	                   &n_fds);
 
 	if (r < 0)
 		fprintf(stderr, "vmm-test: Attach %s: %s\n", address, vfiod_error_text(client));
@@ -264,6 +265,16 @@ static int make_fd(const char *kind) {
 	exit(2);
 }
 
+/* The call failed with the daemon's Varlink error `error`; prints its parameters. */
+static void check_error(vfiod_client *client, int r, const char *error) {
+	CHECK_EQ(r, -EREMOTEIO);
+	printf("%s\n", vfiod_error_text(client));
+	if (strcmp(vfiod_error_name(client), error) != 0) {
+		fprintf(stderr, "vmm-test: expected %s, got %s\n", error, vfiod_error_text(client));
+		exit(1);
+	}
+}
+
 static void expect_attach_error(const char *error, const char *address, const char *kind) {
 	vfiod_client *client = connect_daemon();
 	int fd = make_fd(kind);
@@ -271,12 +282,7 @@ static void expect_attach_error(const char *error, const char *address, const ch
 
 	CHECK(fd >= 0);
 	r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &fd, 1, NULL, NULL, NULL);
-	CHECK_EQ(r, -EREMOTEIO);
-	printf("%s\n", vfiod_error_text(client));
-	if (strcmp(vfiod_error_name(client), error) != 0) {
-		fprintf(stderr, "vmm-test: expected %s, got %s\n", error, vfiod_error_text(client));
-		exit(1);
-	}
+	check_error(client, r, error);
 	vfiod_disconnect(client);
 	close(fd);
 }
@@ -288,12 +294,7 @@ static void expect_open_error(const char *error, const char *id) {
 
 	json_object_object_add(p, "id", json_object_new_int64(strtoll(id, NULL, 10)));
 	r = vfiod_call(client, VFIOD_METHOD_OPEN_DEVICE, p, NULL, 0, NULL, NULL, NULL);
-	CHECK_EQ(r, -EREMOTEIO);
-	printf("%s\n", vfiod_error_text(client));
-	if (strcmp(vfiod_error_name(client), error) != 0) {
-		fprintf(stderr, "vmm-test: expected %s, got %s\n", error, vfiod_error_text(client));
-		exit(1);
-	}
+	check_error(client, r, error);
 	vfiod_disconnect(client);
 }
 
