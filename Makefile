@@ -73,7 +73,14 @@ $(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
 $(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
 	$(CC) -shared -Wl,-soname,libvfiod.so.0 -Wl,--version-script=client/libvfiod.sym \
 		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
-$(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile
+# Files that embed install paths are remade when the paths change.
+PATHS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(SBINDIR)
+$(BUILD)/paths.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' >$@
+FORCE:
+
+$(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< >$@
 
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
@@ -93,12 +100,12 @@ $(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
-$(BUILD)/systemd/%: systemd/%.in Makefile
+$(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	@mkdir -p $(dir $@)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: all check check-unit check-asan check-units check-rig demo install clean deps units fuzz
+.PHONY: FORCE all check check-unit check-asan check-units check-rig check-rig-asan check-install demo install clean deps units fuzz
 
 deps:
 	tests/deps.sh
@@ -120,7 +127,25 @@ check-units: $(VFIOD)
 check-rig: all $(VM_PROGRAMS)
 	BUILD=$(BUILD) tests/vm/run.sh
 
-check: check-unit check-asan check-units check-rig
+# The rig again with vfiod and the tools built with ASan+UBSan: the daemon's kernel-facing
+# paths under the sanitizers, and LeakSanitizer's verdict when vfiod exits on SIGTERM.
+check-rig-asan:
+	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 all $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(VM_PROGRAMS))
+	BUILD=$(BUILD)/asan VFIOD_RIG_CACHE=$(BUILD)/rig-cache tests/vm/run.sh
+
+# What a packager gets: a staged install, and a VMM built against it through pkg-config.
+check-install:
+	rm -rf $(BUILD)/stage
+	$(MAKE) install DESTDIR=$(abspath $(BUILD))/stage PREFIX=/usr
+	PKG_CONFIG_SYSROOT_DIR=$(abspath $(BUILD))/stage PKG_CONFIG_LIBDIR=$(abspath $(BUILD))/stage/usr/lib/pkgconfig:$$($(PKG_CONFIG) --variable pc_path pkg-config) \
+		sh -c '$(CC) -Wall -Werror -o $(BUILD)/stage/example-vmm examples/vmm.c $$($(PKG_CONFIG) --cflags --libs libvfiod)'
+	LD_LIBRARY_PATH=$(BUILD)/stage/usr/lib $(BUILD)/stage/example-vmm 2>&1 | grep -q Usage
+	test -f $(BUILD)/stage/usr/share/man/man3/libvfiod.3
+	test -f $(BUILD)/stage/usr/lib/systemd/system/vfiod.socket
+	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
+	@echo "check-install: staged install OK"
+
+check: check-unit check-asan check-units check-install check-rig check-rig-asan
 
 demo: all $(VM_PROGRAMS)
 	BUILD=$(BUILD) tests/vm/run.sh --demo

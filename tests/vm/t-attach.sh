@@ -41,19 +41,24 @@ kill -TERM "$holder"
 wait "$holder" || fail "the holder failed to detach"
 check_eq "attachments after the holder detached" "" "$(vfioctl attachments | sed 1d)"
 
-# Refusals, each with its error, none leaving an fd behind.
-$VMM expect io.vfiod.NoSuchDevice 0000:0f:1f.7 || fail "unknown address"
+# Refusals, each with its error; after each the daemon still serves and holds no stray fd.
+refused() {
+	$VMM "$@" || fail "not refused as expected: $*"
+	check_eq "daemon fds after: $*" "$base" "$(fd_count "$VFIOD_PID")"
+	vfioctl info >/dev/null || fail "the daemon stopped answering after: $*"
+}
+refused expect io.vfiod.NoSuchDevice 0000:0f:1f.7
 for bad in ../.. 0000:00:02.0/../../x %s "" 0000:00:02.0x 0000:00:02.8 0000:00:20.0; do
-	$VMM expect io.vfiod.InvalidAddress "$bad" || fail "malformed address '$bad'"
+	refused expect io.vfiod.InvalidAddress "$bad"
 done
 for kind in pipe null kvm-system; do
-	$VMM expect io.vfiod.NotAVirtualMachine "$RIG_SOLO" "$kind" || fail "$kind as vmFd"
+	refused expect io.vfiod.NotAVirtualMachine "$RIG_SOLO" "$kind"
 done
-$VMM expect-open io.vfiod.NoSuchAttachment 4242 || fail "OpenDevice of an unknown attachment"
+refused expect-open io.vfiod.NoSuchAttachment 4242
 
 # A group with a member on a host driver is not viable, and names it.
 unbind_vfio "$RIG_PAIR_B"
-$VMM expect io.vfiod.GroupNotViable "$RIG_PAIR_A" >/tmp/viable.out || fail "non-viable group"
+refused expect io.vfiod.GroupNotViable "$RIG_PAIR_A" >/tmp/viable.out
 grep -q "$RIG_PAIR_B" /tmp/viable.out || fail "GroupNotViable does not name $RIG_PAIR_B: $(cat /tmp/viable.out)"
 
 check_eq "daemon fds after the refusals" "$base" "$(fd_count "$VFIOD_PID")"
