@@ -177,6 +177,48 @@ int vfiod_call(vfiod_client *c, const char *method, json_object *parameters, con
 	return 0;
 }
 
+/* Receives one reply of a streaming call; its fds (none are sent on streams) are closed. */
+static int client_receive_reply(vfiod_client *c, VarlinkReply *ret) {
+	_cleanup_free_ char *text = NULL;
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length, n_fds = 0;
+	int r = client_receive(c, &text, &length, fds, &n_fds);
+
+	if (r < 0)
+		return client_fail(c, r, "receiving a reply");
+	close_many(fds, n_fds);
+	r = message_parse_reply(text, length, ret);
+	return r < 0 ? client_fail(c, r, "parsing a reply") : 0;
+}
+
+int vfiod_monitor(vfiod_client *c, int (*callback)(json_object *event, void *userdata), void *userdata) {
+	int r;
+
+	if (!c || !callback)
+		return -EINVAL;
+	client_clear_error(c);
+	r = client_send(c, message_new_call(VFIOD_METHOD_MONITOR, NULL, true), NULL, 0);
+	if (r < 0)
+		return client_fail(c, r, "sending the call");
+	for (;;) {
+		_cleanup_(varlink_reply_done) VarlinkReply reply = {};
+		json_object *event = NULL;
+
+		r = client_receive_reply(c, &reply);
+		if (r < 0)
+			return r;
+		if (reply.error)
+			return client_take_remote_error(c, &reply);
+		if (json_object_object_get_ex(reply.parameters, "event", &event)) {
+			r = callback(event, userdata);
+			if (r != 0)
+				return r;
+		}
+		if (!reply.continues)
+			return 0;
+	}
+}
+
 const char *vfiod_error_name(const vfiod_client *c) {
 	return c->error_name;
 }

@@ -32,6 +32,12 @@ void vfiod_disconnect(vfiod_client *client);
 int vfiod_call(vfiod_client *client, const char *method, json_object *parameters, const int *fds,
                size_t n_fds, json_object **ret_parameters, int *ret_fds, size_t *ret_n_fds);
 
+/* Calls io.vfiod.Monitor with "more": true and hands each event (the Event object, borrowed
+ * for the call) to callback, until callback returns non-zero (returned as is), the daemon
+ * ends the stream (0), or the connection fails (-errno). The connection carries only events
+ * from then on. */
+int vfiod_monitor(vfiod_client *client, int (*callback)(json_object *event, void *userdata), void *userdata);
+
 /* The Varlink error name of the last failed call ("io.vfiod.NoSuchDevice"), or NULL. */
 const char *vfiod_error_name(const vfiod_client *client);
 

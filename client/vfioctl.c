@@ -28,7 +28,8 @@ static void usage(FILE *f) {
 	           "  info        show the daemon's identity and interfaces\n"
 	           "  devices     list PCI devices, their IOMMU groups and viability\n"
 	           "  attachments list attachments (all of them for root, your own otherwise)\n"
-	           "  detach ID   end attachment ID (your own; any, for root)\n\n"
+	           "  detach ID   end attachment ID (your own; any, for root)\n"
+	           "  monitor     print attach and detach events as they happen\n\n"
 	           "Options:\n"
 	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET "
 	           "or " VFIOD_SOCKET_PATH ")\n"
@@ -200,14 +201,41 @@ static int command_detach(vfiod_client *client, const Options *o _unused_, int a
 	return call_simple(client, VFIOD_METHOD_DETACH, parameters, &reply);
 }
 
+/* One line per event: time, kind, attachment id and address, reason. */
+static int print_event(json_object *event, void *userdata) {
+	const Options *o = userdata;
+	json_object *a = NULL;
+	char attachment[64] = "-";
+
+	if (o->json) {
+		puts(json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN |
+		                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		if (json_object_object_get_ex(event, "attachment", &a) &&
+		    json_object_is_type(a, json_type_object))
+			(void) snprintf(attachment, sizeof(attachment), "%" PRId64 " %s",
+			                json_int_or(a, "id", -1), json_string_or(a, "address", "?"));
+		printf("%s %-7s %s %s\n", json_string_or(event, "time", "?"),
+		       json_string_or(event, "kind", "?"), attachment, json_string_or(event, "reason", ""));
+	}
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+static int command_monitor(vfiod_client *client, const Options *o, int argc _unused_,
+                           char *argv[] _unused_) {
+	int r = vfiod_monitor(client, print_event, (void *) o);
+
+	if (r < 0)
+		fprintf(stderr, "vfioctl: %s failed: %s\n", VFIOD_METHOD_MONITOR, vfiod_error_text(client));
+	return r;
+}
+
 static const struct {
 	const char *name;
 	CommandFunc func;
 } commands[] = {
-	{ "info", command_info },
-	{ "devices", command_devices },
-	{ "attachments", command_attachments },
-	{ "detach", command_detach },
+	{ "info", command_info },     { "devices", command_devices }, { "attachments", command_attachments },
+	{ "detach", command_detach }, { "monitor", command_monitor },
 };
 
 static int parse_arguments(int argc, char *argv[], Options *o) {

@@ -195,16 +195,6 @@ static int reply_group_not_viable(MethodCall *call, int group) {
 	return connection_reply_error(call->connection, VFIOD_ERROR_GROUP_NOT_VIABLE, TAKE_PTR(p));
 }
 
-/* A copy of the caller's pidfd, for an attachment to hold. */
-static int owner_fd_dup(Connection *c, int *ret) {
-	int fd = fcntl(c->peer_pidfd, F_DUPFD_CLOEXEC, 3);
-
-	if (fd < 0)
-		return negative_errno();
-	*ret = fd;
-	return 0;
-}
-
 typedef struct AttachParams {
 	const char *address;
 	int64_t vm_fd;
@@ -227,10 +217,11 @@ static int attach_find_device(MethodCall *call, const char *address, SysfsDevice
 	return 1;
 }
 
-/* The Attach reply: the attachment, and copies of the group and container fds. */
-static int attach_reply(MethodCall *call, const Attachment *a) {
+/* The Attach reply: the attachment, and copies of the group and container fds. Replies
+ * nothing on failure: the caller undoes the attachment first. */
+static int attach_build_reply(const Attachment *a, json_object **ret, int fds[2]) {
 	_cleanup_json_ json_object *p = json_object_new_object();
-	int fds[2] = { -EBADF, -EBADF }, r = 0;
+	int r = 0;
 
 	if (!p)
 		return -ENOMEM;
@@ -244,9 +235,26 @@ static int attach_reply(MethodCall *call, const Attachment *a) {
 	if (fds[0] < 0 || fds[1] < 0) {
 		r = negative_errno();
 		close_many(fds, 2);
-		return reply_kernel_error(call, "fcntl F_DUPFD_CLOEXEC", r);
+		return r;
 	}
-	return connection_reply(call->connection, TAKE_PTR(p), fds, 2);
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+/* Binds a new attachment to the caller's process and builds its reply; on failure the
+ * attachment is undone, so nothing outlives a call that answered an error. */
+static int attach_finish(MethodCall *call, Attachment *a, json_object **ret, int fds[2]) {
+	Connection *c = call->connection;
+	int owner = fcntl(c->peer_pidfd, F_DUPFD_CLOEXEC, 3);
+	int r = owner < 0 ? negative_errno() : manager_watch_owner(c->manager, a, owner);
+
+	if (r >= 0)
+		r = attach_build_reply(a, ret, fds);
+	if (r < 0) {
+		state_detach(&c->manager->state, a);
+		return r == -ENOMEM ? r : reply_kernel_error(call, "prepare the Attach reply", r);
+	}
+	return 1;
 }
 
 static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure,
@@ -275,7 +283,8 @@ int method_attach(MethodCall *call) {
 	SysfsDevice device;
 	Attachment *a;
 	const char *bad = NULL;
-	int owner = -EBADF, r;
+	json_object *reply = NULL;
+	int fds[2] = { -EBADF, -EBADF }, r;
 
 	if (message_decode_params(call->parameters, spec, ELEMENTSOF(spec), &params, &bad) < 0)
 		return reply_invalid_parameter(call, bad);
@@ -294,18 +303,13 @@ int method_attach(MethodCall *call) {
 		         (unsigned) c->peer.uid, strerror(-r));
 		return attach_reply_failure(call, &device, &failure, r);
 	}
-	r = owner_fd_dup(c, &owner);
-	if (r >= 0)
-		r = manager_watch_owner(c->manager, a, owner);
-	if (r < 0) {
-		/* An attachment nobody would release is worse than none. */
-		state_detach(&c->manager->state, a);
-		return reply_kernel_error(call, "watch the calling process (pidfd)", r);
-	}
+	r = attach_finish(call, a, &reply, fds);
+	if (r <= 0)
+		return r;
 	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address,
 	         a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
 	manager_emit_event(c->manager, "attach", a, NULL);
-	return attach_reply(call, a);
+	return connection_reply(c, reply, fds, 2);
 }
 
 typedef struct IdParams {

@@ -31,7 +31,8 @@ driver_of() {
 	fi
 }
 
-# Waits up to 10 s for a command to succeed.
+# Waits up to 10 s for a command to succeed. Its arguments are expanded once, at the call:
+# conditions that must be re-read each time go in a function.
 wait_until() {
 	i=0
 	while ! "$@" 2>/dev/null; do

@@ -133,7 +133,7 @@ boot() {
 	# 00:02.0 an e1000e alone in its IOMMU group; behind a root port, a PCIe-to-PCI bridge
 	# with two e1000 that share one group (conventional PCI has no requester-ID isolation).
 	timeout --foreground "$TIMEOUT" qemu-system-x86_64 \
-		-machine q35 -accel tcg -cpu qemu64,+svm,+npt -m 1024 -smp 2 \
+		-machine q35 -accel tcg,thread=single -cpu qemu64,+svm,+npt -m 1024 -smp 2 \
 		-display none -monitor none -serial stdio -no-reboot -nodefaults \
 		-device intel-iommu,intremap=on \
 		-device e1000e,addr=02.0 \

@@ -7,7 +7,9 @@
  *   vmm-test unprivileged GROUP...        no root, no capabilities, no access to /dev/vfio/N
  *   vmm-test attach ADDRESS...            one VM, every device: config IDs, DMA map, reset,
  *                                         regions and IRQs, one container, one KVM VFIO device
- *   vmm-test hold ADDRESS                 attach, print "HELD <id>", detach on SIGTERM
+ *   vmm-test hold ADDRESS...              attach to one VM, print "HELD <id>" for each,
+ *                                         detach on SIGTERM
+ *   vmm-test cycle N ADDRESS              attach and detach N times, a new VM each time
  *   vmm-test attach-only ADDRESS          Attach without the rest, print "ATTACHED <id>", then
  *                                         Detach on SIGTERM
  *   vmm-test expect ERROR ADDRESS [FD]    Attach fails with Varlink error ERROR; FD is the kind
@@ -197,20 +199,49 @@ static void wait_for_sigterm(void) {
 	CHECK(sigwait(&mask, &signal_number) == 0);
 }
 
-static void hold(const char *address) {
+/* Attaches every address to one VM, or dies. */
+static void attach_all(vfiod_client *client, int vm, int *kvm_device, int argc, char *argv[],
+                       vfiod_attachment *a) {
+	CHECK(argc > 0 && argc <= MAX_DEVICES);
+	for (int i = 0; i < argc; i++) {
+		int r = vfiod_attach(client, argv[i], vm, kvm_device, &a[i]);
+		if (r < 0)
+			fprintf(stderr, "vmm-test: attach %s: %s\n", argv[i], vfiod_error_text(client));
+		CHECK(r >= 0);
+	}
+}
+
+/* Attaches, prints "HELD <id>" per device, detaches on SIGTERM. */
+static void hold(int argc, char *argv[]) {
+	vfiod_attachment a[MAX_DEVICES];
 	vfiod_client *client = connect_daemon();
 	int vm = create_vm(), kvm_device = -1;
-	vfiod_attachment a;
-	int r = vfiod_attach(client, address, vm, &kvm_device, &a);
 
-	if (r < 0)
-		fprintf(stderr, "vmm-test: attach %s: %s\n", address, vfiod_error_text(client));
-	CHECK(r >= 0);
-	printf("HELD %lld\n", a.id);
+	attach_all(client, vm, &kvm_device, argc, argv, a);
+	for (int i = 0; i < argc; i++)
+		printf("HELD %lld\n", a[i].id);
 	fflush(stdout);
 	wait_for_sigterm();
-	CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
+	for (int i = argc - 1; i >= 0; i--)
+		CHECK(vfiod_detach(client, &a[i], i == 0 ? kvm_device : -1) >= 0);
 	vfiod_disconnect(client);
+}
+
+/* attach -> detach, n times, each time with a new VM. */
+static void cycle(int n, const char *address) {
+	vfiod_client *client = connect_daemon();
+
+	for (int i = 0; i < n; i++) {
+		int vm = create_vm(), kvm_device = -1;
+		vfiod_attachment a;
+		char *argv[] = { (char *) address };
+		attach_all(client, vm, &kvm_device, 1, argv, &a);
+		CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
+		close(kvm_device);
+		close(vm);
+	}
+	vfiod_disconnect(client);
+	printf("vmm-test: %d attach/detach cycles of %s\n", n, address);
 }
 
 static json_object *attach_parameters(const char *address) {
@@ -306,8 +337,10 @@ int main(int argc, char *argv[]) {
 		check_unprivileged(argc - 2, argv + 2);
 	else if (strcmp(command, "attach") == 0)
 		attach_devices(argc - 2, argv + 2);
-	else if (strcmp(command, "hold") == 0 && argc == 3)
-		hold(argv[2]);
+	else if (strcmp(command, "hold") == 0 && argc >= 3)
+		hold(argc - 2, argv + 2);
+	else if (strcmp(command, "cycle") == 0 && argc == 4)
+		cycle(atoi(argv[2]), argv[3]);
 	else if (strcmp(command, "attach-only") == 0 && argc == 3)
 		attach_only(argv[2]);
 	else if (strcmp(command, "expect") == 0 && (argc == 4 || argc == 5))

@@ -1,0 +1,115 @@
+#!/bin/sh
+# Lifecycle on the real kernel: detach, attachments released when their VMM dies (at any
+# point), the VM not kept alive by the daemon, and Monitor seeing every event in order.
+. "$(dirname "$0")/lib.sh"
+
+VMM="runas 1000 1000 vmm-test"
+chmod 0666 /dev/kvm
+for a in $RIG_DEVICES; do bind_vfio "$a"; done
+start_vfiod
+vfioctl monitor >/tmp/monitor.out 2>&1 &
+monitor=$!
+# vfioctl info was connection 1; the monitor is connection 2.
+wait_until grep -q "Connection 2 from" /tmp/vfiod.log || fail "the monitor did not connect"
+base=$(fd_count "$VFIOD_PID")
+
+# The daemon holds no VM fd once no attachment is left.
+vm_fds() {
+	ls -l "/proc/$VFIOD_PID/fd" | grep -c 'anon_inode:kvm-vm'
+}
+no_attachments() {
+	[ -z "$(vfioctl attachments | sed 1d)" ]
+}
+# The group is attachable again within a second, by another VM.
+reusable_within_a_second() {
+	i=0
+	while ! no_attachments; do
+		i=$((i + 1))
+		[ "$i" -gt 10 ] && fail "$1: attachments still listed after a second: $(vfioctl attachments)"
+		sleep 0.1
+	done
+	check_eq "$1: daemon VM fds" 0 "$(vm_fds)"
+	$VMM attach "$RIG_SOLO" >/dev/null || fail "$1: $RIG_SOLO not attachable again"
+}
+
+# attach -> detach, 200 times: no fd growth, the group reusable every time.
+$VMM cycle 200 "$RIG_SOLO" || fail "200 attach/detach cycles"
+check_eq "daemon fds after 200 cycles" "$base" "$(fd_count "$VFIOD_PID")"
+
+# SIGKILL right after Attach (before the KVM step and OpenDevice).
+$VMM attach-only "$RIG_SOLO" >/tmp/a.out &
+pid=$!
+wait_for_line /tmp/a.out ATTACHED || fail "attach-only did not attach"
+check_eq "VM fds while attached" 1 "$(vm_fds)"
+kill -KILL "$pid"
+reusable_within_a_second "killed after Attach"
+
+# SIGKILL after OpenDevice, device fd open.
+$VMM hold "$RIG_SOLO" >/tmp/h.out &
+pid=$!
+wait_for_line /tmp/h.out HELD || fail "hold did not attach"
+kill -KILL "$pid"
+reusable_within_a_second "killed after OpenDevice"
+
+# Two VMs, three devices, one VMM killed: only its attachments go.
+$VMM hold "$RIG_SOLO" >/tmp/h1.out &
+one=$!
+wait_for_line /tmp/h1.out HELD || fail "first VMM did not attach"
+$VMM hold "$RIG_PAIR_A" "$RIG_PAIR_B" >/tmp/h2.out &
+two=$!
+attachment_count() {
+	vfioctl attachments | sed 1d | wc -l
+}
+held_twice() {
+	[ "$(grep -c HELD /tmp/h2.out)" -eq 2 ]
+}
+only_one_left() {
+	[ "$(attachment_count)" -eq 1 ]
+}
+wait_until held_twice || fail "second VMM did not attach both"
+check_eq "attachments of two VMs" 3 "$(attachment_count)"
+check_eq "VM fds of two VMs" 2 "$(vm_fds)"
+kill -KILL "$two"
+wait_until only_one_left || fail "the killed VMM's attachments stayed: $(vfioctl attachments)"
+vfioctl attachments | grep -q " $RIG_SOLO " || fail "the surviving VMM lost its attachment"
+check_eq "VM fds after one VMM died" 1 "$(vm_fds)"
+# Detach by request, from the VMM itself.
+kill -TERM "$one"
+wait "$one" || fail "the surviving VMM failed to detach"
+wait_until no_attachments || fail "attachments left after the detach"
+
+# An admin detaches someone else's attachment.
+$VMM attach-only "$RIG_SOLO" >/tmp/a2.out &
+pid=$!
+wait_for_line /tmp/a2.out ATTACHED || fail "attach-only did not attach"
+id=$(sed -n 's/^ATTACHED //p' /tmp/a2.out)
+vfioctl detach "$id" || fail "root could not detach $id"
+wait_until no_attachments || fail "attachment $id left after the admin detach"
+kill -KILL "$pid"
+if runas 1000 1000 vfioctl detach 99 2>/tmp/err.out; then fail "detach of an unknown id succeeded"; fi
+grep -q NoSuchAttachment /tmp/err.out || fail "no NoSuchAttachment: $(cat /tmp/err.out)"
+
+check_eq "daemon fds at the end" "$base" "$(fd_count "$VFIOD_PID")"
+check_eq "daemon VM fds at the end" 0 "$(vm_fds)"
+
+# The monitor saw it all, in order (skipping the 200 cycles' attach/detach pairs).
+kill "$monitor"
+sed -n 's/^[^ ]* \([a-z]*\) *[0-9]* [0-9a-f:.]* *\(.*\)$/\1 \2/p' /tmp/monitor.out | sed 's/ *$//' >/tmp/events
+check_eq "events" 416 "$(wc -l </tmp/events)"
+check_eq "events after the cycles" "attach
+detach process-exit
+attach
+detach request
+attach
+detach process-exit
+attach
+detach request
+attach
+attach
+attach
+detach process-exit
+detach process-exit
+detach request
+attach
+detach admin" "$(sed -n '401,$p' /tmp/events)"
+stop_vfiod
