@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "sysfs.h"
+#include "persist.h"
 #include "message.h"
 
 int manager_new(Manager **ret) {
@@ -29,6 +30,7 @@ int manager_new(Manager **ret) {
 	m->listen_fd = -EBADF;
 	m->sysfs_fd = -EBADF;
 	state_init(&m->state);
+	persist_init(&m->persist);
 
 	r = sd_event_default(&m->event);
 	/* sd-event wants the signals it handles blocked. */
@@ -55,6 +57,7 @@ Manager *manager_free(Manager *m) {
 	while (m->connections)
 		connection_free(m->connections);
 	state_done(&m->state);
+	persist_done(&m->persist);
 	sd_event_source_disable_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	if (m->socket_path)
@@ -144,31 +147,90 @@ static int manager_create_socket(Manager *m, const char *path) {
 	return 0;
 }
 
-/* The one socket systemd passed us, checked to be a listening UNIX stream socket. */
-static int manager_take_activated_socket(Manager *m, int n) {
-	int fd = SD_LISTEN_FDS_START;
+/* The listening socket among the fds systemd passed: the one named "varlink" (vfiod.socket's
+ * FileDescriptorName=), else the only listening UNIX stream socket. -1 when there is none. */
+static int find_listening_socket(int *fds, char **names, int n) {
+	int found = -1;
 
-	if (n != 1)
-		return log_error_errno(-EINVAL, "Expected exactly one socket from systemd, got %d.", n);
-	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
-		return log_error_errno(
-		        -EINVAL, "The socket passed by systemd is not a listening UNIX stream socket.");
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-		return log_error_errno(negative_errno(), "Failed to set up the passed socket: %m");
-	m->listen_fd = fd;
-	m->socket_activated = true;
-	return 0;
+	for (int i = 0; i < n; i++) {
+		if (sd_is_socket_unix(fds[i], SOCK_STREAM, 1, NULL, 0) <= 0)
+			continue;
+		if (names && names[i] && strcmp(names[i], "varlink") == 0)
+			return i;
+		found = found < 0 ? i : -2;
+	}
+	return found >= 0 ? found : -1;
+}
+
+/* Restores what the fd store kept for us, and binds the restored attachments to their
+ * processes again. Takes the fds. */
+static int manager_restore(Manager *m, int *fds, char **names, size_t n) {
+	int restored = persist_restore(&m->persist, &m->state, fds, names, n);
+
+	if (restored < 0)
+		return restored;
+	for (Attachment *a = m->state.attachments, *next; a; a = next) {
+		next = a->next;
+		int r = manager_watch_owner(m, a, TAKE_FD(a->owner_pidfd));
+		if (r < 0) {
+			log_warning_errno(r, "Attachment %u: cannot watch its process, releasing it: %m", a->id);
+			state_detach(&m->state, a);
+		}
+	}
+	state_prune(&m->state);
+	if (restored > 0 || n > 0)
+		log_info("Restored %d attachment(s) from systemd's fd store.", restored);
+	return persist_sync(&m->persist, &m->state);
+}
+
+/* Takes the sockets and stored fds systemd passed: the listening socket, then the rest. */
+static int manager_take_passed_fds(Manager *m, int n, char **names) {
+	_cleanup_free_ int *fds = calloc((size_t) n, sizeof(int));
+	int index;
+
+	if (!fds)
+		return log_oom();
+	for (int i = 0; i < n; i++)
+		fds[i] = SD_LISTEN_FDS_START + i;
+	index = find_listening_socket(fds, names, n);
+	if (index >= 0) {
+		m->listen_fd = TAKE_FD(fds[index]);
+		m->socket_activated = true;
+		if (fcntl(m->listen_fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC) < 0)
+			return log_error_errno(negative_errno(), "Failed to set up the passed socket: %m");
+	}
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+			log_warning_errno(negative_errno(), "Failed to set FD_CLOEXEC on a passed fd: %m");
+	/* The stored fds, without the socket, with their names in the same order. */
+	size_t j = 0;
+	for (int i = 0; i < n; i++) {
+		if (i == index) {
+			free(names[i]);
+			names[i] = NULL;
+			continue;
+		}
+		fds[j] = fds[i];
+		names[j] = names[i];
+		if ((size_t) i != j)
+			names[i] = NULL;
+		j++;
+	}
+	return manager_restore(m, fds, names, j);
 }
 
 int manager_listen(Manager *m, const char *socket_path) {
+	char **names = NULL;
 	int n, r;
 
-	n = sd_listen_fds(true);
+	n = sd_listen_fds_with_names(true, &names);
 	if (n < 0)
 		return log_error_errno(n, "Failed to get sockets from systemd: %m");
-	if (n > 0)
-		r = manager_take_activated_socket(m, n);
-	else
+	r = n > 0 ? manager_take_passed_fds(m, n, names) : 0;
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r >= 0 && m->listen_fd < 0)
 		r = manager_create_socket(m, socket_path);
 	if (r < 0)
 		return r;
@@ -177,6 +239,8 @@ int manager_listen(Manager *m, const char *socket_path) {
 		return log_error_errno(r, "Failed to watch the listening socket: %m");
 	log_info("Listening on %s%s.", m->socket_activated ? "the socket passed by systemd" : socket_path,
 	         m->socket_activated ? "" : " (created by vfiod)");
+	if (!m->persist.enabled)
+		log_warning("Not started by systemd: no fd store, a restart of vfiod forgets every attachment.");
 	return 0;
 }
 
@@ -217,6 +281,7 @@ void manager_detach(Manager *m, Attachment *a, const char *reason) {
 	         a->group->number, a->vm->id, (int) a->pid, reason);
 	manager_emit_event(m, "detach", a, reason);
 	state_detach(&m->state, a);
+	(void) persist_sync(&m->persist, &m->state);
 }
 
 typedef struct OwnerWatch {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "persist.h"
 #include "state.h"
 
 typedef struct Connection Connection;
@@ -25,6 +26,7 @@ typedef struct Manager {
 	Connection *connections;
 	size_t n_connections;
 	State state;
+	Persist persist;
 } Manager;
 
 /* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 or -errno. */

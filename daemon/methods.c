@@ -309,6 +309,7 @@ int method_attach(MethodCall *call) {
 	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address,
 	         a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
 	manager_emit_event(c->manager, "attach", a, NULL);
+	(void) persist_sync(&c->manager->persist, &c->manager->state);
 	return connection_reply(c, reply, fds, 2);
 }
 
@@ -361,6 +362,7 @@ int method_open_device(MethodCall *call) {
 		return -ENOMEM;
 	}
 	log_info("Attachment %u: device %s opened for pid %d.", a->id, a->address, (int) a->pid);
+	(void) persist_sync(&call->connection->manager->persist, &call->connection->manager->state);
 	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
 }
 

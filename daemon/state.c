@@ -41,7 +41,7 @@ Attachment *state_find_attachment_by_group(State *s, int group) {
 	return NULL;
 }
 
-static Group *state_find_group(State *s, int number) {
+Group *state_find_group(State *s, int number) {
 	for (Group *g = s->groups; g; g = g->next)
 		if (g->number == number)
 			return g;
@@ -250,4 +250,81 @@ void state_format_time(time_t t, char *buffer, size_t size) {
 
 	if (!gmtime_r(&t, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void) snprintf(buffer, size, "1970-01-01T00:00:00Z");
+}
+
+Vm *state_find_vm_by_id(State *s, unsigned id) {
+	for (Vm *vm = s->vms; vm; vm = vm->next)
+		if (vm->id == id)
+			return vm;
+	return NULL;
+}
+
+int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type) {
+	Vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm) {
+		safe_close(vm_fd);
+		safe_close(container_fd);
+		return -ENOMEM;
+	}
+	*vm = (Vm) { .id = id, .vm_fd = vm_fd, .container_fd = container_fd, .iommu_type = type, .next = s->vms };
+	s->vms = vm;
+	if (s->next_vm_id <= id)
+		s->next_vm_id = id + 1;
+	return 0;
+}
+
+int state_restore_group(State *s, int number, int fd, Vm *vm) {
+	Group *g = calloc(1, sizeof(*g));
+
+	if (!g) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	*g = (Group) { .number = number, .fd = fd, .vm = vm, .next = s->groups };
+	s->groups = g;
+	return 0;
+}
+
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd) {
+	Attachment *a = malloc(sizeof(*a));
+
+	if (!a) {
+		safe_close(owner_pidfd);
+		return -ENOMEM;
+	}
+	*a = *template;
+	a->group = g;
+	a->vm = vm;
+	a->owner_pidfd = owner_pidfd;
+	a->owner_source = NULL;
+	a->next = s->attachments;
+	s->attachments = a;
+	g->n_attachments++;
+	vm->n_attachments++;
+	if (s->next_attachment_id <= a->id)
+		s->next_attachment_id = a->id + 1;
+	return 0;
+}
+
+void state_prune(State *s) {
+	for (Group **p = &s->groups; *p;) {
+		Group *g = *p;
+		if (g->n_attachments > 0) {
+			p = &g->next;
+			continue;
+		}
+		*p = g->next;
+		(void) vfio_group_unset_container(g->fd, NULL);
+		group_free(g);
+	}
+	for (Vm **p = &s->vms; *p;) {
+		Vm *vm = *p;
+		if (vm->n_attachments > 0) {
+			p = &vm->next;
+			continue;
+		}
+		*p = vm->next;
+		vm_free(vm);
+	}
 }

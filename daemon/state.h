@@ -99,5 +99,15 @@ int state_open_device(State *s, Attachment *a, int *ret_fd, const char **ret_ope
  * holds it, the VM's container and VM fd close when its last attachment goes. */
 void state_detach(State *s, Attachment *a);
 
+/* Restoring state saved in systemd's fd store (persist.c). Each takes its fds. */
+Vm *state_find_vm_by_id(State *s, unsigned id);
+Group *state_find_group(State *s, int number);
+int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type);
+int state_restore_group(State *s, int number, int fd, Vm *vm);
+/* The attachment keeps owner_pidfd in a->owner_pidfd for the caller to watch. */
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd);
+/* Releases the VMs and groups no attachment refers to. */
+void state_prune(State *s);
+
 /* "2026-11-24T21:30:07Z" into buffer (at least 21 bytes). */
 void state_format_time(time_t t, char *buffer, size_t size);

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "message.h"
+#include "persist.h"
+#include "process.h"
+#include "sysfs.h"
+#include "vfio.h"
+
+#define STATE_NAME "state"
+/* The description is small: a few hundred bytes per attachment. */
+#define STATE_MAX_BYTES (1024u * 1024u)
+#define NAME_MAX_LENGTH 32
+
+void persist_init(Persist *p) {
+	*p = (Persist) { .enabled = getenv("NOTIFY_SOCKET") != NULL };
+}
+
+void persist_done(Persist *p) {
+	for (size_t i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->names);
+	*p = (Persist) {};
+}
+
+static bool persist_has(const Persist *p, const char *name) {
+	for (size_t i = 0; i < p->n_names; i++)
+		if (strcmp(p->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Hands systemd a copy of fd under name. FDPOLL=0: a pidfd turns readable when its process
+ * exits, and the store must keep it for the next instance to see that. */
+static int persist_put(Persist *p, const char *name, int fd) {
+	char message[64 + NAME_MAX_LENGTH];
+	char **names;
+	int r;
+
+	names = reallocarray(p->names, p->n_names + 1, sizeof(char *));
+	if (!names)
+		return -ENOMEM;
+	p->names = names;
+	p->names[p->n_names] = strdup(name);
+	if (!p->names[p->n_names])
+		return -ENOMEM;
+	(void) snprintf(message, sizeof(message), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
+	r = sd_pid_notify_with_fds(0, false, message, &fd, 1);
+	if (r <= 0) {
+		free(p->names[p->n_names]);
+		return r < 0 ? r : -EOPNOTSUPP;
+	}
+	p->n_names++;
+	return 0;
+}
+
+static int persist_remove_at(Persist *p, size_t i) {
+	char message[64 + NAME_MAX_LENGTH];
+
+	(void) snprintf(message, sizeof(message), "FDSTOREREMOVE=1\nFDNAME=%s", p->names[i]);
+	free(p->names[i]);
+	p->names[i] = p->names[--p->n_names];
+	return sd_notify(false, message);
+}
+
+/* One entry the store should hold. */
+typedef struct Wanted {
+	char name[NAME_MAX_LENGTH];
+	int fd;
+} Wanted;
+
+static size_t state_wanted(State *s, Wanted *w, size_t max) {
+	size_t n = 0;
+
+	for (Vm *vm = s->vms; vm && n + 2 <= max; vm = vm->next) {
+		w[n] = (Wanted) { .fd = vm->vm_fd };
+		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "vm-%u", vm->id);
+		w[n] = (Wanted) { .fd = vm->container_fd };
+		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "container-%u", vm->id);
+	}
+	for (Group *g = s->groups; g && n < max; g = g->next) {
+		w[n] = (Wanted) { .fd = g->fd };
+		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "group-%d", g->number);
+	}
+	for (Attachment *a = s->attachments; a && n < max; a = a->next) {
+		w[n] = (Wanted) { .fd = a->owner_pidfd };
+		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "owner-%u", a->id);
+	}
+	return n;
+}
+
+static size_t state_count_fds(State *s) {
+	size_t n = 0;
+
+	for (Vm *vm = s->vms; vm; vm = vm->next)
+		n += 2;
+	for (Group *g = s->groups; g; g = g->next)
+		n++;
+	for (Attachment *a = s->attachments; a; a = a->next)
+		n++;
+	return n;
+}
+
+static json_object *state_describe(State *s) {
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *vms = json_object_new_array(), *groups = json_object_new_array(),
+	            *attachments = json_object_new_array();
+	int r = 0;
+
+	r |= json_add(o, "vms", vms);
+	r |= json_add(o, "groups", groups);
+	r |= json_add(o, "attachments", attachments);
+	if (!o || r < 0)
+		return NULL;
+	for (Vm *vm = s->vms; vm; vm = vm->next) {
+		json_object *v = json_object_new_object();
+		r |= json_add(v, "id", json_object_new_int64(vm->id));
+		r |= json_add(v, "iommuType", json_object_new_int(vm->iommu_type));
+		r |= v ? json_object_array_add(vms, v) : -ENOMEM;
+	}
+	for (Group *g = s->groups; g; g = g->next) {
+		json_object *v = json_object_new_object();
+		r |= json_add(v, "number", json_object_new_int(g->number));
+		r |= json_add(v, "vm", json_object_new_int64(g->vm->id));
+		r |= v ? json_object_array_add(groups, v) : -ENOMEM;
+	}
+	for (Attachment *a = s->attachments; a; a = a->next) {
+		json_object *v = attachment_to_json(a);
+		r |= json_add(v, "sinceEpoch", json_object_new_int64(a->since));
+		r |= v ? json_object_array_add(attachments, v) : -ENOMEM;
+	}
+	return r < 0 ? NULL : TAKE_PTR(o);
+}
+
+/* The description as a sealed memfd. */
+static int state_description_fd(State *s, int *ret) {
+	_cleanup_json_ json_object *o = state_describe(s);
+	_cleanup_close_ int fd = -EBADF;
+	const char *text;
+	size_t length;
+
+	if (!o)
+		return -ENOMEM;
+	text = message_to_string(o, &length);
+	if (!text)
+		return -ENOMEM;
+	fd = memfd_create("vfiod-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, text, length) != (ssize_t) length ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return negative_errno();
+	*ret = TAKE_FD(fd);
+	return 0;
+}
+
+int persist_sync(Persist *p, State *s) {
+	size_t max = state_count_fds(s);
+	_cleanup_free_ Wanted *wanted = calloc(max + 1, sizeof(Wanted));
+	_cleanup_close_ int description = -EBADF;
+	size_t n;
+	int r = 0;
+
+	if (!p->enabled)
+		return 0;
+	if (!wanted)
+		return log_oom();
+	n = state_wanted(s, wanted, max);
+	/* Released objects leave the store: a stored copy would keep them alive. */
+	for (size_t i = 0; i < p->n_names;) {
+		bool keep = strcmp(p->names[i], STATE_NAME) == 0;
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = strcmp(p->names[i], wanted[j].name) == 0;
+		if (keep)
+			i++;
+		else
+			(void) persist_remove_at(p, i);
+	}
+	for (size_t j = 0; j < n && r >= 0; j++)
+		if (!persist_has(p, wanted[j].name))
+			r = persist_put(p, wanted[j].name, wanted[j].fd);
+	if (r >= 0)
+		r = state_description_fd(s, &description);
+	for (size_t i = 0; r >= 0 && i < p->n_names; i++)
+		if (strcmp(p->names[i], STATE_NAME) == 0)
+			(void) persist_remove_at(p, i);
+	if (r >= 0)
+		r = persist_put(p, STATE_NAME, description);
+	if (r < 0)
+		return log_warning_errno(r, "Failed to update systemd's fd store, a restart would lose state: %m");
+	return 0;
+}
+
+/* ---- Restore ---- */
+
+typedef struct Passed {
+	int *fds;
+	char **names;
+	size_t n;
+} Passed;
+
+/* Takes the fd passed under the formatted name, -EBADF when there is none. */
+_printf_(2, 3) static int passed_take(Passed *passed, const char *format, ...) {
+	char name[NAME_MAX_LENGTH];
+	va_list ap;
+
+	va_start(ap, format);
+	(void) vsnprintf(name, sizeof(name), format, ap);
+	va_end(ap);
+	for (size_t i = 0; i < passed->n; i++)
+		if (passed->fds[i] >= 0 && passed->names[i] && strcmp(passed->names[i], name) == 0)
+			return TAKE_FD(passed->fds[i]);
+	return -EBADF;
+}
+
+static int fd_link_is(int fd, const char *expected) {
+	char path[64], target[64];
+	ssize_t n;
+
+	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	return strcmp(target, expected) == 0;
+}
+
+static int64_t member_int(json_object *o, const char *key) {
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+static void restore_vm(State *s, json_object *o, Passed *passed) {
+	int64_t id = member_int(o, "id"), type = member_int(o, "iommuType");
+	_cleanup_close_ int vm_fd = -EBADF, container_fd = -EBADF;
+
+	if (id <= 0 || id > UINT32_MAX)
+		return;
+	vm_fd = passed_take(passed, "vm-%u", (unsigned) id);
+	container_fd = passed_take(passed, "container-%u", (unsigned) id);
+	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 || !fd_link_is(container_fd, "/dev/vfio/vfio")) {
+		log_warning("Dropping VM %u from the fd store: its fds are missing or not what they were.", (unsigned) id);
+		return;
+	}
+	(void) state_restore_vm(s, (unsigned) id, TAKE_FD(vm_fd), TAKE_FD(container_fd), (VfioIommuType) type);
+}
+
+static void restore_group(State *s, json_object *o, Passed *passed) {
+	int64_t number = member_int(o, "number"), vm_id = member_int(o, "vm");
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	_cleanup_close_ int fd = -EBADF;
+	char expected[32];
+	Vm *vm;
+
+	if (number < 0 || number > INT32_MAX || vm_id <= 0 || vm_id > UINT32_MAX)
+		return;
+	fd = passed_take(passed, "group-%d", (int) number);
+	vm = state_find_vm_by_id(s, (unsigned) vm_id);
+	(void) snprintf(expected, sizeof(expected), "/dev/vfio/%d", (int) number);
+	if (fd < 0 || !vm || !fd_link_is(fd, expected) || ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0 ||
+	    !(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)) {
+		log_warning("Dropping group %d from the fd store: not what it was.", (int) number);
+		return;
+	}
+	(void) state_restore_group(s, (int) number, TAKE_FD(fd), vm);
+}
+
+static void restore_attachment(State *s, json_object *o, Passed *passed) {
+	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
+	json_object *address = NULL, *open = NULL;
+	_cleanup_close_ int owner = -EBADF;
+	Attachment a = { .since = member_int(o, "sinceEpoch") };
+	Group *g;
+	Vm *vm;
+
+	if (id <= 0 || id > UINT32_MAX || group < 0 || group > INT32_MAX || vm_id <= 0 || vm_id > UINT32_MAX ||
+	    !json_object_object_get_ex(o, "address", &address) || !pci_address_is_valid(json_object_get_string(address)))
+		return;
+	owner = passed_take(passed, "owner-%u", (unsigned) id);
+	g = state_find_group(s, (int) group);
+	vm = state_find_vm_by_id(s, (unsigned) vm_id);
+	/* The VMM died while we were away: its attachment ends here. */
+	if (owner < 0 || !g || !vm || g->vm != vm || process_has_exited(owner) != 0) {
+		log_info("Attachment %u ended while vfiod was not running.", (unsigned) id);
+		return;
+	}
+	a.id = (unsigned) id;
+	a.pid = (pid_t) member_int(o, "pid");
+	a.uid = (uid_t) member_int(o, "uid");
+	a.device_open = json_object_object_get_ex(o, "deviceOpen", &open) && json_object_get_boolean(open);
+	strcpy(a.address, json_object_get_string(address));
+	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner));
+}
+
+static void restore_array(State *s, json_object *description, const char *key, Passed *passed,
+                          void (*restore)(State *, json_object *, Passed *)) {
+	json_object *array = NULL;
+
+	if (!json_object_object_get_ex(description, key, &array) || !json_object_is_type(array, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(array); i++)
+		restore(s, json_object_array_get_idx(array, i), passed);
+}
+
+static int read_description(Passed *passed, json_object **ret) {
+	_cleanup_close_ int fd = passed_take(passed, STATE_NAME);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_(varlink_reply_done) VarlinkReply parsed = {};
+	ssize_t n;
+	int r;
+
+	if (fd < 0)
+		return -ENOENT;
+	text = malloc(STATE_MAX_BYTES + 1);
+	if (!text)
+		return -ENOMEM;
+	n = pread(fd, text, STATE_MAX_BYTES, 0);
+	if (n < 0)
+		return negative_errno();
+	text[n] = '\0';
+	/* A reply's shape is an object with "parameters": reuse the strict parser. */
+	r = message_parse_reply(text, (size_t) n, &parsed);
+	if (r < 0)
+		return r;
+	*ret = json_object_get(parsed.parameters);
+	return 0;
+}
+
+int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
+	Passed passed = { .fds = fds, .names = names, .n = n };
+	_cleanup_json_ json_object *description = NULL;
+	size_t restored = 0;
+	int r;
+
+	/* Whatever we were given is in the store: the next sync removes what is not kept. */
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && !persist_has(p, names[i]) && strlen(names[i]) < NAME_MAX_LENGTH) {
+			char **grown = reallocarray(p->names, p->n_names + 1, sizeof(char *));
+			if (!grown || !(grown[p->n_names] = strdup(names[i]))) {
+				p->names = grown ?: p->names;
+				close_many(fds, n);
+				return log_oom();
+			}
+			p->names = grown;
+			p->n_names++;
+		}
+	r = read_description(&passed, &description);
+	if (r >= 0) {
+		restore_array(s, description, "vms", &passed, restore_vm);
+		restore_array(s, description, "groups", &passed, restore_group);
+		restore_array(s, description, "attachments", &passed, restore_attachment);
+		state_prune(s);
+	} else if (r != -ENOENT)
+		log_warning_errno(r, "Cannot read the saved state, starting afresh: %m");
+	close_many(fds, n);
+	for (Attachment *a = s->attachments; a; a = a->next)
+		restored++;
+	return (int) restored;
+}

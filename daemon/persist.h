@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The state kept across daemon restarts in systemd's file descriptor store: every fd the
+ * state owns (VM, container, group, owner pidfd) under a name, and a sealed memfd "state"
+ * describing how they fit together. A restart or a crash under systemd then loses nothing;
+ * started by hand there is no store and a restart forgets every attachment. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "state.h"
+
+typedef struct Persist {
+	bool enabled;   /* systemd gave us a notify socket (FileDescriptorStoreMax= decides the rest) */
+	char **names;   /* what the store holds now */
+	size_t n_names;
+} Persist;
+
+/* Enabled when $NOTIFY_SOCKET is set. */
+void persist_init(Persist *p);
+void persist_done(Persist *p);
+
+/* Makes the store hold exactly the fds of s and its description: new fds are added,
+ * released ones removed, the description replaced. Returns 0 or -errno (logged); a
+ * failure leaves the daemon working, only a restart would then lose state. */
+int persist_sync(Persist *p, State *s);
+
+/* Rebuilds s from the fds systemd passed back (fds[i] named names[i]; every fd is taken),
+ * keeping what is still valid: the owner still alive, the VM fd a KVM VM, the group fd a
+ * VFIO group in a container. Everything else is closed. Returns the number of attachments
+ * restored, or -errno. The caller then watches the owners and calls persist_sync(). */
+int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n);
