@@ -172,4 +172,4 @@ install: all units
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f -not -path '*/rig/*' -not -path '*/stage/*' 2>/dev/null)

@@ -173,7 +173,8 @@ static int manager_restore(Manager *m, int *fds, char **names, size_t n) {
 		next = a->next;
 		int r = manager_watch_owner(m, a, TAKE_FD(a->owner_pidfd));
 		if (r < 0) {
-			log_warning_errno(r, "Attachment %u: cannot watch its process, releasing it: %m", a->id);
+			log_warning_errno(r, "Attachment %u: cannot watch its process, releasing it: %m",
+			                  a->id);
 			state_detach(&m->state, a);
 		}
 	}
@@ -196,7 +197,8 @@ static int manager_take_passed_fds(Manager *m, int n, char **names) {
 	if (index >= 0) {
 		m->listen_fd = TAKE_FD(fds[index]);
 		m->socket_activated = true;
-		if (fcntl(m->listen_fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC) < 0)
+		if (fcntl(m->listen_fd, F_SETFL, O_NONBLOCK) < 0 ||
+		    fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC) < 0)
 			return log_error_errno(negative_errno(), "Failed to set up the passed socket: %m");
 	}
 	for (int i = 0; i < n; i++)
@@ -240,7 +242,8 @@ int manager_listen(Manager *m, const char *socket_path) {
 	log_info("Listening on %s%s.", m->socket_activated ? "the socket passed by systemd" : socket_path,
 	         m->socket_activated ? "" : " (created by vfiod)");
 	if (!m->persist.enabled)
-		log_warning("Not started by systemd: no fd store, a restart of vfiod forgets every attachment.");
+		log_warning(
+		        "Not started by systemd: no fd store, a restart of vfiod forgets every attachment.");
 	return 0;
 }
 

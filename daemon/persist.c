@@ -26,14 +26,14 @@
 #define NAME_MAX_LENGTH 32
 
 void persist_init(Persist *p) {
-	*p = (Persist) { .enabled = getenv("NOTIFY_SOCKET") != NULL };
+	*p = (Persist){ .enabled = getenv("NOTIFY_SOCKET") != NULL };
 }
 
 void persist_done(Persist *p) {
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
-	*p = (Persist) {};
+	*p = (Persist){};
 }
 
 static bool persist_has(const Persist *p, const char *name) {
@@ -86,17 +86,17 @@ static size_t state_wanted(State *s, Wanted *w, size_t max) {
 	size_t n = 0;
 
 	for (Vm *vm = s->vms; vm && n + 2 <= max; vm = vm->next) {
-		w[n] = (Wanted) { .fd = vm->vm_fd };
+		w[n] = (Wanted){ .fd = vm->vm_fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "vm-%u", vm->id);
-		w[n] = (Wanted) { .fd = vm->container_fd };
+		w[n] = (Wanted){ .fd = vm->container_fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "container-%u", vm->id);
 	}
 	for (Group *g = s->groups; g && n < max; g = g->next) {
-		w[n] = (Wanted) { .fd = g->fd };
+		w[n] = (Wanted){ .fd = g->fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "group-%d", g->number);
 	}
 	for (Attachment *a = s->attachments; a && n < max; a = a->next) {
-		w[n] = (Wanted) { .fd = a->owner_pidfd };
+		w[n] = (Wanted){ .fd = a->owner_pidfd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "owner-%u", a->id);
 	}
 	return n;
@@ -200,7 +200,8 @@ int persist_sync(Persist *p, State *s) {
 	if (r >= 0)
 		r = persist_put(p, STATE_NAME, description);
 	if (r < 0)
-		return log_warning_errno(r, "Failed to update systemd's fd store, a restart would lose state: %m");
+		return log_warning_errno(
+		        r, "Failed to update systemd's fd store, a restart would lose state: %m");
 	return 0;
 }
 
@@ -254,11 +255,14 @@ static void restore_vm(State *s, json_object *o, Passed *passed) {
 		return;
 	vm_fd = passed_take(passed, "vm-%u", (unsigned) id);
 	container_fd = passed_take(passed, "container-%u", (unsigned) id);
-	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 || !fd_link_is(container_fd, "/dev/vfio/vfio")) {
-		log_warning("Dropping VM %u from the fd store: its fds are missing or not what they were.", (unsigned) id);
+	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 ||
+	    !fd_link_is(container_fd, "/dev/vfio/vfio")) {
+		log_warning("Dropping VM %u from the fd store: its fds are missing or not what they were.",
+		            (unsigned) id);
 		return;
 	}
-	(void) state_restore_vm(s, (unsigned) id, TAKE_FD(vm_fd), TAKE_FD(container_fd), (VfioIommuType) type);
+	(void) state_restore_vm(s, (unsigned) id, TAKE_FD(vm_fd), TAKE_FD(container_fd),
+	                        (VfioIommuType) type);
 }
 
 static void restore_group(State *s, json_object *o, Passed *passed) {
@@ -289,8 +293,9 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	Group *g;
 	Vm *vm;
 
-	if (id <= 0 || id > UINT32_MAX || group < 0 || group > INT32_MAX || vm_id <= 0 || vm_id > UINT32_MAX ||
-	    !json_object_object_get_ex(o, "address", &address) || !pci_address_is_valid(json_object_get_string(address)))
+	if (id <= 0 || id > UINT32_MAX || group < 0 || group > INT32_MAX || vm_id <= 0 ||
+	    vm_id > UINT32_MAX || !json_object_object_get_ex(o, "address", &address) ||
+	    !pci_address_is_valid(json_object_get_string(address)))
 		return;
 	owner = passed_take(passed, "owner-%u", (unsigned) id);
 	g = state_find_group(s, (int) group);
@@ -312,7 +317,8 @@ static void restore_array(State *s, json_object *description, const char *key, P
                           void (*restore)(State *, json_object *, Passed *)) {
 	json_object *array = NULL;
 
-	if (!json_object_object_get_ex(description, key, &array) || !json_object_is_type(array, json_type_array))
+	if (!json_object_object_get_ex(description, key, &array) ||
+	    !json_object_is_type(array, json_type_array))
 		return;
 	for (size_t i = 0; i < json_object_array_length(array); i++)
 		restore(s, json_object_array_get_idx(array, i), passed);
@@ -321,9 +327,7 @@ static void restore_array(State *s, json_object *description, const char *key, P
 static int read_description(Passed *passed, json_object **ret) {
 	_cleanup_close_ int fd = passed_take(passed, STATE_NAME);
 	_cleanup_free_ char *text = NULL;
-	_cleanup_(varlink_reply_done) VarlinkReply parsed = {};
 	ssize_t n;
-	int r;
 
 	if (fd < 0)
 		return -ENOENT;
@@ -334,12 +338,7 @@ static int read_description(Passed *passed, json_object **ret) {
 	if (n < 0)
 		return negative_errno();
 	text[n] = '\0';
-	/* A reply's shape is an object with "parameters": reuse the strict parser. */
-	r = message_parse_reply(text, (size_t) n, &parsed);
-	if (r < 0)
-		return r;
-	*ret = json_object_get(parsed.parameters);
-	return 0;
+	return message_parse_object(text, (size_t) n, ret);
 }
 
 int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
@@ -348,6 +347,8 @@ int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
 	size_t restored = 0;
 	int r;
 
+	for (size_t i = 0; i < n; i++)
+		log_debug("Passed back from the fd store: fd %d named %s.", fds[i], names[i] ?: "(none)");
 	/* Whatever we were given is in the store: the next sync removes what is not kept. */
 	for (size_t i = 0; i < n; i++)
 		if (names[i] && !persist_has(p, names[i]) && strlen(names[i]) < NAME_MAX_LENGTH) {
@@ -366,7 +367,7 @@ int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
 		restore_array(s, description, "groups", &passed, restore_group);
 		restore_array(s, description, "attachments", &passed, restore_attachment);
 		state_prune(s);
-	} else if (r != -ENOENT)
+	} else if (r != -ENOENT || n > 0)
 		log_warning_errno(r, "Cannot read the saved state, starting afresh: %m");
 	close_many(fds, n);
 	for (Attachment *a = s->attachments; a; a = a->next)

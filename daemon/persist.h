@@ -12,8 +12,8 @@
 #include "state.h"
 
 typedef struct Persist {
-	bool enabled;   /* systemd gave us a notify socket (FileDescriptorStoreMax= decides the rest) */
-	char **names;   /* what the store holds now */
+	bool enabled; /* systemd gave us a notify socket (FileDescriptorStoreMax= decides the rest) */
+	char **names; /* what the store holds now */
 	size_t n_names;
 } Persist;
 

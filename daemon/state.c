@@ -267,7 +267,9 @@ int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIom
 		safe_close(container_fd);
 		return -ENOMEM;
 	}
-	*vm = (Vm) { .id = id, .vm_fd = vm_fd, .container_fd = container_fd, .iommu_type = type, .next = s->vms };
+	*vm = (Vm){
+		.id = id, .vm_fd = vm_fd, .container_fd = container_fd, .iommu_type = type, .next = s->vms
+	};
 	s->vms = vm;
 	if (s->next_vm_id <= id)
 		s->next_vm_id = id + 1;
@@ -281,7 +283,7 @@ int state_restore_group(State *s, int number, int fd, Vm *vm) {
 		safe_close(fd);
 		return -ENOMEM;
 	}
-	*g = (Group) { .number = number, .fd = fd, .vm = vm, .next = s->groups };
+	*g = (Group){ .number = number, .fd = fd, .vm = vm, .next = s->groups };
 	s->groups = g;
 	return 0;
 }

@@ -19,8 +19,7 @@ void varlink_reply_done(VarlinkReply *r) {
 	*r = (VarlinkReply){};
 }
 
-/* Strict JSON in valid UTF-8, one top-level object, nothing after it. */
-static int message_parse_object(const char *text, size_t length, json_object **ret) {
+int message_parse_object(const char *text, size_t length, json_object **ret) {
 	struct json_tokener *tok;
 	json_object *o;
 

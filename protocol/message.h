@@ -41,6 +41,10 @@ void varlink_reply_done(VarlinkReply *r);
  * *ret is untouched. */
 int message_parse_call(const char *text, size_t length, VarlinkCall *ret);
 
+/* Parses strict JSON in valid UTF-8 that is one top-level object with nothing after it.
+ * Returns 0 and a new reference; -EBADMSG otherwise; -ENOMEM. */
+int message_parse_object(const char *text, size_t length, json_object **ret);
+
 /* Same for replies: "error" absent or a string, "parameters" absent, null or an object,
  * "continues" absent or a boolean. */
 int message_parse_reply(const char *text, size_t length, VarlinkReply *ret);

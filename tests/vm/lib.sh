@@ -97,3 +97,14 @@ stop_vfiod() {
 	status=$?
 	check_eq "vfiod exit status after SIGTERM" 0 "$status"
 }
+
+# Between tests: no vfiod left from the last one (systemd's, or one started by hand).
+stop_any_vfiod() {
+	if [ -d /run/systemd/system ]; then
+		systemctl stop vfiod.service
+	else
+		pkill -KILL -x vfiod
+		pkill -KILL -f systemd-socket-activate
+	fi
+	return 0
+}

@@ -96,6 +96,47 @@ add_module() {
 	esac
 }
 
+# Debian's systemd 252, to run as PID 1 for the s-*.sh tests, with vfiod's own units.
+copy_systemd() {
+	local unit etc=$ROOT/etc/systemd/system
+	copy_program /lib/systemd/systemd /lib/systemd/systemd
+	copy_program "$(command -v systemctl)" /usr/bin/systemctl
+	mkdir -p "$ROOT/lib/systemd/system" "$etc/vfiod.service.d"
+	for unit in sysinit basic sockets timers paths slices local-fs swap shutdown umount final multi-user; do
+		cp "/lib/systemd/system/$unit.target" "$ROOT/lib/systemd/system/"
+	done
+	: >"$ROOT/etc/machine-id"
+	for unit in vfiod.socket vfiod.service; do
+		sed -e 's|@SBINDIR@|/usr/bin|g' "systemd/$unit.in" >"$etc/$unit"
+	done
+	# The daemon's log to a file the tests read; a pause before a restart, so that a test
+	# can act while vfiod is down.
+	cat >"$etc/vfiod.service.d/rig.conf" <<-UNIT
+	[Service]
+	ExecStart=
+	ExecStart=/usr/bin/vfiod --debug
+	StandardError=append:/tmp/vfiod.log
+	RestartSec=2
+	UNIT
+	cat >"$etc/vfiod-rig.service" <<-UNIT
+	[Unit]
+	Description=vfiod rig tests
+	After=basic.target vfiod.socket
+	[Service]
+	Type=oneshot
+	ExecStart=/bin/sh /tests/systemd-run.sh
+	StandardOutput=tty
+	StandardError=tty
+	TTYPath=/dev/console
+	UNIT
+	cat >"$etc/default.target" <<-UNIT
+	[Unit]
+	Description=vfiod rig
+	Requires=basic.target vfiod.socket vfiod-rig.service
+	After=basic.target vfiod.socket
+	UNIT
+}
+
 build_initramfs() {
 	ROOT=$RIG/root
 	rm -rf "$ROOT"
@@ -120,15 +161,21 @@ build_initramfs() {
 	kvm:x:106:
 	vmm:x:1000:
 	GROUP
+	copy_systemd
 	cp tests/vm/init "$ROOT/init"
-	cp tests/vm/lib.sh tests/vm/demo.sh tests/vm/t-*.sh "$ROOT/tests/"
+	cp tests/vm/lib.sh tests/vm/runner.sh tests/vm/systemd-run.sh tests/vm/demo.sh tests/vm/t-*.sh \
+		tests/vm/s-*.sh "$ROOT/tests/"
 	chmod 0755 "$ROOT/init" "$ROOT"/tests/*.sh
 	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/initramfs.gz"
 }
 
+# boot MODE [TESTS...]: one boot of the rig; MODE is test (t-*.sh under busybox init),
+# systemd (s-*.sh under systemd as PID 1) or demo.
 boot() {
-	local append="console=ttyS0 intel_iommu=on panic=-1 oops=panic quiet vfiod.mode=$mode"
-	[ ${#tests[@]} -gt 0 ] && append="$append vfiod.tests=$(IFS=,; echo "${tests[*]}")"
+	local boot_mode=$1
+	shift
+	local append="console=ttyS0 intel_iommu=on panic=-1 oops=panic quiet vfiod.mode=$boot_mode"
+	[ $# -gt 0 ] && append="$append vfiod.tests=$(IFS=,; echo "$*")"
 	# intel-iommu comes first: QEMU wants the IOMMU before the devices it translates for.
 	# 00:02.0 an e1000e alone in its IOMMU group; behind a root port, a PCIe-to-PCI bridge
 	# with two e1000 that share one group (conventional PCI has no requester-ID isolation).
@@ -142,7 +189,7 @@ boot() {
 		-device e1000,bus=br0,addr=01.0 \
 		-device e1000,bus=br0,addr=02.0 \
 		-kernel "$VMLINUZ" -initrd "$RIG/initramfs.gz" -append "$append" \
-		</dev/null 2>&1 | tr -d '\r' | tee "$RIG/console.log"
+		</dev/null 2>&1 | tr -d '\r' | tee -a "$RIG/console.log"
 	return "${PIPESTATUS[0]}"
 }
 
@@ -155,24 +202,43 @@ verdict() {
 		log "the kernel complained (see $log)"
 		failed=$((failed + 1))
 	fi
-	if ! grep -q '^RIG-DONE' "$log"; then
-		log "the run did not finish (time-out or crash; see $log)"
+	if [ "$(grep -c '^RIG-DONE' "$log")" -ne "$BOOTS" ]; then
+		log "a boot did not finish (time-out or crash; see $log)"
 		failed=$((failed + 1))
 	fi
 	echo "rig: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
 
+# Which boots the tests named on the command line need.
+t_tests=()
+s_tests=()
+for t in "${tests[@]}"; do
+	case "$t" in s-*) s_tests+=("$t") ;; *) t_tests+=("$t") ;; esac
+done
+
 fetch_kernel
 mkdir -p "$RIG"
 build_initramfs
+: >"$RIG/console.log"
 log "booting $KVER ($mode)"
-status=0
 if [ "$mode" = demo ]; then
-	boot || status=$?
+	boot demo || true
 	grep -q '^DEMO-OK' "$RIG/console.log" || { log "the demo failed (see $RIG/console.log)"; exit 1; }
 	exit 0
 fi
-boot || status=$?
-[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
+BOOTS=0
+status=0
+if [ ${#tests[@]} -eq 0 ] || [ ${#t_tests[@]} -gt 0 ]; then
+	BOOTS=$((BOOTS + 1))
+	boot test "${t_tests[@]}" || status=$?
+	[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
+fi
+if [ ${#tests[@]} -eq 0 ] || [ ${#s_tests[@]} -gt 0 ]; then
+	log "booting $KVER with systemd as PID 1"
+	BOOTS=$((BOOTS + 1))
+	status=0
+	boot systemd "${s_tests[@]}" || status=$?
+	[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
+fi
 verdict

@@ -211,17 +211,32 @@ static void attach_all(vfiod_client *client, int vm, int *kvm_device, int argc, 
 	}
 }
 
-/* Attaches, prints "HELD <id>" per device, detaches on SIGTERM. */
+/* Attaches, prints "HELD <id>" per device; on SIGUSR1 checks the devices again through the
+ * fds it holds and prints "RECHECKED"; detaches on SIGTERM. */
 static void hold(int argc, char *argv[]) {
 	vfiod_attachment a[MAX_DEVICES];
 	vfiod_client *client = connect_daemon();
-	int vm = create_vm(), kvm_device = -1;
+	int vm = create_vm(), kvm_device = -1, signal_number = 0;
+	sigset_t mask;
 
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	CHECK(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
 	attach_all(client, vm, &kvm_device, argc, argv, a);
 	for (int i = 0; i < argc; i++)
 		printf("HELD %lld\n", a[i].id);
-	fflush(stdout);
-	wait_for_sigterm();
+	while (sigwait(&mask, &signal_number) == 0 && signal_number == SIGUSR1) {
+		for (int i = 0; i < argc; i++) {
+			check_device(&a[i]);
+			check_dma(&a[i]);
+		}
+		printf("RECHECKED\n");
+	}
+	/* The daemon may have restarted meanwhile: a new connection. */
+	vfiod_disconnect(client);
+	client = connect_daemon();
 	for (int i = argc - 1; i >= 0; i--)
 		CHECK(vfiod_detach(client, &a[i], i == 0 ? kvm_device : -1) >= 0);
 	vfiod_disconnect(client);

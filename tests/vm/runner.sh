@@ -1,0 +1,35 @@
+# Runs rig test scripts and reports each on the console as RIG-BEGIN / RIG-PASS / RIG-FAIL,
+# then RIG-DONE. Sourced by /init (t-*.sh, busybox as PID 1) and by the rig's systemd
+# service (s-*.sh, systemd as PID 1). Usage: run_tests PATTERN [NAMES...]
+
+run_one_test() {
+	name=$1
+	echo "RIG-BEGIN $name"
+	if timeout -s KILL 300 sh "/tests/$name.sh" </dev/null; then
+		echo "RIG-PASS $name"
+	else
+		echo "RIG-FAIL $name"
+	fi
+	# Whatever a test left running goes before the next one starts.
+	pkill -KILL vmm-test 2>/dev/null
+	pkill -KILL vfiod-example-vmm 2>/dev/null
+	sleep 0.2
+	if ! timeout -s KILL 60 sh -c '. /tests/lib.sh; stop_any_vfiod; reset_devices'; then
+		echo "RIG-NOTE resetting devices after $name hung; processes and kernel log follow"
+		ps
+		dmesg | tail -n 30
+		echo "RIG-FAIL reset-after-$name"
+	fi
+	rm -f /tmp/*.out /tmp/vfiod.log
+}
+
+run_tests() {
+	pattern=$1
+	shift
+	names="$*"
+	[ -n "$names" ] || names=$(cd /tests && ls $pattern 2>/dev/null | sed 's/\.sh$//')
+	for t in $names; do
+		[ -f "/tests/$t.sh" ] && run_one_test "$t"
+	done
+	echo "RIG-DONE"
+}

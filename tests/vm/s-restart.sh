@@ -1,0 +1,80 @@
+#!/bin/sh
+# Under Debian's systemd as PID 1: vfiod socket-activated by vfiod.socket keeps its state in
+# the fd store, so a crash (SIGKILL) or `systemctl restart` loses no attachment and the VMM's
+# device keeps working; a VMM that dies while vfiod is down is released on the next start.
+. "$(dirname "$0")/lib.sh"
+
+VMM="runas 1000 1000 vmm-test"
+bind_vfio "$RIG_SOLO"
+bind_vfio "$RIG_PAIR_A"
+bind_vfio "$RIG_PAIR_B"
+
+main_pid() {
+	systemctl show -P MainPID vfiod.service
+}
+stored_fds() {
+	systemctl show -P NFileDescriptorStore vfiod.service
+}
+listed() {
+	vfioctl attachments | grep -q "^ *$1 $2 "
+}
+# Waits for systemd to have restarted vfiod under a new pid.
+restarted_from() {
+	pid=$(main_pid)
+	[ "$pid" != 0 ] && [ "$pid" != "$1" ] && systemctl is-active -q vfiod.service
+}
+
+systemctl is-active -q vfiod.socket || fail "vfiod.socket is not listening"
+vfioctl info >/dev/null || fail "socket activation did not start vfiod"
+check_eq "vfiod.service after the first call" active "$(systemctl is-active vfiod.service)"
+
+$VMM hold "$RIG_SOLO" >/tmp/h.out &
+vmm=$!
+wait_for_line /tmp/h.out HELD || fail "the VMM did not attach"
+id=$(sed -n 's/^HELD //p' /tmp/h.out)
+listed "$id" "$RIG_SOLO" || fail "attachment $id not listed"
+# VM, container, group, owner pidfd and the description.
+check_eq "fds in the store" 5 "$(stored_fds)"
+
+# A crash: SIGKILL. systemd restarts vfiod (Restart=on-failure) with the stored fds.
+old=$(main_pid)
+kill -KILL "$old"
+wait_until restarted_from "$old" || wait_until restarted_from "$old" || fail "systemd did not restart vfiod"
+listed "$id" "$RIG_SOLO" || fail "attachment $id lost in the crash: $(vfioctl attachments)"
+grep -q "Restored 1 attachment" /tmp/vfiod.log || fail "vfiod did not say it restored the attachment"
+vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { f = 1 } END { exit !f }' ||
+	fail "vfioctl devices does not show $RIG_SOLO held by $id after the crash"
+# The VMM's fds still work: config read, DMA map, reset.
+: >/tmp/h.out
+kill -USR1 "$vmm"
+wait_for_line /tmp/h.out RECHECKED || fail "the VMM's device does not work after the crash"
+# Still exclusive: another VM is refused.
+$VMM expect io.vfiod.DeviceBusy "$RIG_SOLO" >/dev/null || fail "the restored attachment is not exclusive"
+
+# An orderly restart keeps it too.
+old=$(main_pid)
+systemctl restart vfiod.service || fail "systemctl restart failed"
+wait_until restarted_from "$old" || fail "vfiod did not come back after systemctl restart"
+listed "$id" "$RIG_SOLO" || fail "attachment $id lost in systemctl restart"
+
+# The VMM detaches from the new instance; the store empties but for the description.
+kill -TERM "$vmm"
+wait "$vmm" || fail "the VMM could not detach after the restarts"
+wait_until test -z "$(vfioctl attachments | sed 1d)" || fail "attachments left after the detach"
+check_eq "fds in the store after the detach" 1 "$(stored_fds)"
+
+# A VMM that dies while vfiod is down: released when vfiod comes back.
+$VMM hold "$RIG_SOLO" >/tmp/h2.out &
+vmm=$!
+wait_for_line /tmp/h2.out HELD || fail "the second VMM did not attach"
+old=$(main_pid)
+kill -KILL "$old"
+kill -KILL "$vmm"
+wait_until restarted_from "$old" || wait_until restarted_from "$old" || fail "systemd did not restart vfiod"
+check_eq "attachments after the VMM died with vfiod down" "" "$(vfioctl attachments | sed 1d)"
+check_eq "fds in the store" 1 "$(stored_fds)"
+$VMM attach "$RIG_SOLO" >/dev/null || fail "$RIG_SOLO not attachable after its VMM died"
+
+# `systemctl stop` discards the store: said so in vfiod(8).
+systemctl stop vfiod.service
+check_eq "fds in the store after stop" 0 "$(stored_fds)"
