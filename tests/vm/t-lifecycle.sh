@@ -85,7 +85,12 @@ wait_for_line /tmp/a2.out ATTACHED || fail "attach-only did not attach"
 id=$(sed -n 's/^ATTACHED //p' /tmp/a2.out)
 vfioctl detach "$id" || fail "root could not detach $id"
 wait_until no_attachments || fail "attachment $id left after the admin detach"
+# The VMM still holds its group fd, which no detach can revoke: the group cannot be opened
+# again until the VMM lets go (vfiod(8), LIFECYCLE).
+$VMM expect io.vfiod.KernelError "$RIG_SOLO" >/tmp/ebusy.out || fail "attach while the old VMM holds the group"
+grep -q '"errno":16' /tmp/ebusy.out || fail "not EBUSY: $(cat /tmp/ebusy.out)"
 kill -KILL "$pid"
+wait_until $VMM attach "$RIG_SOLO" || fail "$RIG_SOLO not attachable once the old VMM died"
 if runas 1000 1000 vfioctl detach 99 2>/tmp/err.out; then fail "detach of an unknown id succeeded"; fi
 grep -q NoSuchAttachment /tmp/err.out || fail "no NoSuchAttachment: $(cat /tmp/err.out)"
 
@@ -95,7 +100,7 @@ check_eq "daemon VM fds at the end" 0 "$(vm_fds)"
 # The monitor saw it all, in order (skipping the 200 cycles' attach/detach pairs).
 kill "$monitor"
 sed -n 's/^[^ ]* \([a-z]*\) *[0-9]* [0-9a-f:.]* *\(.*\)$/\1 \2/p' /tmp/monitor.out | sed 's/ *$//' >/tmp/events
-check_eq "events" 416 "$(wc -l </tmp/events)"
+check_eq "events" 418 "$(wc -l </tmp/events)"
 check_eq "events after the cycles" "attach
 detach process-exit
 attach
@@ -111,5 +116,7 @@ detach process-exit
 detach process-exit
 detach request
 attach
-detach admin" "$(sed -n '401,$p' /tmp/events)"
+detach admin
+attach
+detach request" "$(sed -n '401,$p' /tmp/events)"
 stop_vfiod
