@@ -42,7 +42,7 @@ PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c \
 	daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-wire test-message test-sysfs test-dispatch
+UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
