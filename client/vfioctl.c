@@ -120,28 +120,47 @@ static void print_device(json_object *d) {
 	       json_bool_or(d, "viable", false) ? "yes" : "no", attachment);
 }
 
-static int command_devices(vfiod_client *client, const Options *o, int argc _unused_,
-                           char *argv[] _unused_) {
+/* A listing: calls method, and prints the array under key as a table (header, one row per
+ * element) or the whole reply as JSON. */
+typedef struct Listing {
+	const char *method;
+	const char *key;
+	void (*print_header)(void);
+	void (*print_row)(json_object *row);
+} Listing;
+
+static int print_listing(vfiod_client *client, const Options *o, const Listing *l) {
 	_cleanup_json_ json_object *reply = NULL;
-	json_object *devices = NULL;
+	json_object *rows = NULL;
 	int r;
 
-	r = call_simple(client, VFIOD_METHOD_LIST_DEVICES, NULL, &reply);
+	r = call_simple(client, l->method, NULL, &reply);
 	if (r < 0)
 		return r;
 	if (o->json) {
 		print_json(reply);
 		return 0;
 	}
-	if (!json_object_object_get_ex(reply, "devices", &devices) ||
-	    !json_object_is_type(devices, json_type_array)) {
-		fprintf(stderr, "vfioctl: reply of %s has no devices array\n", VFIOD_METHOD_LIST_DEVICES);
+	if (!json_object_object_get_ex(reply, l->key, &rows) ||
+	    !json_object_is_type(rows, json_type_array)) {
+		fprintf(stderr, "vfioctl: reply of %s has no %s array\n", l->method, l->key);
 		return -EBADMSG;
 	}
-	printf("%-13s %5s %-9s %-12s %-6s %s\n", "ADDRESS", "GROUP", "ID", "DRIVER", "VIABLE", "ATTACHMENT");
-	for (size_t i = 0; i < json_object_array_length(devices); i++)
-		print_device(json_object_array_get_idx(devices, i));
+	l->print_header();
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		l->print_row(json_object_array_get_idx(rows, i));
 	return 0;
+}
+
+static void print_device_header(void) {
+	printf("%-13s %5s %-9s %-12s %-6s %s\n", "ADDRESS", "GROUP", "ID", "DRIVER", "VIABLE", "ATTACHMENT");
+}
+
+static int command_devices(vfiod_client *client, const Options *o, int argc _unused_,
+                           char *argv[] _unused_) {
+	static const Listing listing = { VFIOD_METHOD_LIST_DEVICES, "devices", print_device_header,
+		                         print_device };
+	return print_listing(client, o, &listing);
 }
 
 static void print_attachment(json_object *a) {
@@ -151,30 +170,16 @@ static void print_attachment(json_object *a) {
 	       json_string_or(a, "since", "?"), json_bool_or(a, "deviceOpen", false) ? "yes" : "no");
 }
 
-static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_,
-                               char *argv[] _unused_) {
-	_cleanup_json_ json_object *reply = NULL;
-	json_object *attachments = NULL;
-	int r;
-
-	r = call_simple(client, VFIOD_METHOD_LIST_ATTACHMENTS, NULL, &reply);
-	if (r < 0)
-		return r;
-	if (o->json) {
-		print_json(reply);
-		return 0;
-	}
-	if (!json_object_object_get_ex(reply, "attachments", &attachments) ||
-	    !json_object_is_type(attachments, json_type_array)) {
-		fprintf(stderr, "vfioctl: reply of %s has no attachments array\n",
-		        VFIOD_METHOD_LIST_ATTACHMENTS);
-		return -EBADMSG;
-	}
+static void print_attachment_header(void) {
 	printf("%5s %-13s %5s %4s %7s %6s %-20s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID", "SINCE",
 	       "DEVICE-OPEN");
-	for (size_t i = 0; i < json_object_array_length(attachments); i++)
-		print_attachment(json_object_array_get_idx(attachments, i));
-	return 0;
+}
+
+static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_,
+                               char *argv[] _unused_) {
+	static const Listing listing = { VFIOD_METHOD_LIST_ATTACHMENTS, "attachments",
+		                         print_attachment_header, print_attachment };
+	return print_listing(client, o, &listing);
 }
 
 static int command_detach(vfiod_client *client, const Options *o _unused_, int argc, char *argv[]) {

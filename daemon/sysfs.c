@@ -204,13 +204,20 @@ static bool driver_allows_vfio(const char *driver) {
 	return !driver[0] || strcmp(driver, "vfio-pci") == 0;
 }
 
-static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
-	char path[sizeof(IOMMU_GROUPS_DIR) + 32];
-
+/* "kernel/iommu_groups/N/devices" into path (at least GROUP_PATH_MAX bytes). */
+#define GROUP_PATH_MAX (sizeof(IOMMU_GROUPS_DIR) + 32)
+static int group_devices_path(int group, char *path) {
 	if (group < 0)
 		return -EINVAL;
-	(void) snprintf(path, sizeof(path), IOMMU_GROUPS_DIR "/%d/devices", group);
-	return sysfs_read_directory(root_fd, path, ret, ret_n);
+	(void) snprintf(path, GROUP_PATH_MAX, IOMMU_GROUPS_DIR "/%d/devices", group);
+	return 0;
+}
+
+static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+	char path[GROUP_PATH_MAX];
+	int r = group_devices_path(group, path);
+
+	return r < 0 ? r : sysfs_read_directory(root_fd, path, ret, ret_n);
 }
 
 /* Viable: every member of the group bound to vfio-pci or to no driver. */
@@ -255,10 +262,11 @@ static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 	return 0;
 }
 
-int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
+/* The devices of directory path, sorted, with their viability. */
+static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	size_t n = 0;
-	int r = sysfs_read_directory(root_fd, PCI_DEVICES_DIR, &devices, &n);
+	int r = sysfs_read_directory(root_fd, path, &devices, &n);
 
 	if (r >= 0)
 		r = sysfs_fill_viable(root_fd, devices, n);
@@ -269,16 +277,13 @@ int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
 	return 0;
 }
 
-int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
-	_cleanup_free_ SysfsDevice *devices = NULL;
-	size_t n = 0;
-	int r = sysfs_read_group(root_fd, group, &devices, &n);
+int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
+	return sysfs_list_directory(root_fd, PCI_DEVICES_DIR, ret, ret_n);
+}
 
-	if (r >= 0)
-		r = sysfs_fill_viable(root_fd, devices, n);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(devices);
-	*ret_n = n;
-	return 0;
+int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+	char path[GROUP_PATH_MAX];
+	int r = group_devices_path(group, path);
+
+	return r < 0 ? r : sysfs_list_directory(root_fd, path, ret, ret_n);
 }

@@ -112,6 +112,13 @@ static void build_state(Fixture *f) {
 	        state_restore_attachment(&f->state, &b, state_find_group(&f->state, 12), vm, memfd()), 0);
 }
 
+static void release(int *fds, char **names, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		safe_close(fds[i]);
+		free(names[i]);
+	}
+}
+
 /* Collects the messages of one sync: the names stored (with their fds) and removed. */
 static void collect(Fixture *f, char *stored, char *removed, int *fds, char **names, size_t *n) {
 	Message m;
@@ -155,10 +162,7 @@ static void sync_stores_every_fd_and_the_description(void **state) {
 	assert_true(pread(fds[n - 1], text, sizeof(text) - 1, 0) > 0);
 	assert_non_null(strstr(text, "\"address\":\"0000:00:02.0\""));
 	assert_true(fcntl(fds[n - 1], F_GET_SEALS) & F_SEAL_WRITE);
-	for (size_t i = 0; i < n; i++) {
-		close(fds[i]);
-		free(names[i]);
-	}
+	release(fds, names, n);
 }
 
 static void detach_removes_what_it_releases(void **state) {
@@ -171,10 +175,7 @@ static void detach_removes_what_it_releases(void **state) {
 	build_state(f);
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	collect(f, stored, removed, fds, names, &n);
-	for (size_t i = 0; i < n; i++) {
-		close(fds[i]);
-		free(names[i]);
-	}
+	release(fds, names, n);
 	n = 0;
 	stored[0] = removed[0] = '\0';
 	/* One of two attachments of the group goes: only its owner pidfd leaves the store. */
@@ -183,8 +184,7 @@ static void detach_removes_what_it_releases(void **state) {
 	collect(f, stored, removed, fds, names, &n);
 	assert_string_equal(removed, "owner-7 state ");
 	assert_string_equal(stored, "state ");
-	close(fds[0]);
-	free(names[0]);
+	release(fds, names, n);
 	n = 0;
 	stored[0] = removed[0] = '\0';
 	/* The last one: group, VM and container go too. */
@@ -195,8 +195,7 @@ static void detach_removes_what_it_releases(void **state) {
 	assert_non_null(strstr(removed, "container-3 "));
 	assert_non_null(strstr(removed, "group-12 "));
 	assert_non_null(strstr(removed, "owner-8 "));
-	close(fds[0]);
-	free(names[0]);
+	release(fds, names, n);
 }
 
 static void restore_releases_what_is_not_what_it_claims(void **state) {
