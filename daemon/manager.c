@@ -260,7 +260,12 @@ int manager_run(Manager *m) {
 
 /* One event reply for a monitoring connection; -errno when it cannot be queued. */
 static int manager_send_event(Connection *c, const char *kind, const Attachment *a, const char *reason) {
-	json_object *p = json_object_new_object();
+	json_object *p;
+
+	/* A monitor that does not read its events is dropped rather than buffered without end. */
+	if (c->writer.bytes_queued >= CONNECTION_MAX_QUEUED_BYTES)
+		return -ENOBUFS;
+	p = json_object_new_object();
 
 	if (!p || json_add(p, "event", event_to_json(kind, a, reason)) < 0) {
 		json_object_put(p);
@@ -273,7 +278,8 @@ void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;
 		if (c->monitoring && manager_send_event(c, kind, a, reason) < 0) {
-			log_warning("Dropping monitor connection %u: cannot queue an event.", c->id);
+			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.",
+			            c->id, (int) c->peer.pid);
 			connection_free(c);
 		}
 	}

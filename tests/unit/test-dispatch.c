@@ -450,6 +450,52 @@ static void half_message_then_hangup_leaves_nothing(void **state) {
 	assert_int_equal(f->manager->n_connections, 0);
 }
 
+static void monitor_without_more_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.Monitor\"}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VARLINK_ERROR_EXPECTED_MORE);
+}
+
+static void monitor_streams_events(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+	json_object *event = NULL, *v = NULL;
+
+	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
+	pump(f);
+	assert_true(f->manager->connections->monitoring);
+	manager_emit_event(f->manager, "attach", NULL, NULL);
+	manager_emit_event(f->manager, "detach", NULL, "admin");
+	r1 = receive_reply(f);
+	r2 = receive_reply(f);
+	assert_null(r1.error);
+	assert_true(r1.continues);
+	assert_true(json_object_object_get_ex(r1.parameters, "event", &event));
+	assert_true(json_object_object_get_ex(event, "kind", &v));
+	assert_string_equal(json_object_get_string(v), "attach");
+	assert_true(json_object_object_get_ex(r2.parameters, "event", &event));
+	assert_true(json_object_object_get_ex(event, "reason", &v));
+	assert_string_equal(json_object_get_string(v), "admin");
+}
+
+/* A monitor that never reads is dropped at the reply bound, not buffered without end. */
+static void monitor_not_reading_is_dropped(void **state) {
+	Fixture *f = *state;
+
+	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
+	pump(f);
+	assert_int_equal(f->manager->n_connections, 1);
+	for (int i = 0; i < 100000 && f->manager->n_connections > 0; i++) {
+		manager_emit_event(f->manager, "attach", NULL, NULL);
+		if (i % 100 == 0)
+			pump(f);
+	}
+	assert_int_equal(f->manager->n_connections, 0);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
@@ -473,6 +519,9 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(list_attachments_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(client_not_reading_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(half_message_then_hangup_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(monitor_without_more_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(monitor_streams_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(monitor_not_reading_is_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
