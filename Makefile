@@ -39,7 +39,7 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 # Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c \
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
 	daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist

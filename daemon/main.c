@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps.h"
 #include "log.h"
 #include "manager.h"
 #include "protocol.h"
@@ -83,6 +84,8 @@ int main(int argc, char *argv[]) {
 	r = manager_open_sysfs(m, o.sysfs_path);
 	if (r >= 0)
 		r = manager_listen(m, o.socket_path);
+	if (r >= 0)
+		r = caps_drop_all();
 	if (r >= 0)
 		r = manager_run(m);
 	manager_free(m);

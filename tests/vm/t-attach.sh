@@ -62,5 +62,11 @@ refused expect io.vfiod.GroupNotViable "$RIG_PAIR_A" >/tmp/viable.out
 grep -q "$RIG_PAIR_B" /tmp/viable.out || fail "GroupNotViable does not name $RIG_PAIR_B: $(cat /tmp/viable.out)"
 
 check_eq "daemon fds after the refusals" "$base" "$(fd_count "$VFIOD_PID")"
+
+# All of the above ran with no capability and no_new_privs (vfiod(8), PRIVILEGES).
+for set in CapEff CapPrm CapInh CapBnd CapAmb; do
+	check_eq "vfiod's $set" 0000000000000000 "$(awk -v s="$set:" '$1 == s { print $2 }' "/proc/$VFIOD_PID/status")"
+done
+check_eq "vfiod's NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$VFIOD_PID/status")"
 vfioctl info >/dev/null || fail "the daemon stopped answering"
 stop_vfiod
