@@ -123,6 +123,8 @@ check-units: $(VFIOD)
 	sed -e 's|@SBINDIR@|$(abspath $(BUILD))|g' systemd/vfiod.socket.in >$(BUILD)/verify/vfiod.socket
 	systemd-analyze verify --man=no $(BUILD)/verify/vfiod.socket $(BUILD)/verify/vfiod.service
 	@echo "systemd-analyze verify: units OK"
+	systemd-analyze security --offline=yes --threshold=20 $(BUILD)/verify/vfiod.service >$(BUILD)/verify/security.txt
+	@tail -n 1 $(BUILD)/verify/security.txt
 
 check-rig: all $(VM_PROGRAMS)
 	BUILD=$(BUILD) tests/vm/run.sh

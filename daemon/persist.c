@@ -3,11 +3,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -227,18 +225,6 @@ _printf_(2, 3) static int passed_take(Passed *passed, const char *format, ...) {
 	return -EBADF;
 }
 
-static int fd_link_is(int fd, const char *expected) {
-	char path[64], target[64];
-	ssize_t n;
-
-	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	return strcmp(target, expected) == 0;
-}
-
 static int64_t member_int(json_object *o, const char *key) {
 	json_object *v = NULL;
 
@@ -256,7 +242,7 @@ static void restore_vm(State *s, json_object *o, Passed *passed) {
 	vm_fd = passed_take(passed, "vm-%u", (unsigned) id);
 	container_fd = passed_take(passed, "container-%u", (unsigned) id);
 	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 ||
-	    !fd_link_is(container_fd, "/dev/vfio/vfio")) {
+	    !vfio_container_check(container_fd)) {
 		log_warning("Dropping VM %u from the fd store: its fds are missing or not what they were.",
 		            (unsigned) id);
 		return;
@@ -267,18 +253,14 @@ static void restore_vm(State *s, json_object *o, Passed *passed) {
 
 static void restore_group(State *s, json_object *o, Passed *passed) {
 	int64_t number = member_int(o, "number"), vm_id = member_int(o, "vm");
-	struct vfio_group_status status = { .argsz = sizeof(status) };
 	_cleanup_close_ int fd = -EBADF;
-	char expected[32];
 	Vm *vm;
 
 	if (number < 0 || number > INT32_MAX || vm_id <= 0 || vm_id > UINT32_MAX)
 		return;
 	fd = passed_take(passed, "group-%d", (int) number);
 	vm = state_find_vm_by_id(s, (unsigned) vm_id);
-	(void) snprintf(expected, sizeof(expected), "/dev/vfio/%d", (int) number);
-	if (fd < 0 || !vm || !fd_link_is(fd, expected) || ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0 ||
-	    !(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)) {
+	if (fd < 0 || !vm || !vfio_group_check(fd, (int) number)) {
 		log_warning("Dropping group %d from the fd store: not what it was.", (int) number);
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -122,6 +123,21 @@ int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, con
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+bool vfio_container_check(int fd) {
+	return ioctl(fd, VFIO_GET_API_VERSION) == VFIO_API_VERSION;
+}
+
+bool vfio_group_check(int fd, int group) {
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[sizeof(VFIO_DEV_DIR) + 16];
+	struct stat held, node;
+
+	(void) snprintf(path, sizeof(path), VFIO_DEV_DIR "/%d", group);
+	return group >= 0 && fstat(fd, &held) == 0 && stat(path, &node) == 0 && S_ISCHR(held.st_mode) &&
+	       held.st_rdev == node.st_rdev && ioctl(fd, VFIO_GROUP_GET_STATUS, &status) == 0 &&
+	       (status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
 }
 
 int vm_fd_is_kvm(int fd) {

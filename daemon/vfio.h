@@ -38,6 +38,13 @@ int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **
 /* VFIO_GROUP_GET_DEVICE_FD for a validated PCI address; the new fd is O_CLOEXEC. */
 int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, const char **ret_operation);
 
+/* Checks on fds handed back from systemd's fd store after a restart. They go by what the
+ * kernel answers, not by /proc paths, which differ between mount namespaces. */
+/* Whether fd is a VFIO container (VFIO_GET_API_VERSION answers). */
+bool vfio_container_check(int fd);
+/* Whether fd is /dev/vfio/<group> (same device number) and in a container. */
+bool vfio_group_check(int fd, int group);
+
 /* Whether fd (one a client passed) is a KVM VM: 1 yes, 0 no, -errno on failure. */
 int vm_fd_is_kvm(int fd);
 

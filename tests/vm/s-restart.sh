@@ -27,6 +27,11 @@ restarted_from() {
 systemctl is-active -q vfiod.socket || fail "vfiod.socket is not listening"
 vfioctl info >/dev/null || fail "socket activation did not start vfiod"
 check_eq "vfiod.service after the first call" active "$(systemctl is-active vfiod.service)"
+# The shipped unit's sandbox is in force: seccomp filter, no capability, no_new_privs.
+status=/proc/$(main_pid)/status
+check_eq "vfiod's seccomp mode" 2 "$(awk '$1 == "Seccomp:" { print $2 }' "$status")"
+check_eq "vfiod's bounding set" 0000000000000000 "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
+check_eq "vfiod's NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
 
 $VMM hold "$RIG_SOLO" >/tmp/h.out &
 vmm=$!
