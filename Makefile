@@ -35,6 +35,11 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
+# libFuzzer builds (clang): every object instrumented, the harness linked with the fuzzer.
+ifeq ($(SANITIZE),fuzzer)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
 
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
@@ -99,13 +104,16 @@ $(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
+$(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
+
 units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
 $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	@mkdir -p $(dir $@)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all check check-unit check-asan check-units check-rig check-rig-asan check-install demo install clean deps units fuzz
+.PHONY: FORCE all check check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
 
 deps:
 	tests/deps.sh
@@ -147,7 +155,21 @@ check-install:
 	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
 	@echo "check-install: staged install OK"
 
-check: check-unit check-asan check-units check-install check-rig check-rig-asan
+# The protocol layer and dispatcher under libFuzzer: a bounded run in make check (new inputs
+# go to a scratch corpus), a long one with `make fuzz` (new inputs kept in the repo's corpus).
+FUZZ_SECONDS ?= 30
+FUZZER := $(BUILD)/fuzz/fuzz-dispatch
+fuzz-build:
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang SANITIZE=fuzzer $(FUZZER)
+check-fuzz: fuzz-build
+	rm -rf $(BUILD)/fuzz-scratch && mkdir -p $(BUILD)/fuzz-scratch
+	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
+		$(BUILD)/fuzz-scratch tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
+	@grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz.log
+fuzz: fuzz-build
+	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
+
+check: check-unit check-asan check-units check-install check-fuzz check-rig check-rig-asan
 
 demo: all $(VM_PROGRAMS)
 	BUILD=$(BUILD) tests/vm/run.sh --demo
