@@ -44,10 +44,10 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 # Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c daemon/policy.c \
 	daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist
+UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist test-policy
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -90,7 +90,7 @@ $(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile $(BUILD)/paths.stamp
 
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
-$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
+$(VFIOCTL): $(call obj,client/vfioctl.c daemon/policy.c daemon/sysfs.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
@@ -151,6 +151,7 @@ check-install:
 		sh -c '$(CC) -Wall -Werror -o $(BUILD)/stage/example-vmm examples/vmm.c $$($(PKG_CONFIG) --cflags --libs libvfiod)'
 	LD_LIBRARY_PATH=$(BUILD)/stage/usr/lib $(BUILD)/stage/example-vmm 2>&1 | grep -q Usage
 	test -f $(BUILD)/stage/usr/share/man/man3/libvfiod.3
+	test -f $(BUILD)/stage/usr/share/man/man5/vfiod.conf.5
 	test -f $(BUILD)/stage/usr/lib/systemd/system/vfiod.socket
 	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
 	@echo "check-install: staged install OK"
@@ -178,7 +179,8 @@ demo: all $(VM_PROGRAMS)
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(VFIOD) $(DESTDIR)$(SBINDIR)/vfiod
 	install -m 0755 $(VFIOCTL) $(DESTDIR)$(BINDIR)/vfioctl
 	install -m 0755 $(EXAMPLE_VMM) $(DESTDIR)$(BINDIR)/vfiod-example-vmm
@@ -191,6 +193,7 @@ install: all units
 		$(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 0644 man/vfioctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/libvfiod.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 man/vfiod.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/vfiod.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:

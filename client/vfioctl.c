@@ -4,14 +4,17 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libvfiod.h"
 #include "macro.h"
 #include "message.h"
+#include "policy.h"
 #include "protocol.h"
 
 typedef struct Options {
@@ -29,7 +32,9 @@ static void usage(FILE *f) {
 	           "  devices     list PCI devices, their IOMMU groups and viability\n"
 	           "  attachments list attachments (all of them for root, your own otherwise)\n"
 	           "  detach ID   end attachment ID (your own; any, for root)\n"
-	           "  monitor     print attach and detach events as they happen\n\n"
+	           "  monitor     print attach and detach events as they happen\n"
+	           "  check-policy FILE\n"
+	           "              validate a vfiod.conf(5) and its drop-ins, offline\n\n"
 	           "Options:\n"
 	           "  -s, --socket=PATH  talk to the daemon at PATH (default $VFIOD_SOCKET "
 	           "or " VFIOD_SOCKET_PATH ")\n"
@@ -182,6 +187,36 @@ static int command_attachments(vfiod_client *client, const Options *o, int argc 
 	return print_listing(client, o, &listing);
 }
 
+/* Offline: the daemon's own parser on FILE and the *.conf files of FILE.d. */
+static int check_policy(int argc, char *argv[]) {
+	char dropins[PATH_MAX];
+	PolicyError error = {};
+	Policy policy = {};
+	int r;
+
+	if (argc != 1) {
+		fprintf(stderr, "vfioctl: check-policy takes one file\n");
+		return -EINVAL;
+	}
+	if (snprintf(dropins, sizeof(dropins), "%s.d", argv[0]) >= (int) sizeof(dropins)) {
+		fprintf(stderr, "vfioctl: path too long: %s\n", argv[0]);
+		return -ENAMETOOLONG;
+	}
+	if (access(argv[0], F_OK) < 0) {
+		fprintf(stderr, "vfioctl: %s: %s\n", argv[0], strerror(errno));
+		return -errno;
+	}
+	r = policy_load(argv[0], dropins, &policy, &error);
+	if (r < 0 && error.line > 0)
+		fprintf(stderr, "vfioctl: %s:%u: %s\n", error.path, error.line, error.reason);
+	else if (r < 0)
+		fprintf(stderr, "vfioctl: %s: %s\n", error.path, error.reason[0] ? error.reason : strerror(-r));
+	else
+		printf("%s: valid, %zu rule(s)\n", argv[0], policy.n_rules);
+	policy_done(&policy);
+	return r;
+}
+
 static int command_detach(vfiod_client *client, const Options *o _unused_, int argc, char *argv[]) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters;
@@ -291,6 +326,8 @@ int main(int argc, char *argv[]) {
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (strcmp(commands[i].name, argv[optind]) == 0)
 			func = commands[i].func;
+	if (strcmp(argv[optind], "check-policy") == 0)
+		return check_policy(argc - optind - 1, argv + optind + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	if (!func) {
 		fprintf(stderr, "vfioctl: unknown command '%s' (see vfioctl --help)\n", argv[optind]);
 		return EXIT_FAILURE;

@@ -104,15 +104,47 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 	return 0;
 }
 
-/* Who is at the other end, from the kernel: uid, gid and pid, and the process as a pidfd. */
+/* The peer's supplementary groups; the kernel says how much room they need (ERANGE). */
+static int connection_take_groups(Connection *c) {
+	socklen_t length = 0;
+	gid_t *groups;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &length) < 0 && errno != ERANGE)
+		return negative_errno();
+	if (length == 0)
+		return 0;
+	if (length > 65536 * sizeof(gid_t))
+		return -E2BIG;
+	groups = malloc(length);
+	if (!groups)
+		return -ENOMEM;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) < 0) {
+		free(groups);
+		return negative_errno();
+	}
+	c->peer_groups = groups;
+	c->n_peer_groups = length / sizeof(gid_t);
+	return 0;
+}
+
+/* Who is at the other end, from the kernel: uid, gid, groups and pid, and the process as a
+ * pidfd. */
 static int connection_take_credentials(Connection *c, uint64_t accepted_ns) {
 	socklen_t length = sizeof(c->peer);
+	int r;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &length) < 0)
 		return negative_errno();
 	if (length != sizeof(c->peer) || c->peer.pid <= 0)
 		return -EIO;
+	r = connection_take_groups(c);
+	if (r < 0)
+		return r;
 	return process_pidfd_for_peer(c->fd, c->peer.pid, accepted_ns, &c->peer_pidfd);
+}
+
+Caller connection_caller(const Connection *c) {
+	return (Caller) { .uid = c->peer.uid, .gid = c->peer.gid, .groups = c->peer_groups, .n_groups = c->n_peer_groups };
 }
 
 int connection_new(Manager *m, int fd, Connection **ret) {
@@ -153,6 +185,7 @@ void connection_free(Connection *c) {
 	wire_reader_done(&c->reader);
 	wire_writer_done(&c->writer);
 	safe_close(c->peer_pidfd);
+	free(c->peer_groups);
 	safe_close(c->fd);
 	free(c);
 }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
+#include "policy.h"
 #include "wire.h"
 
 typedef struct Manager Manager;
@@ -25,12 +26,17 @@ typedef struct Connection {
 	WireWriter writer;
 	struct ucred peer; /* from SO_PEERCRED at accept, never from a message */
 	int peer_pidfd;    /* the peer process, from SO_PEERPIDFD (or pidfd_open) at accept */
+	gid_t *peer_groups; /* supplementary groups, from SO_PEERGROUPS at accept */
+	size_t n_peer_groups;
 	bool monitoring;   /* a Monitor call holds the connection: no further calls are read */
 	unsigned id;       /* for log lines */
 	bool read_eof;     /* the peer shut down its sending side */
 	bool closing;      /* close once the queued replies are sent */
 	struct Connection *prev, *next;
 } Connection;
+
+/* The caller as the policy sees it; valid while c lives. */
+Caller connection_caller(const Connection *c);
 
 /* Takes ownership of fd (an accepted socket) on every path. On success the connection is
  * registered with the manager, which frees it on teardown. Returns 0 or -errno. */

@@ -10,11 +10,13 @@
 #include "caps.h"
 #include "log.h"
 #include "manager.h"
+#include "policy.h"
 #include "protocol.h"
 
 typedef struct Options {
 	const char *socket_path;
 	const char *sysfs_path;
+	const char *config_path;
 } Options;
 
 static void usage(FILE *f) {
@@ -22,11 +24,12 @@ static void usage(FILE *f) {
 	        "Usage: vfiod [OPTIONS]\n"
 	        "Broker VFIO devices to unprivileged VMMs over Varlink.\n\n"
 	        "  -s, --socket=PATH  listen on PATH when not socket-activated (default %s)\n"
+	        "  -c, --config=FILE  policy file (default %s, drop-ins in FILE.d/)\n"
 	        "      --sysfs=DIR    read devices from DIR instead of /sys (tests)\n"
 	        "  -d, --debug        log debug messages\n"
 	        "  -h, --help         show this help\n"
 	        "  -V, --version      show the version\n",
-	        VFIOD_SOCKET_PATH);
+	        VFIOD_SOCKET_PATH, POLICY_PATH);
 }
 
 /* Returns 1 to run, 0 to exit successfully (help, version), -EINVAL on bad arguments. */
@@ -34,18 +37,22 @@ static int parse_arguments(int argc, char *argv[], Options *o) {
 	enum { ARG_SYSFS = 0x100 };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' }, { "sysfs", required_argument, NULL, ARG_SYSFS },
+		{ "config", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      {},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:dhV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:c:dhV", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
 			o->socket_path = optarg;
 			break;
 		case ARG_SYSFS:
 			o->sysfs_path = optarg;
+			break;
+		case 'c':
+			o->config_path = optarg;
 			break;
 		case 'd':
 			log_set_max_level(LOG_DEBUG);
@@ -69,7 +76,7 @@ static int parse_arguments(int argc, char *argv[], Options *o) {
 }
 
 int main(int argc, char *argv[]) {
-	Options o = { .socket_path = VFIOD_SOCKET_PATH, .sysfs_path = "/sys" };
+	Options o = { .socket_path = VFIOD_SOCKET_PATH, .sysfs_path = "/sys", .config_path = POLICY_PATH };
 	Manager *m = NULL;
 	int r;
 
@@ -81,7 +88,9 @@ int main(int argc, char *argv[]) {
 		log_error_errno(r, "Failed to set up: %m");
 		return EXIT_FAILURE;
 	}
-	r = manager_open_sysfs(m, o.sysfs_path);
+	r = manager_load_policy(m, o.config_path);
+	if (r >= 0)
+		r = manager_open_sysfs(m, o.sysfs_path);
 	if (r >= 0)
 		r = manager_listen(m, o.socket_path);
 	if (r >= 0)

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,12 +32,14 @@ int manager_new(Manager **ret) {
 	m->listen_fd = -EBADF;
 	m->sysfs_fd = -EBADF;
 	state_init(&m->state);
+	policy_limits_default(&m->policy.limits);
 	persist_init(&m->persist);
 
 	r = sd_event_default(&m->event);
 	/* sd-event wants the signals it handles blocked. */
-	if (r >= 0 && (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 ||
-	               sigaddset(&mask, SIGINT) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
+	if (r >= 0 &&
+	    (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
+	     sigaddset(&mask, SIGHUP) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
 		r = negative_errno();
 	if (r >= 0)
 		r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
@@ -58,6 +62,8 @@ Manager *manager_free(Manager *m) {
 		connection_free(m->connections);
 	state_done(&m->state);
 	persist_done(&m->persist);
+	policy_done(&m->policy);
+	free(m->policy_path);
 	sd_event_source_disable_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	if (m->socket_path)
@@ -67,6 +73,47 @@ Manager *manager_free(Manager *m) {
 	sd_event_unref(m->event);
 	free(m);
 	return NULL;
+}
+
+/* Reads the policy files; the policy in force changes only when all of them are valid. */
+static int manager_reload_policy(Manager *m) {
+	char dropins[4096];
+	PolicyError error = {};
+	int r;
+
+	(void) snprintf(dropins, sizeof(dropins), "%s.d", m->policy_path);
+	r = policy_load(m->policy_path, dropins, &m->policy, &error);
+	if (r == -EINVAL)
+		return log_error_errno(r, "Policy not loaded, %s:%u: %s", error.path, error.line,
+		                       error.reason);
+	if (r < 0)
+		return log_error_errno(r, "Policy not loaded, %s: %m", error.path);
+	log_info("Policy loaded from %s: %zu rule(s).", m->policy_path, m->policy.n_rules);
+	return 0;
+}
+
+static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
+                     void *userdata) {
+	Manager *m = userdata;
+
+	(void) sd_notify(false, "RELOADING=1");
+	if (manager_reload_policy(m) < 0)
+		log_warning("Keeping the policy in force.");
+	(void) sd_notify(false, "READY=1");
+	return 0;
+}
+
+int manager_load_policy(Manager *m, const char *path) {
+	int r;
+
+	m->policy_path = strdup(path);
+	if (!m->policy_path)
+		return log_oom();
+	r = manager_reload_policy(m);
+	if (r < 0)
+		return r;
+	r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+	return r < 0 ? log_error_errno(r, "Failed to watch SIGHUP: %m") : 0;
 }
 
 int manager_open_sysfs(Manager *m, const char *path) {

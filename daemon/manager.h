@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "persist.h"
+#include "policy.h"
 #include "state.h"
 
 typedef struct Connection Connection;
@@ -27,6 +28,8 @@ typedef struct Manager {
 	size_t n_connections;
 	State state;
 	Persist persist;
+	Policy policy;
+	char *policy_path; /* vfiod.conf; its drop-ins are in policy_path + ".d" */
 } Manager;
 
 /* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 or -errno. */
@@ -37,6 +40,10 @@ Manager *manager_free(Manager *m);
 
 /* Opens the sysfs root the daemon reads devices from ("/sys" normally). */
 int manager_open_sysfs(Manager *m, const char *path);
+
+/* Loads the policy from path and its ".d" drop-in directory, and reloads it on SIGHUP
+ * (a bad file is refused with its line and reason, and the policy in force stays). */
+int manager_load_policy(Manager *m, const char *path);
 
 /* Takes the listening socket from systemd (sd_listen_fds) or, when there is none, creates
  * socket_path (mode 0666: access is decided per call, from peer credentials). */

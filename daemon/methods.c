@@ -14,6 +14,23 @@
 #include "process.h"
 #include "sysfs.h"
 
+static bool caller_is_admin(MethodCall *call);
+
+/* Whether the caller may attach the group of the device at index i of the full listing:
+ * the members are the devices of the listing in the same group. */
+static bool caller_may_use(MethodCall *call, const SysfsDevice *devices, size_t n, size_t i) {
+	Caller caller = connection_caller(call->connection);
+	SysfsDevice members[64];
+	size_t k = 0;
+
+	if (devices[i].group < 0)
+		return caller_is_admin(call);
+	for (size_t j = 0; j < n && k < ELEMENTSOF(members); j++)
+		if (devices[j].group == devices[i].group)
+			members[k++] = devices[j];
+	return policy_allows_group(&call->connection->manager->policy, &caller, members, k);
+}
+
 static json_object *string_array(const char *const *strings, size_t n) {
 	_cleanup_json_ json_object *a = json_object_new_array();
 
@@ -120,6 +137,8 @@ int method_list_devices(MethodCall *call) {
 	if (!array || !p)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
+		if (!caller_may_use(call, devices, n, i))
+			continue;
 		json_object *d = device_to_json(&devices[i], &call->connection->manager->state);
 		if (!d || json_object_array_add(array, d) < 0) {
 			json_object_put(d);
@@ -131,9 +150,9 @@ int method_list_devices(MethodCall *call) {
 	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
 }
 
-/* Until a policy exists (vfiod.conf), root is the only admin. */
 static bool caller_is_admin(MethodCall *call) {
-	return call->connection->peer.uid == 0;
+	Caller caller = connection_caller(call->connection);
+	return policy_is_admin(&call->connection->manager->policy, &caller);
 }
 
 /* Replies error with one string parameter (NULL key for none). */
@@ -200,6 +219,27 @@ typedef struct AttachParams {
 	int64_t vm_fd;
 } AttachParams;
 
+/* The policy's verdict on the device's whole group: a group fd reaches every member. Returns
+ * 1 when allowed, 0 when PermissionDenied was answered, -errno. */
+static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
+	Caller caller = connection_caller(call->connection);
+	_cleanup_free_ SysfsDevice *members = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (policy_is_admin(&call->connection->manager->policy, &caller))
+		return 1;
+	if (device->group >= 0)
+		r = sysfs_list_group(call->connection->manager->sysfs_fd, device->group, &members, &n);
+	if (r < 0)
+		return reply_kernel_error(call, "read sysfs group", r);
+	if (policy_allows_group(&call->connection->manager->policy, &caller, members, n))
+		return 1;
+	log_notice("Attach of %s denied to pid %d uid %u by the policy.", device->address,
+	           (int) call->connection->peer.pid, (unsigned) call->connection->peer.uid);
+	return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+}
+
 /* Finds a device for Attach, answering InvalidAddress, NoSuchDevice or GroupNotViable
  * itself. Returns 1 when found and viable in sysfs, 0 when answered, -errno. */
 static int attach_find_device(MethodCall *call, const char *address, SysfsDevice *ret) {
@@ -212,6 +252,9 @@ static int attach_find_device(MethodCall *call, const char *address, SysfsDevice
 		return reply_error_string(call, VFIOD_ERROR_NO_SUCH_DEVICE, "address", address);
 	if (r < 0)
 		return reply_kernel_error(call, "read sysfs device", r);
+	r = attach_check_policy(call, ret);
+	if (r <= 0)
+		return r;
 	if (ret->group < 0 || !ret->viable)
 		return reply_group_not_viable(call, ret->group);
 	return 1;

@@ -84,6 +84,24 @@ static int read_pci_id(int dir_fd, const char *name, uint16_t *ret) {
 	return 0;
 }
 
+/* Whether the class attribute ("0xCCSSPP") names a bridge with a type 1 or 2 header: PCI-to-PCI
+ * (0x0604), CardBus (0x0607) or semi-transparent PCI-to-PCI (0x0609). */
+static int read_is_bridge(int dir_fd, bool *ret) {
+	char text[16], *end = NULL;
+	unsigned long value;
+	int r = read_attribute(dir_fd, "class", text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	value = strtoul(text, &end, 16);
+	if (strncmp(text, "0x", 2) != 0 || errno != 0 || *end || value > 0xffffff)
+		return -EBADMSG;
+	value >>= 8;
+	*ret = value == 0x0604 || value == 0x0607 || value == 0x0609;
+	return 0;
+}
+
 /* The last path component of the symlink name in dir, "" when there is no such link. */
 static int read_link_basename(int dir_fd, const char *name, char *buffer, size_t size) {
 	char target[256];
@@ -139,6 +157,8 @@ static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret)
 	r = read_pci_id(dir_fd, "vendor", &d.vendor);
 	if (r >= 0)
 		r = read_pci_id(dir_fd, "device", &d.device);
+	if (r >= 0)
+		r = read_is_bridge(dir_fd, &d.bridge);
 	if (r >= 0)
 		r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
 	if (r >= 0)

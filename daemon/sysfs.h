@@ -19,6 +19,7 @@ typedef struct SysfsDevice {
 	uint16_t device;
 	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
 	bool viable;                   /* every member of its group is bound to vfio-pci or to no driver */
+	bool bridge;                   /* a PCI-to-PCI or CardBus bridge, which vfio-pci never binds */
 } SysfsDevice;
 
 /* True for a strict PCI address: 4 hex digits, ':', 2, ':', 2 (device <= 1f), '.', one digit

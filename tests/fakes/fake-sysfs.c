@@ -132,6 +132,8 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 	snprintf(id, sizeof(id), "0x%04x\n", device);
 	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "device", id);
+	if (r >= 0)
+		r = fake_sysfs_write_attribute(fs, address, "class", "0x020000\n");
 	snprintf(path, sizeof(path), "bus/pci/devices/%s", address);
 	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", address);
 	if (r >= 0)

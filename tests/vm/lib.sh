@@ -77,11 +77,12 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
-# Starts vfiod the way systemd would: socket-activated, on its first connection.
+# Starts vfiod the way systemd would: socket-activated, on its first connection. Arguments
+# go to vfiod (a -c POLICY of the test's own, say).
 start_vfiod() {
 	mkdir -p /run/vfiod
 	rm -f "$VFIOD_SOCKET"
-	systemd-socket-activate -l "$VFIOD_SOCKET" vfiod --debug 2>/tmp/vfiod.log &
+	systemd-socket-activate -l "$VFIOD_SOCKET" vfiod --debug "$@" 2>/tmp/vfiod.log &
 	VFIOD_PID=$!
 	wait_until test -S "$VFIOD_SOCKET" || fail "vfiod's socket did not appear"
 	# As vfiod.socket's SocketMode=0666: anyone may connect, calls are checked one by one.
@@ -103,8 +104,8 @@ stop_any_vfiod() {
 	if [ -d /run/systemd/system ]; then
 		systemctl stop vfiod.service
 	else
-		pkill -KILL -x vfiod
-		pkill -KILL -f systemd-socket-activate
+		killall -q -KILL vfiod
+		killall -q -KILL systemd-socket-activate
 	fi
 	return 0
 }

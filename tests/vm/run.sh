@@ -155,12 +155,22 @@ build_initramfs() {
 	cat >"$ROOT/etc/passwd" <<-PASSWD
 	root:x:0:0:root:/root:/bin/sh
 	vmm:x:1000:1000:test VMM:/tmp:/bin/sh
+	other:x:1001:1001:a user the policy does not name:/tmp:/bin/sh
 	PASSWD
 	cat >"$ROOT/etc/group" <<-GROUP
 	root:x:0:
 	kvm:x:106:
 	vmm:x:1000:
+	other:x:1001:
+	vmmers:x:2000:vmm
 	GROUP
+	# The policy the tests run under unless they bring their own (vfiod -c): vmm may use
+	# every device, other none.
+	mkdir -p "$ROOT/etc/vfiod"
+	cat >"$ROOT/etc/vfiod/vfiod.conf" <<-CONF
+	# vfiod.conf(5) of the rig
+	allow user:vmm any
+	CONF
 	copy_systemd
 	cp tests/vm/init "$ROOT/init"
 	cp tests/vm/lib.sh tests/vm/runner.sh tests/vm/systemd-run.sh tests/vm/demo.sh tests/vm/t-*.sh \

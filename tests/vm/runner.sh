@@ -11,8 +11,8 @@ run_one_test() {
 		echo "RIG-FAIL $name"
 	fi
 	# Whatever a test left running goes before the next one starts.
-	pkill -KILL vmm-test 2>/dev/null
-	pkill -KILL vfiod-example-vmm 2>/dev/null
+	killall -q -KILL vmm-test 2>/dev/null
+	killall -q -KILL vfiod-example-vmm 2>/dev/null
 	sleep 0.2
 	if ! timeout -s KILL 60 sh -c '. /tests/lib.sh; stop_any_vfiod; reset_devices'; then
 		echo "RIG-NOTE resetting devices after $name hung; processes and kernel log follow"

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "policy.h"
+
+void policy_done(Policy *p) {
+	free(p->rules);
+	*p = (Policy){};
+}
+
+_printf_(3, 4) static int policy_fail(PolicyError *e, unsigned line, const char *format, ...) {
+	va_list ap;
+
+	e->line = line;
+	va_start(ap, format);
+	(void) vsnprintf(e->reason, sizeof(e->reason), format, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A decimal number, the whole string. */
+static int parse_number(const char *s, uint32_t max, uint32_t *ret) {
+	char *end = NULL;
+	unsigned long v;
+
+	/* strtoul() would skip white space and take a sign. */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end || v > max)
+		return -ERANGE;
+	*ret = (uint32_t) v;
+	return 0;
+}
+
+/* "user:NAME|UID" or "group:NAME|GID". */
+static int parse_subject(const char *word, PolicyRule *r) {
+	const char *value;
+
+	if (strncmp(word, "user:", 5) == 0) {
+		struct passwd *pw;
+		value = word + 5;
+		r->subject = SUBJECT_USER;
+		if (parse_number(value, UINT32_MAX - 1, &r->id) == 0)
+			return 0;
+		pw = getpwnam(value);
+		if (!pw)
+			return -ENOENT;
+		r->id = pw->pw_uid;
+		return 0;
+	}
+	if (strncmp(word, "group:", 6) == 0) {
+		struct group *gr;
+		value = word + 6;
+		r->subject = SUBJECT_GROUP;
+		if (parse_number(value, UINT32_MAX - 1, &r->id) == 0)
+			return 0;
+		gr = getgrnam(value);
+		if (!gr)
+			return -ENOENT;
+		r->id = gr->gr_gid;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool is_hex4(const char *s) {
+	for (int i = 0; i < 4; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/* "any", "device:ADDRESS", "id:VVVV:DDDD" or "iommu-group:N". */
+static int parse_object(const char *word, PolicyRule *r) {
+	uint32_t n;
+
+	if (strcmp(word, "any") == 0) {
+		r->object = OBJECT_ANY;
+		return 0;
+	}
+	if (strncmp(word, "device:", 7) == 0 && pci_address_is_valid(word + 7)) {
+		r->object = OBJECT_ADDRESS;
+		memcpy(r->address, word + 7, PCI_ADDRESS_MAX);
+		return 0;
+	}
+	if (strncmp(word, "id:", 3) == 0 && strlen(word) == 12 && word[7] == ':' && is_hex4(word + 3) &&
+	    is_hex4(word + 8)) {
+		r->object = OBJECT_ID;
+		r->vendor = (uint16_t) strtoul(word + 3, NULL, 16);
+		r->device = (uint16_t) strtoul(word + 8, NULL, 16);
+		return 0;
+	}
+	if (strncmp(word, "iommu-group:", 12) == 0 && parse_number(word + 12, INT32_MAX, &n) == 0) {
+		r->object = OBJECT_IOMMU_GROUP;
+		r->group = (int) n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int policy_append(Policy *p, const PolicyRule *r) {
+	PolicyRule *rules;
+
+	if (p->n_rules >= POLICY_MAX_RULES)
+		return -E2BIG;
+	rules = reallocarray(p->rules, p->n_rules + 1, sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	p->rules = rules;
+	p->rules[p->n_rules++] = *r;
+	return 0;
+}
+
+/* "N", "NK", "NM", "NG", "NT" (powers of 1024) or "infinity". */
+static int parse_size(const char *word, uint64_t *ret) {
+	static const char suffixes[] = "KMGT";
+	char *end = NULL;
+	unsigned long long v;
+	const char *k;
+
+	if (strcmp(word, "infinity") == 0) {
+		*ret = UINT64_MAX;
+		return 0;
+	}
+	if (*word < '0' || *word > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(word, &end, 10);
+	if (errno != 0)
+		return -ERANGE;
+	if (*end) {
+		k = strchr(suffixes, *end);
+		if (!k || end[1])
+			return -EINVAL;
+		for (const char *i = suffixes; i <= k; i++) {
+			if (v > UINT64_MAX / 1024)
+				return -ERANGE;
+			v *= 1024;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	size_t offset;
+	unsigned max;
+} limit_names[] = {
+	{ "connections", offsetof(PolicyLimits, connections), 65536 },
+	{ "connections-per-user", offsetof(PolicyLimits, connections_per_user), 65536 },
+	{ "queued-replies", offsetof(PolicyLimits, queued_replies), 65536 },
+	{ "attachments-per-user", offsetof(PolicyLimits, attachments_per_user), 65536 },
+	{ "request-timeout", offsetof(PolicyLimits, request_timeout_sec), 3600 },
+};
+
+/* "limit NAME N": one of limit_names, from 1 to its maximum. */
+static int parse_limit(char *const *w, size_t n, unsigned number, Policy *p, PolicyError *e) {
+	uint32_t value;
+
+	if (n != 3)
+		return policy_fail(e, number, "limit needs a name and a number");
+	for (size_t i = 0; i < ELEMENTSOF(limit_names); i++) {
+		if (strcmp(w[1], limit_names[i].name) != 0)
+			continue;
+		if (parse_number(w[2], limit_names[i].max, &value) < 0 || value == 0)
+			return policy_fail(e, number, "limit %s: '%.64s' is not a number from 1 to %u",
+			                   limit_names[i].name, w[2], limit_names[i].max);
+		*(unsigned *) ((char *) &p->limits + limit_names[i].offset) = value;
+		return 0;
+	}
+	return policy_fail(e, number, "unknown limit '%.64s'", w[1]);
+}
+
+static int parse_subject_word(const char *word, PolicyRule *r, unsigned number, PolicyError *e) {
+	int k = parse_subject(word, r);
+
+	if (k == -ENOENT)
+		return policy_fail(e, number, "no such user or group: %.64s", word);
+	if (k < 0)
+		return policy_fail(e, number, "bad subject '%.64s' (expected user:NAME or group:NAME)",
+		                   word);
+	return 0;
+}
+
+static int parse_object_word(const char *word, PolicyRule *r, unsigned number, PolicyError *e) {
+	if (parse_object(word, r) < 0)
+		return policy_fail(e, number,
+		                   "bad device '%.64s' (expected any, device:ADDRESS, id:VVVV:DDDD or "
+		                   "iommu-group:N)",
+		                   word);
+	return 0;
+}
+
+/* The words of one rule: "admin SUBJECT", "allow SUBJECT DEVICE", "memlock SUBJECT SIZE",
+ * "assignable DEVICE" or "limit NAME N". */
+static int parse_rule(char *const *w, size_t n, unsigned number, Policy *p, PolicyError *e) {
+	static const struct {
+		const char *verb;
+		PolicyRuleKind kind;
+		size_t words;
+		const char *usage;
+	} verbs[] = {
+		{ "admin", RULE_ADMIN, 2, "admin SUBJECT" },
+		{ "allow", RULE_ALLOW, 3, "allow SUBJECT DEVICE" },
+		{ "memlock", RULE_MEMLOCK, 3, "memlock SUBJECT SIZE" },
+		{ "assignable", RULE_ASSIGNABLE, 2, "assignable DEVICE" },
+	};
+	PolicyRule r = {};
+	size_t i;
+	int k = 0;
+
+	if (strcmp(w[0], "limit") == 0)
+		return parse_limit(w, n, number, p, e);
+	for (i = 0; i < ELEMENTSOF(verbs) && strcmp(w[0], verbs[i].verb) != 0; i++)
+		;
+	if (i == ELEMENTSOF(verbs))
+		return policy_fail(e, number,
+		                   "unknown rule '%.64s' (expected admin, allow, memlock, assignable "
+		                   "or limit)",
+		                   w[0]);
+	if (n != verbs[i].words)
+		return policy_fail(e, number, "expected '%s'", verbs[i].usage);
+	r.kind = verbs[i].kind;
+	if (r.kind == RULE_ASSIGNABLE)
+		k = parse_object_word(w[1], &r, number, e);
+	else
+		k = parse_subject_word(w[1], &r, number, e);
+	if (k >= 0 && r.kind == RULE_ALLOW)
+		k = parse_object_word(w[2], &r, number, e);
+	if (k >= 0 && r.kind == RULE_MEMLOCK && parse_size(w[2], &r.memlock) < 0)
+		k = policy_fail(e, number,
+		                "bad size '%.64s' (expected bytes, with K, M, G or T, or infinity)", w[2]);
+	if (k < 0)
+		return k;
+	k = policy_append(p, &r);
+	return k == -E2BIG ? policy_fail(e, number, "more than %u rules", POLICY_MAX_RULES) : k;
+}
+
+/* One line: words separated by blanks; '#' starts a comment that runs to the end. */
+static int parse_line(char *text, unsigned number, Policy *p, PolicyError *e) {
+	char *w[4], *save = NULL, *comment = strchr(text, '#');
+	size_t n = 0;
+	char *word;
+
+	if (comment)
+		*comment = '\0';
+	for (word = strtok_r(text, " \t\r\n", &save); word; word = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == ELEMENTSOF(w))
+			return policy_fail(e, number, "too many words");
+		w[n++] = word;
+	}
+	return n == 0 ? 0 : parse_rule(w, n, number, p, e);
+}
+
+/* Opens a policy file: a regular file only, so a FIFO or a directory cannot block or confuse
+ * the load. */
+static FILE *open_regular(const char *path, PolicyError *e, int *ret) {
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		*ret = negative_errno();
+		(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-*ret));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*ret = policy_fail(e, 0, "not a regular file");
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*ret = negative_errno();
+		close(fd);
+		(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-*ret));
+	}
+	return f;
+}
+
+int policy_parse_file(const char *path, Policy *p, PolicyError *e) {
+	_cleanup_free_ char *line = NULL;
+	size_t allocated = 0, length;
+	unsigned number = 0;
+	ssize_t n;
+	FILE *f;
+	int r = 0;
+
+	(void) snprintf(e->path, sizeof(e->path), "%s", path);
+	e->line = 0;
+	f = open_regular(path, e, &r);
+	if (!f)
+		return r;
+	while (r >= 0 && (n = getline(&line, &allocated, f)) >= 0) {
+		number++;
+		length = (size_t) n;
+		if (length > 0 && line[length - 1] == '\n')
+			length--;
+		if (length > POLICY_MAX_LINE)
+			r = policy_fail(e, number, "line longer than %u bytes", POLICY_MAX_LINE);
+		else if (strlen(line) != (size_t) n)
+			r = policy_fail(e, number, "NUL byte in line");
+		else
+			r = parse_line(line, number, p, e);
+	}
+	if (r >= 0 && ferror(f))
+		r = policy_fail(e, number, "read error");
+	fclose(f);
+	return r;
+}
+
+static int compare_names(const void *a, const void *b) {
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The *.conf names of dir, sorted; none when it does not exist. */
+static int list_dropins(const char *dir, char ***ret, size_t *ret_n) {
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	int r = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : negative_errno();
+	while (r >= 0 && (de = readdir(d))) {
+		size_t length = strlen(de->d_name);
+		char **grown;
+		if (de->d_name[0] == '.' || length < 6 || strcmp(de->d_name + length - 5, ".conf") != 0)
+			continue;
+		grown = n < POLICY_MAX_DROPINS ? reallocarray(names, n + 1, sizeof(char *)) : NULL;
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			names = grown ?: names;
+			r = n < POLICY_MAX_DROPINS ? -ENOMEM : -E2BIG;
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(char *), compare_names);
+	*ret = names;
+	*ret_n = n;
+	return r;
+}
+
+void policy_limits_default(PolicyLimits *l) {
+	*l = (PolicyLimits){
+		.connections = POLICY_DEFAULT_CONNECTIONS,
+		.connections_per_user = POLICY_DEFAULT_CONNECTIONS_PER_USER,
+		.queued_replies = POLICY_DEFAULT_QUEUED_REPLIES,
+		.attachments_per_user = POLICY_DEFAULT_ATTACHMENTS_PER_USER,
+		.request_timeout_sec = POLICY_DEFAULT_REQUEST_TIMEOUT_SEC,
+	};
+}
+
+int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyError *e) {
+	Policy p = {};
+	char **dropins = NULL;
+	size_t n = 0;
+	int r;
+
+	policy_limits_default(&p.limits);
+	r = policy_parse_file(path, &p, e);
+	if (r == -ENOENT)
+		r = 0;
+	if (r >= 0) {
+		(void) snprintf(e->path, sizeof(e->path), "%s", dropin_dir);
+		r = list_dropins(dropin_dir, &dropins, &n);
+		if (r == -E2BIG)
+			r = policy_fail(e, 0, "more than %u drop-ins", POLICY_MAX_DROPINS);
+		else if (r < 0)
+			(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-r));
+	}
+	for (size_t i = 0; i < n; i++) {
+		char file[PATH_MAX];
+		if (r >= 0 &&
+		    snprintf(file, sizeof(file), "%s/%s", dropin_dir, dropins[i]) >= (int) sizeof(file))
+			r = policy_fail(e, 0, "path too long");
+		if (r >= 0)
+			r = policy_parse_file(file, &p, e);
+		free(dropins[i]);
+	}
+	free(dropins);
+	if (r < 0) {
+		policy_done(&p);
+		return r;
+	}
+	policy_done(ret);
+	*ret = p;
+	return 0;
+}
+
+static bool subject_matches(const PolicyRule *r, const Caller *c) {
+	if (r->subject == SUBJECT_USER)
+		return r->id == c->uid;
+	if (r->id == c->gid)
+		return true;
+	for (size_t i = 0; i < c->n_groups; i++)
+		if (r->id == c->groups[i])
+			return true;
+	return false;
+}
+
+static bool object_matches(const PolicyRule *r, const SysfsDevice *d) {
+	switch (r->object) {
+	case OBJECT_ANY:
+		return true;
+	case OBJECT_ADDRESS:
+		return strcmp(r->address, d->address) == 0;
+	case OBJECT_ID:
+		return r->vendor == d->vendor && r->device == d->device;
+	case OBJECT_IOMMU_GROUP:
+		return r->group == d->group;
+	}
+	return false;
+}
+
+bool policy_is_admin(const Policy *p, const Caller *c) {
+	if (c->uid == 0)
+		return true;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_ADMIN && subject_matches(&p->rules[i], c))
+			return true;
+	return false;
+}
+
+static bool policy_allows_device(const Policy *p, const Caller *c, const SysfsDevice *d) {
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_ALLOW && subject_matches(&p->rules[i], c) &&
+		    object_matches(&p->rules[i], d))
+			return true;
+	return false;
+}
+
+bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n) {
+	size_t reachable = 0;
+
+	if (policy_is_admin(p, c))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		/* A bridge in the group is no device the group fd can open. */
+		if (members[i].bridge)
+			continue;
+		if (!policy_allows_device(p, c, &members[i]))
+			return false;
+		reachable++;
+	}
+	return reachable > 0;
+}
+
+uint64_t policy_memlock(const Policy *p, const Caller *c) {
+	uint64_t most = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_MEMLOCK && subject_matches(&p->rules[i], c) &&
+		    p->rules[i].memlock > most)
+			most = p->rules[i].memlock;
+	return most;
+}
+
+bool policy_is_assignable(const Policy *p, const SysfsDevice *d) {
+	if (d->bridge)
+		return false;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_ASSIGNABLE && object_matches(&p->rules[i], d))
+			return true;
+	return false;
+}

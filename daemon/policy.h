@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Who may attach what: a pure decision over rules read from vfiod.conf(5), default deny.
+ * Never logs; parse errors come back with their file, line and reason. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sysfs.h"
+
+#define POLICY_PATH       "/etc/vfiod/vfiod.conf"
+#define POLICY_DROPIN_DIR "/etc/vfiod/vfiod.conf.d"
+/* Bounds on what is read: files, lines and rules. */
+#define POLICY_MAX_LINE    1024u
+#define POLICY_MAX_RULES   4096u
+#define POLICY_MAX_DROPINS 256u
+
+typedef enum PolicyRuleKind { RULE_ADMIN, RULE_ALLOW, RULE_MEMLOCK, RULE_ASSIGNABLE } PolicyRuleKind;
+typedef enum PolicySubject { SUBJECT_USER, SUBJECT_GROUP } PolicySubject;
+typedef enum PolicyObject { OBJECT_ANY, OBJECT_ADDRESS, OBJECT_ID, OBJECT_IOMMU_GROUP } PolicyObject;
+
+typedef struct PolicyRule {
+	PolicyRuleKind kind;
+	PolicySubject subject;
+	uint32_t id; /* uid or gid */
+	PolicyObject object;
+	char address[PCI_ADDRESS_MAX];
+	uint16_t vendor, device;
+	int group;
+	uint64_t memlock; /* bytes, UINT64_MAX for infinity */
+} PolicyRule;
+
+/* The daemon's bounds, "limit NAME N" in vfiod.conf(5). */
+#define POLICY_DEFAULT_CONNECTIONS          256u
+#define POLICY_DEFAULT_CONNECTIONS_PER_USER 32u
+#define POLICY_DEFAULT_QUEUED_REPLIES       64u
+#define POLICY_DEFAULT_ATTACHMENTS_PER_USER 64u
+#define POLICY_DEFAULT_REQUEST_TIMEOUT_SEC  10u
+typedef struct PolicyLimits {
+	unsigned connections;          /* open connections in all */
+	unsigned connections_per_user; /* open connections of one uid */
+	unsigned queued_replies;       /* replies held for a client that does not read */
+	unsigned attachments_per_user; /* attachments of one uid */
+	unsigned request_timeout_sec;  /* how long a call may stay half-sent */
+} PolicyLimits;
+
+typedef struct Policy {
+	PolicyRule *rules;
+	size_t n_rules;
+	PolicyLimits limits;
+} Policy;
+
+typedef struct PolicyError {
+	char path[256];
+	unsigned line;
+	char reason[256];
+} PolicyError;
+
+/* The caller, from the socket: SO_PEERCRED and SO_PEERGROUPS. */
+typedef struct Caller {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+} Caller;
+
+void policy_done(Policy *p);
+void policy_limits_default(PolicyLimits *l);
+
+/* Parses one file and appends its rules to p. Returns 0; -ENOENT when the file does not
+ * exist; -EINVAL with *error filled for a bad line; other -errno. */
+int policy_parse_file(const char *path, Policy *p, PolicyError *error);
+
+/* Loads path and then every *.conf of dropin_dir in name order into *ret (replaced only on
+ * success). A missing file or directory is no error: no rules, only root may act. */
+int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyError *error);
+
+/* Root always is an admin; others when an admin rule names them. */
+bool policy_is_admin(const Policy *p, const Caller *c);
+
+/* Whether c may attach a group whose members are the n devices: every member must be allowed,
+ * since a group fd reaches every device of its group, bridges excepted (vfio-pci never binds
+ * them). */
+bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n);
+
+/* The largest memlock allowance a rule grants c, in bytes (UINT64_MAX: unlimited); 0 for none. */
+uint64_t policy_memlock(const Policy *p, const Caller *c);
+
+/* Whether an admin may bind d to vfio-pci: an assignable rule names it; never a bridge. */
+bool policy_is_assignable(const Policy *p, const SysfsDevice *d);

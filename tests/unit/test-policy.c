@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The policy against files in a scratch directory: defaults without files, admin and allow
+ * rules, the whole-group rule, every kind of bad line with its file and line number, drop-ins
+ * in name order, memlock grants, assignable devices, limits, and a failed load that leaves the policy in
+ * force alone. */
+
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "macro.h"
+#include "policy.h"
+#include "util.h"
+
+typedef struct Fixture {
+	char dir[64];
+	char path[128];    /* dir/vfiod.conf, not created by setup */
+	char dropins[128]; /* dir/vfiod.conf.d, not created by setup */
+	int fds_before;
+	Policy policy;
+	PolicyError error;
+} Fixture;
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->fds_before = test_count_fds();
+	strcpy(f->dir, "/tmp/vfiod-policy-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/vfiod.conf", f->dir);
+	snprintf(f->dropins, sizeof(f->dropins), "%s/vfiod.conf.d", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+	(void) st;
+	(void) type;
+	(void) ftw;
+	return remove(path);
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+
+	policy_done(&f->policy);
+	assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(test_count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+/* Writes size bytes of text (NULs included) to path. */
+static void write_bytes(const char *path, const char *text, size_t size) {
+	FILE *file = fopen(path, "we");
+
+	assert_non_null(file);
+	assert_int_equal(fwrite(text, 1, size, file), size);
+	assert_int_equal(fclose(file), 0);
+}
+
+static void write_main(Fixture *f, const char *text) {
+	write_bytes(f->path, text, strlen(text));
+}
+
+static void write_dropin(Fixture *f, const char *name, const char *text) {
+	char path[256];
+
+	(void) mkdir(f->dropins, 0755);
+	snprintf(path, sizeof(path), "%s/%s", f->dropins, name);
+	write_bytes(path, text, strlen(text));
+}
+
+static int load(Fixture *f) {
+	return policy_load(f->path, f->dropins, &f->policy, &f->error);
+}
+
+static Caller caller(uid_t uid, gid_t gid) {
+	return (Caller){ .uid = uid, .gid = gid };
+}
+
+static SysfsDevice device(const char *address, int group, uint16_t vendor, uint16_t id) {
+	SysfsDevice d = { .group = group, .vendor = vendor, .device = id };
+
+	snprintf(d.address, sizeof(d.address), "%s", address);
+	return d;
+}
+
+/* Whether c may attach the group made of d alone. */
+static bool allows(const Fixture *f, Caller c, SysfsDevice d) {
+	return policy_allows_group(&f->policy, &c, &d, 1);
+}
+
+static void missing_files_leave_only_root(void **state) {
+	Fixture *f = *state;
+	SysfsDevice d = device("0000:01:00.0", 5, 0x10de, 0x1b80);
+	Caller root = caller(0, 0), user = caller(1000, 1000);
+
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 0);
+	assert_true(policy_is_admin(&f->policy, &root));
+	assert_false(policy_is_admin(&f->policy, &user));
+	assert_true(allows(f, root, d));
+	assert_false(allows(f, user, d));
+	assert_false(policy_allows_group(&f->policy, &user, NULL, 0));
+}
+
+static void missing_file_is_enoent(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(policy_parse_file(f->path, &f->policy, &f->error), -ENOENT);
+	assert_int_equal(f->policy.n_rules, 0);
+}
+
+static void admin_by_user(void **state) {
+	Fixture *f = *state;
+	Caller admin = caller(1000, 100), other = caller(1001, 1000);
+
+	write_main(f, "admin user:1000\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 1);
+	assert_true(policy_is_admin(&f->policy, &admin));
+	/* A gid equal to the uid named is no match: the rule names a user. */
+	assert_false(policy_is_admin(&f->policy, &other));
+	/* An admin may attach anything, even a group whose members are unknown. */
+	assert_true(allows(f, admin, device("0000:01:00.0", 5, 1, 2)));
+	assert_true(policy_allows_group(&f->policy, &admin, NULL, 0));
+}
+
+static void admin_by_group(void **state) {
+	Fixture *f = *state;
+	const gid_t with[] = { 5, 2000 }, without[] = { 5, 2001 };
+	Caller primary = caller(1000, 2000), supplementary = caller(1000, 100), none = caller(1000, 100),
+	       uid_only = caller(2000, 100);
+
+	supplementary.groups = with;
+	supplementary.n_groups = ELEMENTSOF(with);
+	none.groups = without;
+	none.n_groups = ELEMENTSOF(without);
+	write_main(f, "admin group:2000\n");
+	assert_int_equal(load(f), 0);
+	assert_true(policy_is_admin(&f->policy, &primary));
+	assert_true(policy_is_admin(&f->policy, &supplementary));
+	assert_false(policy_is_admin(&f->policy, &none));
+	/* A uid equal to the gid named is no match: the rule names a group. */
+	assert_false(policy_is_admin(&f->policy, &uid_only));
+}
+
+static void names_are_looked_up(void **state) {
+	Fixture *f = *state;
+	Caller wheel = caller(1000, 0), other = caller(1000, 100);
+
+	write_main(f, "admin user:root\nadmin group:root\nallow user:root any\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 3);
+	assert_int_equal(f->policy.rules[0].subject, SUBJECT_USER);
+	assert_int_equal(f->policy.rules[0].id, 0);
+	assert_int_equal(f->policy.rules[1].subject, SUBJECT_GROUP);
+	assert_int_equal(f->policy.rules[1].id, 0);
+	assert_int_equal(f->policy.rules[2].kind, RULE_ALLOW);
+	assert_int_equal(f->policy.rules[2].object, OBJECT_ANY);
+	assert_true(policy_is_admin(&f->policy, &wheel));
+	assert_false(policy_is_admin(&f->policy, &other));
+}
+
+static void allow_is_no_admin(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	assert_false(policy_is_admin(&f->policy, &user));
+	assert_true(allows(f, user, device("0000:01:00.0", 5, 1, 2)));
+}
+
+typedef struct ObjectCase {
+	const char *object;
+	SysfsDevice match;
+	SysfsDevice other;
+} ObjectCase;
+
+static void allow_by_object(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000), stranger = caller(1001, 1001);
+	const ObjectCase cases[] = {
+		{ "any", device("0000:01:00.0", 5, 0x10de, 0x1b80),
+		  device("0000:01:00.0", 5, 0x10de, 0x1b80) },
+		{ "device:0000:01:00.0", device("0000:01:00.0", 5, 0x10de, 0x1b80),
+		  device("0000:01:00.1", 5, 0x10de, 0x1b80) },
+		{ "id:10de:1b80", device("0000:01:00.0", 5, 0x10de, 0x1b80),
+		  device("0000:01:00.0", 5, 0x10de, 0x1b81) },
+		{ "id:10de:1b80", device("0000:01:00.0", 5, 0x10de, 0x1b80),
+		  device("0000:01:00.0", 5, 0x10df, 0x1b80) },
+		{ "iommu-group:12", device("0000:02:00.0", 12, 1, 2), device("0000:02:00.0", 13, 1, 2) },
+		{ "iommu-group:0", device("0000:02:00.0", 0, 1, 2), device("0000:02:00.0", -1, 1, 2) },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "allow user:1000 %s\n", cases[i].object);
+		write_main(f, text);
+		assert_int_equal(load(f), 0);
+		assert_int_equal(f->policy.n_rules, 1);
+		assert_true(allows(f, user, cases[i].match));
+		/* Subject mismatch: the same device is denied to anyone else. */
+		assert_false(allows(f, stranger, cases[i].match));
+		if (i > 0)
+			assert_false(allows(f, user, cases[i].other));
+	}
+}
+
+static void allow_by_group(void **state) {
+	Fixture *f = *state;
+	const gid_t with[] = { 2000 }, without[] = { 2001 };
+	SysfsDevice d = device("0000:01:00.0", 5, 0x10de, 0x1b80);
+	Caller primary = caller(1000, 2000), supplementary = caller(1000, 100), none = caller(1000, 100);
+
+	supplementary.groups = with;
+	supplementary.n_groups = 1;
+	none.groups = without;
+	none.n_groups = 1;
+	write_main(f, "allow group:2000 id:10de:1b80\n");
+	assert_int_equal(load(f), 0);
+	assert_true(allows(f, primary, d));
+	assert_true(allows(f, supplementary, d));
+	assert_false(allows(f, none, d));
+	assert_false(allows(f, caller(2000, 100), d));
+}
+
+static void group_needs_every_member(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+	const SysfsDevice members[] = {
+		device("0000:01:00.0", 5, 0x10de, 0x1b80),
+		device("0000:01:00.1", 5, 0x10de, 0x10f0),
+	};
+
+	write_main(f, "allow user:1000 device:0000:01:00.0\n");
+	assert_int_equal(load(f), 0);
+	assert_true(policy_allows_group(&f->policy, &user, members, 1));
+	assert_false(policy_allows_group(&f->policy, &user, members, 2));
+	write_main(f, "allow user:1000 device:0000:01:00.0\nallow user:1000 id:10de:10f0\n");
+	assert_int_equal(load(f), 0);
+	assert_true(policy_allows_group(&f->policy, &user, members, 2));
+}
+
+static void empty_group_is_refused(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	assert_false(policy_allows_group(&f->policy, &user, NULL, 0));
+}
+
+/* vfio-pci never binds a bridge, so the group fd cannot reach it: it needs no rule. */
+static void bridges_need_no_rule(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+	SysfsDevice members[] = {
+		device("0000:00:1c.0", 5, 0x8086, 0xa110),
+		device("0000:01:00.0", 5, 0x10de, 0x1b80),
+	};
+
+	members[0].bridge = true;
+	write_main(f, "allow user:1000 device:0000:01:00.0\n");
+	assert_int_equal(load(f), 0);
+	assert_true(policy_allows_group(&f->policy, &user, members, 2));
+	/* Without the flag the same member must be allowed. */
+	members[0].bridge = false;
+	assert_false(policy_allows_group(&f->policy, &user, members, 2));
+}
+
+static void group_of_bridges_is_refused(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+	SysfsDevice bridge = device("0000:00:1c.0", 5, 0x8086, 0xa110);
+
+	bridge.bridge = true;
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	assert_false(policy_allows_group(&f->policy, &user, &bridge, 1));
+}
+
+static void comments_and_blank_lines_pass(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "# vfiod policy\n"
+	              "\n"
+	              "   \t \n"
+	              "\t# indented comment\n"
+	              "#allow user:1001 any\n"
+	              "allow\tuser:1000\t any  \n"
+	              "admin user:1002\r\n"
+	              "allow group:2000 iommu-group:3"); /* no final newline */
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 3);
+	assert_int_equal(f->policy.rules[0].id, 1000);
+	assert_int_equal(f->policy.rules[1].kind, RULE_ADMIN);
+	assert_int_equal(f->policy.rules[1].id, 1002);
+	assert_int_equal(f->policy.rules[2].object, OBJECT_IOMMU_GROUP);
+	assert_int_equal(f->policy.rules[2].group, 3);
+}
+
+typedef struct BadCase {
+	const char *text;
+	unsigned line;
+	const char *reason; /* a part of the reason */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+	{ "permit user:1000 any\n", 1, "unknown rule" },
+	{ "# x\n\nadmin user:1000\nAllow user:1000 any\n", 4, "unknown rule" },
+	{ "admin user:1000\nallow\n", 2, "expected 'allow SUBJECT DEVICE'" },
+	{ "admin\n", 1, "expected 'admin SUBJECT'" },
+	{ "\n\nallow uid:1000 any\n", 3, "bad subject" },
+	{ "admin 1000\n", 1, "bad subject" },
+	{ "allow user:1000 any\nadmin user:no-such-user-xyz\n", 2, "no such" },
+	{ "allow group:no-such-group-xyz any\n", 1, "no such" },
+	{ "admin user:\n", 1, "no such" },
+	{ "admin user:4294967295\n", 1, "no such" },
+	{ "# x\nallow user:1000 device:../..\n", 2, "bad device" },
+	{ "allow user:1000 device:0000:00:20.0\n", 1, "bad device" },
+	{ "allow user:1000 device:0000:01:00.0/..\n", 1, "bad device" },
+	{ "allow user:1000 id:zzzz:0000\n", 1, "bad device" },
+	{ "allow user:1000 id:10de:1b8\n", 1, "bad device" },
+	{ "allow user:1000 id:10de-1b80\n", 1, "bad device" },
+	{ "\n\n\n\nallow user:1000 iommu-group:-1\n", 5, "bad device" },
+	{ "allow user:1000 iommu-group:\n", 1, "bad device" },
+	{ "allow user:1000 iommu-group:2147483648\n", 1, "bad device" },
+	{ "allow user:1000 iommu-group:1x\n", 1, "bad device" },
+	{ "allow user:1000 iommu-group:+5\n", 1, "bad device" },
+	{ "admin user:+1000\n", 1, "no such" },
+	{ "allow user:1000 everything\n", 1, "bad device" },
+	{ "allow user:1000\n", 1, "expected 'allow SUBJECT DEVICE'" },
+	{ "admin user:1000 any\n", 1, "expected 'admin SUBJECT'" },
+	{ "admin user:1000\nallow user:1000 any extra\n", 2, "expected 'allow SUBJECT DEVICE'" },
+	{ "allow user:1000 any extra words\n", 1, "too many words" },
+	{ "allow user:\v1000 any\n", 1, "no such" },
+	{ "memlock user:1000\n", 1, "expected 'memlock SUBJECT SIZE'" },
+	{ "memlock user:1000 4X\n", 1, "bad size" },
+	{ "memlock user:1000 -1\n", 1, "bad size" },
+	{ "memlock user:1000 99999999999999999999\n", 1, "bad size" },
+	{ "memlock user:1000 17179869184T\n", 1, "bad size" },
+	{ "memlock user:1000 4GB\n", 1, "bad size" },
+	{ "assignable user:1000\n", 1, "bad device" },
+	{ "assignable\n", 1, "expected 'assignable DEVICE'" },
+	{ "limit connections\n", 1, "limit needs" },
+	{ "limit connections 0\n", 1, "not a number from 1" },
+	{ "limit connections 65537\n", 1, "not a number from 1" },
+	{ "limit request-timeout 3601\n", 1, "not a number from 1" },
+	{ "limit everything 5\n", 1, "unknown limit" },
+};
+
+static void check_bad(Fixture *f, const char *path, unsigned line, const char *reason) {
+	assert_int_equal(load(f), -EINVAL);
+	assert_string_equal(f->error.path, path);
+	assert_int_equal(f->error.line, line);
+	assert_true(strlen(f->error.reason) > 0);
+	assert_non_null(strstr(f->error.reason, reason));
+	assert_int_equal(f->policy.n_rules, 0);
+	assert_null(f->policy.rules);
+}
+
+static void bad_lines_fail_with_their_line(void **state) {
+	Fixture *f = *state;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++) {
+		f->error = (PolicyError){};
+		write_main(f, bad_cases[i].text);
+		check_bad(f, f->path, bad_cases[i].line, bad_cases[i].reason);
+	}
+}
+
+static void long_line_fails(void **state) {
+	Fixture *f = *state;
+	static const char first[] = "admin user:1000\n";
+	char text[2 * POLICY_MAX_LINE];
+	size_t start = strlen(first);
+
+	/* POLICY_MAX_LINE bytes and the newline pass. */
+	strcpy(text, first);
+	memset(text + start, '#', POLICY_MAX_LINE);
+	strcpy(text + start + POLICY_MAX_LINE, "\n");
+	write_main(f, text);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 1);
+	policy_done(&f->policy);
+	/* POLICY_MAX_LINE + 1 bytes before the newline fail on line 2. */
+	memset(text + start, '#', POLICY_MAX_LINE + 1);
+	strcpy(text + start + POLICY_MAX_LINE + 1, "\nadmin user:1001\n");
+	write_main(f, text);
+	check_bad(f, f->path, 2, "longer than");
+}
+
+static void nul_byte_fails(void **state) {
+	Fixture *f = *state;
+	static const char text[] = "admin user:1000\n# x\nadmin user:1001\0junk\nadmin user:1002\n";
+
+	write_bytes(f->path, text, sizeof(text) - 1);
+	check_bad(f, f->path, 3, "NUL");
+}
+
+static void too_many_rules_fail(void **state) {
+	Fixture *f = *state;
+	FILE *file = fopen(f->path, "we");
+
+	assert_non_null(file);
+	for (unsigned i = 0; i < POLICY_MAX_RULES; i++)
+		fprintf(file, "allow user:%u any\n", 1000 + i);
+	assert_int_equal(fclose(file), 0);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, POLICY_MAX_RULES);
+	policy_done(&f->policy);
+	/* The bound counts the rules of every file together. */
+	write_dropin(f, "10-more.conf", "# one too many\nadmin user:1\n");
+	char path[256];
+	snprintf(path, sizeof(path), "%s/10-more.conf", f->dropins);
+	check_bad(f, path, 2, "rules");
+}
+
+static void dropins_load_in_name_order(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "allow user:1000 any\n");
+	write_dropin(f, "20-b.conf", "allow user:1002 any\n");
+	write_dropin(f, "10-a.conf", "# first\nallow user:1001 any\nallow user:1003 any\n");
+	write_dropin(f, "30-c.conf", "admin group:2000\n");
+	/* Not *.conf, or hidden: never read, though none of them parses. */
+	write_dropin(f, "README", "not a rule\n");
+	write_dropin(f, "15-x.conf~", "not a rule\n");
+	write_dropin(f, "15-x.conf.disabled", "not a rule\n");
+	write_dropin(f, ".15-hidden.conf", "not a rule\n");
+	write_dropin(f, "conf", "not a rule\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 5);
+	assert_int_equal(f->policy.rules[0].id, 1000);
+	assert_int_equal(f->policy.rules[1].id, 1001);
+	assert_int_equal(f->policy.rules[2].id, 1003);
+	assert_int_equal(f->policy.rules[3].id, 1002);
+	assert_int_equal(f->policy.rules[4].kind, RULE_ADMIN);
+	assert_int_equal(f->policy.rules[4].id, 2000);
+}
+
+static void dropins_without_main_file(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1001, 1001);
+
+	write_dropin(f, "a.conf", "allow user:1001 iommu-group:7\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 1);
+	assert_true(allows(f, user, device("0000:03:00.0", 7, 1, 2)));
+	assert_false(allows(f, user, device("0000:03:00.0", 8, 1, 2)));
+}
+
+static void reload_replaces_rules(void **state) {
+	Fixture *f = *state;
+	Caller first = caller(1000, 1000), second = caller(1001, 1001);
+
+	write_main(f, "admin user:1000\n");
+	assert_int_equal(load(f), 0);
+	write_main(f, "admin user:1001\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 1);
+	assert_false(policy_is_admin(&f->policy, &first));
+	assert_true(policy_is_admin(&f->policy, &second));
+}
+
+/* A load that fails after path and a good drop-in parsed leaves the old policy in force. */
+static void bad_dropin_keeps_policy(void **state) {
+	Fixture *f = *state;
+	Caller old = caller(1000, 1000), fresh = caller(1001, 1001);
+	SysfsDevice d = device("0000:01:00.0", 5, 0x10de, 0x1b80);
+	PolicyRule *rules;
+	char path[256];
+
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	rules = f->policy.rules;
+	write_main(f, "allow user:1001 any\n");
+	write_dropin(f, "10-good.conf", "admin user:1001\n");
+	write_dropin(f, "20-bad.conf", "# x\n\nallow user:1001 id:zzzz:0000\n");
+	write_dropin(f, "30-good.conf", "admin user:1002\n");
+	snprintf(path, sizeof(path), "%s/20-bad.conf", f->dropins);
+	assert_int_equal(load(f), -EINVAL);
+	assert_string_equal(f->error.path, path);
+	assert_int_equal(f->error.line, 3);
+	assert_non_null(strstr(f->error.reason, "bad device"));
+	assert_ptr_equal(f->policy.rules, rules);
+	assert_int_equal(f->policy.n_rules, 1);
+	assert_true(allows(f, old, d));
+	assert_false(allows(f, fresh, d));
+	assert_false(policy_is_admin(&f->policy, &fresh));
+}
+
+static void bad_main_file_keeps_policy(void **state) {
+	Fixture *f = *state;
+	Caller old = caller(1000, 1000);
+
+	write_main(f, "admin user:1000\n");
+	assert_int_equal(load(f), 0);
+	write_main(f, "admin user:1001\nadmin user:no-such-user-xyz\n");
+	assert_int_equal(load(f), -EINVAL);
+	assert_string_equal(f->error.path, f->path);
+	assert_int_equal(f->error.line, 2);
+	assert_int_equal(f->policy.n_rules, 1);
+	assert_true(policy_is_admin(&f->policy, &old));
+}
+
+static void dropin_dir_not_a_directory_fails(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "admin user:1000\n");
+	assert_int_equal(load(f), 0);
+	write_bytes(f->dropins, "", 0);
+	assert_int_equal(load(f), -ENOTDIR);
+	assert_int_equal(f->policy.n_rules, 1);
+}
+
+static void policy_done_frees(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "admin user:1000\nallow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	assert_non_null(f->policy.rules);
+	policy_done(&f->policy);
+	assert_null(f->policy.rules);
+	assert_int_equal(f->policy.n_rules, 0);
+	/* Twice is harmless: teardown calls it again. */
+	policy_done(&f->policy);
+	assert_null(f->policy.rules);
+}
+
+static void trailing_comments_and_upper_case_ids(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+
+	write_main(f, "allow user:1000 id:10DE:1B80 # the GPU\nadmin user:1002#no blank before\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 2);
+	assert_true(allows(f, user, device("0000:01:00.0", 1, 0x10de, 0x1b80)));
+	assert_false(allows(f, user, device("0000:01:00.0", 1, 0x10de, 0x1b81)));
+	assert_true(policy_is_admin(&f->policy, &(Caller){ .uid = 1002, .gid = 1002 }));
+}
+
+static void memlock_takes_the_largest(void **state) {
+	Fixture *f = *state;
+	gid_t groups[] = { 2000 };
+	Caller plain = caller(1000, 1000),
+	       member = { .uid = 1000, .gid = 1000, .groups = groups, .n_groups = 1 };
+	Caller unlimited = caller(1001, 1001), nobody = caller(1003, 1003), bytes = caller(1004, 1004);
+
+	write_main(f, "memlock user:1000 1G\nmemlock group:2000 4G\nmemlock user:1001 infinity\n"
+	              "memlock user:1004 512\nmemlock user:1004 2K\nmemlock user:1004 1T\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(policy_memlock(&f->policy, &plain), 1ull << 30);
+	assert_int_equal(policy_memlock(&f->policy, &member), 4ull << 30);
+	assert_int_equal(policy_memlock(&f->policy, &unlimited), UINT64_MAX);
+	assert_int_equal(policy_memlock(&f->policy, &nobody), 0);
+	assert_int_equal(policy_memlock(&f->policy, &bytes), 1ull << 40);
+	/* A memlock grant is no permission to attach. */
+	assert_false(allows(f, plain, device("0000:01:00.0", 1, 0x8086, 0x10d3)));
+}
+
+static void assignable_names_devices(void **state) {
+	Fixture *f = *state;
+	SysfsDevice nic = device("0000:00:02.0", 1, 0x8086, 0x10d3),
+	            other = device("0000:00:03.0", 2, 0x8086, 0x100e);
+	SysfsDevice gpu = device("0000:01:00.0", 3, 0x10de, 0x1b80),
+	            bridge = device("0000:00:1c.0", 3, 0x10de, 0x1b80);
+
+	write_main(f, "assignable device:0000:00:02.0\nassignable id:10de:1b80\n");
+	assert_int_equal(load(f), 0);
+	assert_true(policy_is_assignable(&f->policy, &nic));
+	assert_false(policy_is_assignable(&f->policy, &other));
+	assert_true(policy_is_assignable(&f->policy, &gpu));
+	bridge.bridge = true;
+	assert_false(policy_is_assignable(&f->policy, &bridge));
+	/* Assignable is no grant to a user. */
+	assert_false(allows(f, caller(1000, 1000), nic));
+}
+
+static void limits_default_and_override(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.limits.connections, POLICY_DEFAULT_CONNECTIONS);
+	assert_int_equal(f->policy.limits.connections_per_user, POLICY_DEFAULT_CONNECTIONS_PER_USER);
+	assert_int_equal(f->policy.limits.queued_replies, POLICY_DEFAULT_QUEUED_REPLIES);
+	assert_int_equal(f->policy.limits.attachments_per_user, POLICY_DEFAULT_ATTACHMENTS_PER_USER);
+	assert_int_equal(f->policy.limits.request_timeout_sec, POLICY_DEFAULT_REQUEST_TIMEOUT_SEC);
+	write_main(f, "limit connections 100\nlimit connections-per-user 3\nlimit queued-replies 7\n"
+	              "limit attachments-per-user 2\nlimit request-timeout 5\n");
+	write_dropin(f, "50-more.conf", "limit connections-per-user 4\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 0);
+	assert_int_equal(f->policy.limits.connections, 100);
+	assert_int_equal(f->policy.limits.connections_per_user, 4);
+	assert_int_equal(f->policy.limits.queued_replies, 7);
+	assert_int_equal(f->policy.limits.attachments_per_user, 2);
+	assert_int_equal(f->policy.limits.request_timeout_sec, 5);
+}
+
+static void only_regular_files_are_read(void **state) {
+	Fixture *f = *state;
+	char path[256];
+
+	write_main(f, "admin user:1000\n");
+	assert_int_equal(mkdir(f->dropins, 0755), 0);
+	snprintf(path, sizeof(path), "%s/10-fifo.conf", f->dropins);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* A FIFO would block a reader that opened it for reading. */
+	check_bad(f, path, 0, "not a regular file");
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/20-dir.conf", f->dropins);
+	assert_int_equal(mkdir(path, 0755), 0);
+	check_bad(f, path, 0, "not a regular file");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		T(missing_files_leave_only_root),
+		T(missing_file_is_enoent),
+		T(admin_by_user),
+		T(admin_by_group),
+		T(names_are_looked_up),
+		T(allow_is_no_admin),
+		T(allow_by_object),
+		T(allow_by_group),
+		T(group_needs_every_member),
+		T(empty_group_is_refused),
+		T(bridges_need_no_rule),
+		T(group_of_bridges_is_refused),
+		T(comments_and_blank_lines_pass),
+		T(bad_lines_fail_with_their_line),
+		T(long_line_fails),
+		T(nul_byte_fails),
+		T(too_many_rules_fail),
+		T(dropins_load_in_name_order),
+		T(dropins_without_main_file),
+		T(reload_replaces_rules),
+		T(bad_dropin_keeps_policy),
+		T(bad_main_file_keeps_policy),
+		T(dropin_dir_not_a_directory_fails),
+		T(policy_done_frees),
+		T(trailing_comments_and_upper_case_ids),
+		T(memlock_takes_the_largest),
+		T(assignable_names_devices),
+		T(limits_default_and_override),
+		T(only_regular_files_are_read),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
