@@ -44,10 +44,11 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
 # Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c daemon/policy.c \
-	daemon/methods.c daemon/sysfs.c
+DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
+	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
+	daemon/policy.c daemon/audit.c daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist test-policy
+UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -58,7 +59,7 @@ LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
 VFIOD := $(BUILD)/vfiod
 VFIOCTL := $(BUILD)/vfioctl
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas
+VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas $(BUILD)/vm/hostile
 
 EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
 

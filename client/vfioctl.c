@@ -32,7 +32,11 @@ static void usage(FILE *f) {
 	           "  devices     list PCI devices, their IOMMU groups and viability\n"
 	           "  attachments list attachments (all of them for root, your own otherwise)\n"
 	           "  detach ID   end attachment ID (your own; any, for root)\n"
-	           "  monitor     print attach and detach events as they happen\n"
+	           "  bind ADDRESS\n"
+	           "              hand an assignable device to vfio-pci (admins)\n"
+	           "  unbind ADDRESS\n"
+	           "              give an assignable device back to its host driver (admins)\n"
+	           "  monitor     print attach, detach, bind and unbind events as they happen\n"
 	           "  check-policy FILE\n"
 	           "              validate a vfiod.conf(5) and its drop-ins, offline\n\n"
 	           "Options:\n"
@@ -210,11 +214,24 @@ static int check_policy(int argc, char *argv[]) {
 	if (r < 0 && error.line > 0)
 		fprintf(stderr, "vfioctl: %s:%u: %s\n", error.path, error.line, error.reason);
 	else if (r < 0)
-		fprintf(stderr, "vfioctl: %s: %s\n", error.path, error.reason[0] ? error.reason : strerror(-r));
+		fprintf(stderr, "vfioctl: %s: %s\n", error.path,
+		        error.reason[0] ? error.reason : strerror(-r));
 	else
 		printf("%s: valid, %zu rule(s)\n", argv[0], policy.n_rules);
 	policy_done(&policy);
 	return r;
+}
+
+/* {key: value}, taking value; NULL on allocation failure. */
+static json_object *parameters_one(const char *key, json_object *value) {
+	json_object *p = json_object_new_object();
+
+	if (!p || !value || json_object_object_add(p, key, value) < 0) {
+		json_object_put(p);
+		json_object_put(value);
+		return NULL;
+	}
+	return p;
 }
 
 static int command_detach(vfiod_client *client, const Options *o _unused_, int argc, char *argv[]) {
@@ -233,15 +250,52 @@ static int command_detach(vfiod_client *client, const Options *o _unused_, int a
 		fprintf(stderr, "vfioctl: not an attachment id: %s\n", argv[0]);
 		return -EINVAL;
 	}
-	parameters = json_object_new_object();
-	if (!parameters || json_object_object_add(parameters, "id", json_object_new_int64(id)) < 0) {
-		json_object_put(parameters);
+	parameters = parameters_one("id", json_object_new_int64(id));
+	if (!parameters)
 		return -ENOMEM;
-	}
 	return call_simple(client, VFIOD_METHOD_DETACH, parameters, &reply);
 }
 
-/* One line per event: time, kind, attachment id and address, reason. */
+/* bind and unbind: method on one address; prints the device as the daemon left it. */
+static int change_driver(vfiod_client *client, const Options *o, const char *method, int argc,
+                         char *argv[]) {
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *parameters, *device = NULL;
+	int r;
+
+	if (argc != 1) {
+		fprintf(stderr, "vfioctl: bind and unbind take one PCI address\n");
+		return -EINVAL;
+	}
+	parameters = parameters_one("address", json_object_new_string(argv[0]));
+	if (!parameters)
+		return -ENOMEM;
+	r = call_simple(client, method, parameters, &reply);
+	if (r < 0)
+		return r;
+	if (o->json) {
+		print_json(reply);
+		return 0;
+	}
+	if (!json_object_object_get_ex(reply, "device", &device) ||
+	    !json_object_is_type(device, json_type_object)) {
+		fprintf(stderr, "vfioctl: reply of %s has no device\n", method);
+		return -EBADMSG;
+	}
+	print_device_header();
+	print_device(device);
+	return 0;
+}
+
+static int command_bind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
+	return change_driver(client, o, VFIOD_METHOD_BIND, argc, argv);
+}
+
+static int command_unbind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
+	return change_driver(client, o, VFIOD_METHOD_UNBIND, argc, argv);
+}
+
+/* One line per event: time, kind, attachment id (or "-") and address, reason. */
 static int print_event(json_object *event, void *userdata) {
 	const Options *o = userdata;
 	json_object *a = NULL;
@@ -255,6 +309,10 @@ static int print_event(json_object *event, void *userdata) {
 		    json_object_is_type(a, json_type_object))
 			(void) snprintf(attachment, sizeof(attachment), "%" PRId64 " %s",
 			                json_int_or(a, "id", -1), json_string_or(a, "address", "?"));
+		else if (json_object_object_get_ex(event, "device", &a) &&
+		         json_object_is_type(a, json_type_object))
+			(void) snprintf(attachment, sizeof(attachment), "- %s",
+			                json_string_or(a, "address", "?"));
 		printf("%s %-7s %s %s\n", json_string_or(event, "time", "?"),
 		       json_string_or(event, "kind", "?"), attachment, json_string_or(event, "reason", ""));
 	}
@@ -275,7 +333,8 @@ static const struct {
 	CommandFunc func;
 } commands[] = {
 	{ "info", command_info },     { "devices", command_devices }, { "attachments", command_attachments },
-	{ "detach", command_detach }, { "monitor", command_monitor },
+	{ "detach", command_detach }, { "monitor", command_monitor }, { "bind", command_bind },
+	{ "unbind", command_unbind },
 };
 
 static int parse_arguments(int argc, char *argv[], Options *o) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 
@@ -14,10 +15,22 @@
 
 static unsigned next_connection_id = 1;
 
+/* Whether the replies waiting for the client reached a bound (queued-replies, or the byte
+ * bound): the connection's further calls then wait in the socket, not in our memory. */
+static bool connection_is_backlogged(const Connection *c) {
+	return c->writer.bytes_queued >= CONNECTION_MAX_QUEUED_BYTES ||
+	       c->writer.n_queued >= c->manager->policy.limits.queued_replies;
+}
+
+/* Whether more calls are to be read: not when ending, nor while the client lags behind. */
+static bool connection_wants_read(const Connection *c) {
+	return !c->read_eof && !c->closing && !connection_is_backlogged(c);
+}
+
 static int connection_update_events(Connection *c) {
 	uint32_t events = 0;
 
-	if (!c->read_eof && !c->closing && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES)
+	if (connection_wants_read(c))
 		events |= EPOLLIN;
 	if (!wire_writer_is_empty(&c->writer))
 		events |= EPOLLOUT;
@@ -31,7 +44,7 @@ static bool connection_is_finished(Connection *c) {
 
 /* Runs every complete call buffered, in order, while the client keeps up with the replies. */
 static int connection_process(Connection *c) {
-	while (!c->closing && !c->monitoring && c->writer.bytes_queued < CONNECTION_MAX_QUEUED_BYTES) {
+	while (!c->closing && !c->monitoring && !connection_is_backlogged(c)) {
 		_cleanup_free_ char *text = NULL;
 		int fds[PROTOCOL_MAX_FDS];
 		size_t length, n_fds = 0;
@@ -44,6 +57,8 @@ static int connection_process(Connection *c) {
 			return r;
 		if (r == 0)
 			return 0;
+		/* A whole request arrived: the next one gets its own request-timeout. */
+		c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
 		r = dispatch_message(c, text, length, fds, n_fds);
 		if (r < 0)
 			return r;
@@ -84,23 +99,65 @@ static int connection_flush(Connection *c) {
 	return 0;
 }
 
-static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
-	Connection *c = userdata;
-	int r = 0;
+static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata);
 
-	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_eof && !c->closing)
-		r = connection_read(c);
+/* Arms the request-timeout while the connection holds the start of a request and nothing
+ * holds its processing back; the deadline runs from the request's first byte, so a client
+ * that trickles bytes gains nothing. Idle connections are not timed out. */
+static int connection_update_timer(Connection *c) {
+	unsigned sec = c->manager->policy.limits.request_timeout_sec;
+	int r;
+
+	if (!wire_reader_has_partial(&c->reader) || c->monitoring || !connection_wants_read(c)) {
+		c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
+		return 0;
+	}
+	if (c->timeout_source)
+		return 0;
+	r = sd_event_add_time_relative(c->manager->event, &c->timeout_source, CLOCK_MONOTONIC,
+	                               (uint64_t) sec * 1000000u, 0, on_request_timeout, c);
 	if (r >= 0)
-		r = connection_process(c);
+		c->timeout_sec = sec;
+	return r;
+}
+
+/* After reading or a time-out: sends what the socket takes, waits for what comes next, and
+ * frees the connection when it is done or r < 0. */
+static void connection_settle(Connection *c, int r) {
 	if (r >= 0)
 		r = connection_flush(c);
 	if (r >= 0 && !connection_is_finished(c))
 		r = connection_update_events(c);
+	if (r >= 0 && !connection_is_finished(c))
+		r = connection_update_timer(c);
 	if (r < 0 || connection_is_finished(c)) {
 		if (r < 0 && r != -ECONNRESET && r != -EPIPE)
 			log_debug_errno(r, "Connection %u (pid %d): closing: %m", c->id, (int) c->peer.pid);
 		connection_free(c);
 	}
+}
+
+static int on_request_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+	Connection *c = userdata;
+	char reason[64];
+
+	c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
+	(void) snprintf(reason, sizeof(reason), "request incomplete after %u s", c->timeout_sec);
+	connection_settle(c, connection_reply_protocol_error(c, reason, true));
+	return 0;
+}
+
+static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
+	Connection *c = userdata;
+	int r = 0;
+
+	/* A hang-up is read too (to see the end of stream), unless the connection is not
+	 * reading: then sending tells whether the peer is gone. */
+	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && connection_wants_read(c))
+		r = connection_read(c);
+	if (r >= 0)
+		r = connection_process(c);
+	connection_settle(c, r);
 	return 0;
 }
 
@@ -144,7 +201,10 @@ static int connection_take_credentials(Connection *c, uint64_t accepted_ns) {
 }
 
 Caller connection_caller(const Connection *c) {
-	return (Caller) { .uid = c->peer.uid, .gid = c->peer.gid, .groups = c->peer_groups, .n_groups = c->n_peer_groups };
+	return (Caller){ .uid = c->peer.uid,
+		         .gid = c->peer.gid,
+		         .groups = c->peer_groups,
+		         .n_groups = c->n_peer_groups };
 }
 
 int connection_new(Manager *m, int fd, Connection **ret) {
@@ -165,11 +225,12 @@ int connection_new(Manager *m, int fd, Connection **ret) {
 	r = connection_take_credentials(c, process_boottime_ns());
 	if (r >= 0)
 		r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
+	if (r >= 0)
+		r = manager_add_connection(m, c);
 	if (r < 0) {
 		connection_free(c);
 		return r;
 	}
-	manager_add_connection(m, c);
 	log_debug("Connection %u from pid %d uid %u.", c->id, (int) c->peer.pid, (unsigned) c->peer.uid);
 	if (ret)
 		*ret = c;
@@ -182,6 +243,7 @@ void connection_free(Connection *c) {
 	if (c->manager && (c->prev || c->next || c->manager->connections == c))
 		manager_remove_connection(c->manager, c);
 	sd_event_source_disable_unref(c->io_source);
+	sd_event_source_disable_unref(c->timeout_source);
 	wire_reader_done(&c->reader);
 	wire_writer_done(&c->writer);
 	safe_close(c->peer_pidfd);
@@ -221,6 +283,10 @@ int connection_reply_continues(Connection *c, json_object *parameters) {
 
 int connection_reply_error(Connection *c, const char *error, json_object *parameters) {
 	return connection_queue(c, message_new_error(error, parameters), NULL, 0);
+}
+
+int connection_reply_limit_exceeded(Connection *c, const char *limit, unsigned value) {
+	return connection_queue(c, message_new_limit_exceeded(limit, value), NULL, 0);
 }
 
 int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal) {

@@ -24,14 +24,17 @@ typedef struct Connection {
 	sd_event_source *io_source;
 	WireReader reader;
 	WireWriter writer;
-	struct ucred peer; /* from SO_PEERCRED at accept, never from a message */
-	int peer_pidfd;    /* the peer process, from SO_PEERPIDFD (or pidfd_open) at accept */
+	struct ucred peer;  /* from SO_PEERCRED at accept, never from a message */
+	int peer_pidfd;     /* the peer process, from SO_PEERPIDFD (or pidfd_open) at accept */
 	gid_t *peer_groups; /* supplementary groups, from SO_PEERGROUPS at accept */
 	size_t n_peer_groups;
-	bool monitoring;   /* a Monitor call holds the connection: no further calls are read */
-	unsigned id;       /* for log lines */
-	bool read_eof;     /* the peer shut down its sending side */
-	bool closing;      /* close once the queued replies are sent */
+	bool monitoring; /* a Monitor call holds the connection: no further calls are read */
+	unsigned id;     /* for log lines */
+	bool read_eof;   /* the peer shut down its sending side */
+	bool closing;    /* close once the queued replies are sent */
+
+	sd_event_source *timeout_source; /* armed while a request is half-sent */
+	unsigned timeout_sec;            /* the request-timeout it was armed with */
 	struct Connection *prev, *next;
 } Connection;
 
@@ -54,6 +57,9 @@ int connection_reply_continues(Connection *c, json_object *parameters);
 
 /* Queues an error reply; takes ownership of parameters. */
 int connection_reply_error(Connection *c, const char *error, json_object *parameters);
+
+/* Queues io.vfiod.LimitExceeded naming the vfiod.conf(5) limit and its value in force. */
+int connection_reply_limit_exceeded(Connection *c, const char *limit, unsigned value);
 
 /* Queues io.vfiod.ProtocolError with reason; when fatal, the connection is closed once the
  * error is sent and nothing more is read from it. */

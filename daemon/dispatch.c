@@ -19,6 +19,8 @@ static const MethodEntry method_table[] = {
 	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, 0 },
 	{ VFIOD_METHOD_DETACH, method_detach, 0 },
 	{ VFIOD_METHOD_MONITOR, method_monitor, 0 },
+	{ VFIOD_METHOD_BIND, method_bind, 0 },
+	{ VFIOD_METHOD_UNBIND, method_unbind, 0 },
 };
 
 const MethodEntry *dispatch_find_method(const char *name) {

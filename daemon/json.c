@@ -44,6 +44,11 @@ json_object *device_to_json(const SysfsDevice *d, State *state) {
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
+/* A memlock limit on the wire: bytes, -1 for unlimited. */
+static int64_t memlock_to_json(uint64_t bytes) {
+	return bytes > INT64_MAX ? -1 : (int64_t) bytes;
+}
+
 json_object *attachment_to_json(const Attachment *a) {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	char since[32];
@@ -60,10 +65,12 @@ json_object *attachment_to_json(const Attachment *a) {
 	r |= json_add(o, "uid", json_object_new_int64(a->uid));
 	r |= json_add(o, "since", json_object_new_string(since));
 	r |= json_add(o, "deviceOpen", json_object_new_boolean(a->device_open));
+	r |= json_add_nullable(o, "memlock",
+	                       a->memlock == 0 ? NULL : json_object_new_int64(memlock_to_json(a->memlock)));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
-json_object *event_to_json(const char *kind, const Attachment *a, const char *reason) {
+json_object *event_to_json(const Event *e, State *state) {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	char now[32];
 	int r = 0;
@@ -71,10 +78,12 @@ json_object *event_to_json(const char *kind, const Attachment *a, const char *re
 	if (!o)
 		return NULL;
 	state_format_time(time(NULL), now, sizeof(now));
-	r |= json_add(o, "kind", json_object_new_string(kind));
-	r |= json_add_nullable(o, "attachment", a ? attachment_to_json(a) : NULL);
-	r |= json_add_nullable(o, "device", NULL);
-	r |= json_add_nullable(o, "reason", json_new_string_or_null(reason));
+	r |= json_add(o, "kind", json_object_new_string(e->kind));
+	r |= e->attachment ? json_add(o, "attachment", attachment_to_json(e->attachment))
+	                   : json_add_nullable(o, "attachment", NULL);
+	r |= e->device ? json_add(o, "device", device_to_json(e->device, state))
+	               : json_add_nullable(o, "device", NULL);
+	r |= json_add_nullable(o, "reason", json_new_string_or_null(e->reason));
 	r |= json_add(o, "time", json_object_new_string(now));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }

@@ -21,5 +21,14 @@ json_object *device_to_json(const SysfsDevice *d, State *state);
 
 json_object *attachment_to_json(const Attachment *a);
 
-/* An Event: kind "attach"/"detach"/..., the attachment (may be NULL), reason (may be NULL). */
-json_object *event_to_json(const char *kind, const Attachment *a, const char *reason);
+/* Something that happened, for Monitor. */
+typedef struct Event {
+	const char *kind;             /* "attach", "detach", "bind", "unbind" */
+	const Attachment *attachment; /* NULL for none */
+	const SysfsDevice *device;    /* NULL for none */
+	const char *reason;           /* NULL for none */
+} Event;
+
+/* An Event as the interface's type; the device with the attachment that holds its group in
+ * state. */
+json_object *event_to_json(const Event *e, State *state);

@@ -36,10 +36,13 @@ static void usage(FILE *f) {
 static int parse_arguments(int argc, char *argv[], Options *o) {
 	enum { ARG_SYSFS = 0x100 };
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' }, { "sysfs", required_argument, NULL, ARG_SYSFS },
+		{ "socket", required_argument, NULL, 's' },
+		{ "sysfs", required_argument, NULL, ARG_SYSFS },
 		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      {},
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
 	};
 	int c;
 
@@ -94,7 +97,7 @@ int main(int argc, char *argv[]) {
 	if (r >= 0)
 		r = manager_listen(m, o.socket_path);
 	if (r >= 0)
-		r = caps_drop_all();
+		r = caps_drop();
 	if (r >= 0)
 		r = manager_run(m);
 	manager_free(m);

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
+#include "audit.h"
 #include "connection.h"
 #include "json.h"
 #include "log.h"
@@ -60,6 +61,7 @@ Manager *manager_free(Manager *m) {
 		return NULL;
 	while (m->connections)
 		connection_free(m->connections);
+	free(m->user_connections);
 	state_done(&m->state);
 	persist_done(&m->persist);
 	policy_done(&m->policy);
@@ -127,16 +129,62 @@ int manager_open_sysfs(Manager *m, const char *path) {
 	return 0;
 }
 
-void manager_add_connection(Manager *m, Connection *c) {
+/* The entry of uid among the users with connections open: few in practice (each has at most
+ * connections-per-user), so a linear search. NULL when uid has none. */
+static UserCount *manager_find_user(const Manager *m, uid_t uid) {
+	for (size_t i = 0; i < m->n_user_connections; i++)
+		if (m->user_connections[i].uid == uid)
+			return &m->user_connections[i];
+	return NULL;
+}
+
+unsigned manager_count_user_connections(const Manager *m, uid_t uid) {
+	UserCount *u = manager_find_user(m, uid);
+	return u ? u->n : 0;
+}
+
+static int manager_count_user_connection(Manager *m, uid_t uid) {
+	UserCount *u = manager_find_user(m, uid);
+
+	if (u) {
+		u->n++;
+		return 0;
+	}
+	if (m->n_user_connections == m->allocated_user_connections) {
+		size_t allocated = m->allocated_user_connections ? 2 * m->allocated_user_connections : 8;
+		u = reallocarray(m->user_connections, allocated, sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		m->user_connections = u;
+		m->allocated_user_connections = allocated;
+	}
+	m->user_connections[m->n_user_connections++] = (UserCount){ .uid = uid, .n = 1 };
+	return 0;
+}
+
+static void manager_uncount_user_connection(Manager *m, uid_t uid) {
+	UserCount *u = manager_find_user(m, uid);
+
+	if (u && --u->n == 0)
+		*u = m->user_connections[--m->n_user_connections];
+}
+
+int manager_add_connection(Manager *m, Connection *c) {
+	int r = manager_count_user_connection(m, c->peer.uid);
+
+	if (r < 0)
+		return r;
 	c->prev = NULL;
 	c->next = m->connections;
 	if (m->connections)
 		m->connections->prev = c;
 	m->connections = c;
 	m->n_connections++;
+	return 0;
 }
 
 void manager_remove_connection(Manager *m, Connection *c) {
+	manager_uncount_user_connection(m, c->peer.uid);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -147,10 +195,64 @@ void manager_remove_connection(Manager *m, Connection *c) {
 	m->n_connections--;
 }
 
+/* The connection limit a new connection of uid would pass, with its value in *ret_value;
+ * NULL when it is within every limit. Root is counted like anyone. */
+static const char *manager_check_connection_limits(const Manager *m, uid_t uid, unsigned *ret_value) {
+	const PolicyLimits *l = &m->policy.limits;
+
+	if (m->n_connections >= l->connections) {
+		*ret_value = l->connections;
+		return POLICY_LIMIT_CONNECTIONS;
+	}
+	if (manager_count_user_connections(m, uid) >= l->connections_per_user) {
+		*ret_value = l->connections_per_user;
+		return POLICY_LIMIT_CONNECTIONS_PER_USER;
+	}
+	return NULL;
+}
+
+/* Logs a refused connection, at most once per MANAGER_REFUSAL_LOG_INTERVAL_USEC: a client
+ * that reconnects in a loop must not flood the log. */
+static void manager_log_refusal(Manager *m, const struct ucred *peer, const char *limit, unsigned value) {
+	uint64_t now = 0;
+
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	if (m->refusal_logged_usec != 0 &&
+	    now < m->refusal_logged_usec + MANAGER_REFUSAL_LOG_INTERVAL_USEC) {
+		m->refusals_unlogged++;
+		return;
+	}
+	log_warning("Refusing a connection of pid %d uid %u: limit %s %u reached (%u more refused since the "
+	            "last such message).",
+	            (int) peer->pid, (unsigned) peer->uid, limit, value, m->refusals_unlogged);
+	m->refusal_logged_usec = now;
+	m->refusals_unlogged = 0;
+}
+
+/* Tells a connection over a limit why it is closed, before any call: one send() on the fresh
+ * socket, whose empty buffer takes the short message; never waits. Takes fd. */
+static void manager_refuse_connection(Manager *m, int fd, const struct ucred *peer, const char *limit,
+                                      unsigned value) {
+	_cleanup_close_ int owned_fd = fd;
+	_cleanup_json_ json_object *error = message_new_limit_exceeded(limit, value);
+	const char *text;
+	size_t length;
+
+	text = error ? message_to_string(error, &length) : NULL;
+	/* Best effort: the client may be gone already. The text is NUL-terminated. */
+	if (text)
+		(void) send(owned_fd, text, length + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	manager_log_refusal(m, peer, limit, value);
+}
+
 static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
                               void *userdata) {
 	Manager *m = userdata;
 	_cleanup_close_ int client_fd = -EBADF;
+	struct ucred peer = {};
+	socklen_t length = sizeof(peer);
+	const char *limit;
+	unsigned value = 0;
 	int r;
 
 	client_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -159,8 +261,13 @@ static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t reve
 			log_warning_errno(negative_errno(), "accept4() failed: %m");
 		return 0;
 	}
-	if (m->n_connections >= MANAGER_MAX_CONNECTIONS) {
-		log_warning("Refusing connection: %u connections open already.", MANAGER_MAX_CONNECTIONS);
+	if (getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0) {
+		log_warning_errno(negative_errno(), "Closing a connection without peer credentials: %m");
+		return 0;
+	}
+	limit = manager_check_connection_limits(m, peer.uid, &value);
+	if (limit) {
+		manager_refuse_connection(m, TAKE_FD(client_fd), &peer, limit, value);
 		return 0;
 	}
 	r = connection_new(m, TAKE_FD(client_fd), NULL);
@@ -306,7 +413,7 @@ int manager_run(Manager *m) {
 }
 
 /* One event reply for a monitoring connection; -errno when it cannot be queued. */
-static int manager_send_event(Connection *c, const char *kind, const Attachment *a, const char *reason) {
+static int manager_send_event(Connection *c, const Event *e) {
 	json_object *p;
 
 	/* A monitor that does not read its events is dropped rather than buffered without end. */
@@ -314,17 +421,17 @@ static int manager_send_event(Connection *c, const char *kind, const Attachment 
 		return -ENOBUFS;
 	p = json_object_new_object();
 
-	if (!p || json_add(p, "event", event_to_json(kind, a, reason)) < 0) {
+	if (!p || json_add(p, "event", event_to_json(e, &c->manager->state)) < 0) {
 		json_object_put(p);
 		return -ENOMEM;
 	}
 	return connection_reply_continues(c, p);
 }
 
-void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason) {
+void manager_emit(Manager *m, const Event *e) {
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;
-		if (c->monitoring && manager_send_event(c, kind, a, reason) < 0) {
+		if (c->monitoring && manager_send_event(c, e) < 0) {
 			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.",
 			            c->id, (int) c->peer.pid);
 			connection_free(c);
@@ -332,9 +439,21 @@ void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const
 	}
 }
 
-void manager_detach(Manager *m, Attachment *a, const char *reason) {
-	log_info("Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id, a->address,
-	         a->group->number, a->vm->id, (int) a->pid, reason);
+void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason) {
+	manager_emit(m, &(Event){ .kind = kind, .attachment = a, .reason = reason });
+}
+
+void manager_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by) {
+	AuditRecord record = { .action = "detach",
+		               .outcome = "done",
+		               .pid = by ? by->pid : 0,
+		               .uid = by ? by->uid : 0,
+		               .device = a->address,
+		               .attachment = a->id,
+		               .reason = reason };
+
+	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id,
+	          a->address, a->group->number, a->vm->id, (int) a->pid, reason);
 	manager_emit_event(m, "detach", a, reason);
 	state_detach(&m->state, a);
 	(void) persist_sync(&m->persist, &m->state);
@@ -352,7 +471,7 @@ static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t 
 
 	/* A pidfd turns readable when its process exits. */
 	if (a)
-		manager_detach(w->manager, a, "process-exit");
+		manager_detach(w->manager, a, "process-exit", NULL);
 	return 0;
 }
 

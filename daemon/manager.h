@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "persist.h"
@@ -13,9 +16,16 @@
 #include "state.h"
 
 typedef struct Connection Connection;
+typedef struct Event Event; /* json.h */
 
-/* Limits, documented in vfiod(8). */
-#define MANAGER_MAX_CONNECTIONS 256u
+/* Refused connections are logged at most once in this long (the others are counted). */
+#define MANAGER_REFUSAL_LOG_INTERVAL_USEC (10u * 1000000u)
+
+/* Open connections of one uid. */
+typedef struct UserCount {
+	uid_t uid;
+	unsigned n;
+} UserCount;
 
 typedef struct Manager {
 	sd_event *event;
@@ -26,6 +36,10 @@ typedef struct Manager {
 	int sysfs_fd;
 	Connection *connections;
 	size_t n_connections;
+	UserCount *user_connections; /* one entry per uid with connections open */
+	size_t n_user_connections, allocated_user_connections;
+	uint64_t refusal_logged_usec; /* when a refused connection was last logged */
+	unsigned refusals_unlogged;   /* refused since then */
 	State state;
 	Persist persist;
 	Policy policy;
@@ -53,14 +67,21 @@ int manager_listen(Manager *m, const char *socket_path);
 int manager_run(Manager *m);
 
 /* Sends an Event to every connection that called Monitor. */
+void manager_emit(Manager *m, const Event *e);
+/* The same for an event without a device. */
 void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason);
 
-/* Ends attachment a ("request", "process-exit", "admin"), logs it and tells monitors. */
-void manager_detach(Manager *m, Attachment *a, const char *reason);
+/* Ends attachment a ("request", "process-exit", "admin"), audits it and tells monitors; by is
+ * the caller who asked, NULL when the daemon itself ends it. */
+void manager_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by);
 
 /* Binds a to the process of pidfd (taken on every path): when that process exits, a is
  * detached with reason "process-exit", whenever that happens. */
 int manager_watch_owner(Manager *m, Attachment *a, int pidfd);
 
-void manager_add_connection(Manager *m, Connection *c);
+/* Registers c and counts it for its peer's uid. Returns 0 or -ENOMEM. */
+int manager_add_connection(Manager *m, Connection *c);
 void manager_remove_connection(Manager *m, Connection *c);
+
+/* The connections open for uid (limit connections-per-user). */
+unsigned manager_count_user_connections(const Manager *m, uid_t uid);

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "connection.h"
 #include "json.h"
 #include "log.h"
@@ -214,6 +216,18 @@ static int reply_group_not_viable(MethodCall *call, int group) {
 	return connection_reply_error(call->connection, VFIOD_ERROR_GROUP_NOT_VIABLE, TAKE_PTR(p));
 }
 
+/* The audit record of a call: the caller from the socket, what it asked and what came of it. */
+static AuditRecord call_record(MethodCall *call, const char *action, const char *outcome, const char *device,
+                               unsigned attachment, const char *reason) {
+	return (AuditRecord){ .action = action,
+		              .outcome = outcome,
+		              .pid = call->connection->peer.pid,
+		              .uid = call->connection->peer.uid,
+		              .device = device,
+		              .attachment = attachment,
+		              .reason = reason };
+}
+
 typedef struct AttachParams {
 	const char *address;
 	int64_t vm_fd;
@@ -224,6 +238,7 @@ typedef struct AttachParams {
 static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
 	Caller caller = connection_caller(call->connection);
 	_cleanup_free_ SysfsDevice *members = NULL;
+	AuditRecord record;
 	size_t n = 0;
 	int r = 0;
 
@@ -235,14 +250,15 @@ static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
 		return reply_kernel_error(call, "read sysfs group", r);
 	if (policy_allows_group(&call->connection->manager->policy, &caller, members, n))
 		return 1;
-	log_notice("Attach of %s denied to pid %d uid %u by the policy.", device->address,
-	           (int) call->connection->peer.pid, (unsigned) call->connection->peer.uid);
+	record = call_record(call, "attach", "denied", device->address, 0, "policy");
+	audit_log(LOG_NOTICE, &record, "Attach of %s denied to pid %d uid %u by the policy.",
+	          device->address, (int) record.pid, (unsigned) record.uid);
 	return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
 }
 
-/* Finds a device for Attach, answering InvalidAddress, NoSuchDevice or GroupNotViable
- * itself. Returns 1 when found and viable in sysfs, 0 when answered, -errno. */
-static int attach_find_device(MethodCall *call, const char *address, SysfsDevice *ret) {
+/* Reads the device at address, answering InvalidAddress, NoSuchDevice or KernelError itself.
+ * Returns 1 when found, 0 when answered, -errno. */
+static int find_device(MethodCall *call, const char *address, SysfsDevice *ret) {
 	int r;
 
 	if (!pci_address_is_valid(address))
@@ -252,6 +268,16 @@ static int attach_find_device(MethodCall *call, const char *address, SysfsDevice
 		return reply_error_string(call, VFIOD_ERROR_NO_SUCH_DEVICE, "address", address);
 	if (r < 0)
 		return reply_kernel_error(call, "read sysfs device", r);
+	return 1;
+}
+
+/* Finds a device for Attach, answering InvalidAddress, NoSuchDevice or GroupNotViable
+ * itself. Returns 1 when found and viable in sysfs, 0 when answered, -errno. */
+static int attach_find_device(MethodCall *call, const char *address, SysfsDevice *ret) {
+	int r = find_device(call, address, ret);
+
+	if (r <= 0)
+		return r;
 	r = attach_check_policy(call, ret);
 	if (r <= 0)
 		return r;
@@ -284,18 +310,49 @@ static int attach_build_reply(const Attachment *a, json_object **ret, int fds[2]
 	return 0;
 }
 
-/* Binds a new attachment to the caller's process and builds its reply; on failure the
- * attachment is undone, so nothing outlives a call that answered an error. */
+/* Raises the caller's RLIMIT_MEMLOCK to the policy's allowance, if it grants one: the DMA
+ * mappings the VMM makes through the container count against its own limit. */
+static int attach_raise_memlock(MethodCall *call, Attachment *a) {
+	Connection *c = call->connection;
+	Caller caller = connection_caller(c);
+	uint64_t allowance = policy_memlock(&c->manager->policy, &caller);
+	char text[32];
+	int r;
+
+	if (allowance == 0)
+		return 0;
+	r = process_raise_memlock(c->peer.pid, c->peer_pidfd, allowance, &a->memlock);
+	if (r < 0)
+		return r;
+	if (a->memlock == UINT64_MAX)
+		(void) snprintf(text, sizeof(text), "infinity");
+	else
+		(void) snprintf(text, sizeof(text), "%" PRIu64 " bytes", a->memlock);
+	log_info("Attachment %u: RLIMIT_MEMLOCK of pid %d is %s (policy allowance %" PRIu64 " bytes).",
+	         a->id, (int) c->peer.pid, text, allowance);
+	return 0;
+}
+
+/* Binds a new attachment to the caller's process, raises its locked-memory limit and builds
+ * the reply; on failure the attachment is undone, so nothing outlives a call that answered an
+ * error. */
 static int attach_finish(MethodCall *call, Attachment *a, json_object **ret, int fds[2]) {
 	Connection *c = call->connection;
 	int owner = fcntl(c->peer_pidfd, F_DUPFD_CLOEXEC, 3);
+	const char *operation = "watch the caller";
 	int r = owner < 0 ? negative_errno() : manager_watch_owner(c->manager, a, owner);
 
-	if (r >= 0)
+	if (r >= 0) {
+		operation = "prlimit(RLIMIT_MEMLOCK)";
+		r = attach_raise_memlock(call, a);
+	}
+	if (r >= 0) {
+		operation = "prepare the Attach reply";
 		r = attach_build_reply(a, ret, fds);
+	}
 	if (r < 0) {
 		state_detach(&c->manager->state, a);
-		return r == -ENOMEM ? r : reply_kernel_error(call, "prepare the Attach reply", r);
+		return r == -ENOMEM ? r : reply_kernel_error(call, operation, r);
 	}
 	return 1;
 }
@@ -314,6 +371,25 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 	}
 }
 
+/* Limit attachments-per-user, counted before any kernel work; root is counted like anyone.
+ * Returns 1 when within it, 0 when LimitExceeded was answered, -errno. */
+static int attach_check_limit(MethodCall *call, const char *address) {
+	Connection *c = call->connection;
+	unsigned limit = c->manager->policy.limits.attachments_per_user, n = 0;
+	AuditRecord record;
+
+	for (Attachment *a = c->manager->state.attachments; a; a = a->next)
+		n += a->uid == c->peer.uid;
+	if (n < limit)
+		return 1;
+	record = call_record(call, "attach", "refused", address, 0,
+	                     "limit " POLICY_LIMIT_ATTACHMENTS_PER_USER);
+	audit_log(LOG_NOTICE, &record,
+	          "Attach of %s refused to pid %d uid %u: it holds %u attachment(s), limit %s %u.", address,
+	          (int) record.pid, (unsigned) record.uid, n, POLICY_LIMIT_ATTACHMENTS_PER_USER, limit);
+	return connection_reply_limit_exceeded(c, POLICY_LIMIT_ATTACHMENTS_PER_USER, limit);
+}
+
 int method_attach(MethodCall *call) {
 	static const ParamSpec spec[] = {
 		{ "address", PARAM_STRING, .offset = offsetof(AttachParams, address), .max_length = 64 },
@@ -323,6 +399,7 @@ int method_attach(MethodCall *call) {
 	Connection *c = call->connection;
 	AttachParams params = {};
 	AttachFailure failure = {};
+	AuditRecord record;
 	SysfsDevice device;
 	Attachment *a;
 	const char *bad = NULL;
@@ -334,6 +411,7 @@ int method_attach(MethodCall *call) {
 	if ((size_t) params.vm_fd >= call->n_fds)
 		return reply_invalid_parameter(call, "vmFd");
 	r = attach_find_device(call, params.address, &device);
+	r = r > 0 ? attach_check_limit(call, device.address) : r;
 	if (r <= 0)
 		return r;
 	r = vm_fd_is_kvm(call->fds[params.vm_fd]);
@@ -342,15 +420,24 @@ int method_attach(MethodCall *call) {
 	r = state_attach(&c->manager->state, &device, call->fds[params.vm_fd], c->peer.pid, c->peer.uid,
 	                 &failure, &a);
 	if (r < 0) {
-		log_info("Attach of %s for pid %d uid %u refused: %s", device.address, (int) c->peer.pid,
-		         (unsigned) c->peer.uid, strerror(-r));
+		record = call_record(call, "attach",
+		                     failure.kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
+		                     device.address, failure.attachment, strerror(-r));
+		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", device.address,
+		          (int) c->peer.pid, (unsigned) c->peer.uid, strerror(-r));
 		return attach_reply_failure(call, &device, &failure, r);
 	}
 	r = attach_finish(call, a, &reply, fds);
-	if (r <= 0)
+	if (r <= 0) {
+		record = call_record(call, "attach", "failed", device.address, 0,
+		                     "undone after the kernel steps");
+		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", device.address,
+		          (int) c->peer.pid, (unsigned) c->peer.uid);
 		return r;
-	log_info("Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, a->address,
-	         a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
+	}
+	record = call_record(call, "attach", "granted", a->address, a->id, NULL);
+	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id,
+	          a->address, a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
 	manager_emit_event(c->manager, "attach", a, NULL);
 	(void) persist_sync(&c->manager->persist, &c->manager->state);
 	return connection_reply(c, reply, fds, 2);
@@ -384,6 +471,7 @@ int method_open_device(MethodCall *call) {
 	_cleanup_json_ json_object *p = NULL;
 	const char *operation = NULL;
 	int fd = -EBADF, r = 0;
+	AuditRecord record;
 	Attachment *a;
 
 	a = find_attachment_param(call, &r);
@@ -392,8 +480,12 @@ int method_open_device(MethodCall *call) {
 	/* Only the process that made the attachment gets its device. Its pid can be another
 	 * process's only after it exited, which the pidfd shows even before the exit event ran. */
 	if (a->pid != call->connection->peer.pid || a->uid != call->connection->peer.uid ||
-	    process_has_exited(a->owner_pidfd) != 0)
+	    process_has_exited(a->owner_pidfd) != 0) {
+		record = call_record(call, "open", "denied", a->address, a->id, "not the attaching process");
+		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id,
+		          a->address, (int) record.pid, (unsigned) record.uid);
 		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+	}
 	if (a->device_open)
 		return reply_device_busy(call, a->address, a->id);
 	r = state_open_device(&call->connection->manager->state, a, &fd, &operation);
@@ -404,7 +496,9 @@ int method_open_device(MethodCall *call) {
 		safe_close(fd);
 		return -ENOMEM;
 	}
-	log_info("Attachment %u: device %s opened for pid %d.", a->id, a->address, (int) a->pid);
+	record = call_record(call, "open", "granted", a->address, a->id, NULL);
+	audit_log(LOG_INFO, &record, "Attachment %u: device %s opened for pid %d.", a->id, a->address,
+	          (int) a->pid);
 	(void) persist_sync(&call->connection->manager->persist, &call->connection->manager->state);
 	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
 }
@@ -416,10 +510,15 @@ int method_detach(MethodCall *call) {
 	a = find_attachment_param(call, &r);
 	if (!a)
 		return r;
-	if (a->uid != call->connection->peer.uid && !caller_is_admin(call))
+	if (a->uid != call->connection->peer.uid && !caller_is_admin(call)) {
+		AuditRecord record =
+		        call_record(call, "detach", "denied", a->address, a->id, "not the owner");
+		audit_log(LOG_NOTICE, &record, "Attachment %u: detach denied to pid %d uid %u.", a->id,
+		          (int) record.pid, (unsigned) record.uid);
 		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+	}
 	manager_detach(call->connection->manager, a,
-	               a->uid == call->connection->peer.uid ? "request" : "admin");
+	               a->uid == call->connection->peer.uid ? "request" : "admin", &call->connection->peer);
 	return connection_reply(call->connection, NULL, NULL, 0);
 }
 
@@ -449,4 +548,137 @@ int method_monitor(MethodCall *call) {
 	/* The connection now carries events only: nothing after this call is read. */
 	call->connection->monitoring = true;
 	return 0;
+}
+
+/* Records a Bind or Unbind in the audit trail: what came of it and why. */
+static void audit_driver_change(MethodCall *call, const char *action, const char *outcome,
+                                const char *address, const char *reason) {
+	AuditRecord record = call_record(call, action, outcome, address, 0, reason);
+	int priority = strcmp(outcome, "done") == 0 ? LOG_INFO : LOG_NOTICE;
+
+	audit_log(priority, &record, "%s of %s by pid %d uid %u: %s%s%s.", action, address ?: "a device",
+	          (int) record.pid, (unsigned) record.uid, outcome, reason ? ", " : "", reason ?: "");
+}
+
+typedef struct AddressParams {
+	const char *address;
+} AddressParams;
+
+/* The device of a Bind or Unbind, checked in this order: the caller is an admin, the address
+ * names a device, vfiod.conf(5) names it assignable, no device of its group is attached.
+ * Answers the error itself: 1 when the change may go ahead, 0 when answered, -errno. */
+static int driver_change_check(MethodCall *call, const char *action, SysfsDevice *ret) {
+	static const ParamSpec spec[] = {
+		{ "address", PARAM_STRING, .offset = offsetof(AddressParams, address), .max_length = 64 },
+	};
+	Manager *m = call->connection->manager;
+	AddressParams params = {};
+	const char *bad = NULL;
+	Attachment *a;
+	int r;
+
+	if (message_decode_params(call->parameters, spec, ELEMENTSOF(spec), &params, &bad) < 0)
+		return reply_invalid_parameter(call, bad);
+	if (!caller_is_admin(call)) {
+		audit_driver_change(call, action, "denied",
+		                    pci_address_is_valid(params.address) ? params.address : NULL,
+		                    "not an admin");
+		return reply_error_string(call, VFIOD_ERROR_PERMISSION_DENIED, NULL, NULL);
+	}
+	r = find_device(call, params.address, ret);
+	if (r <= 0)
+		return r;
+	if (!policy_is_assignable(&m->policy, ret)) {
+		audit_driver_change(call, action, "denied", ret->address, "not assignable");
+		return reply_error_string(call, VFIOD_ERROR_NOT_ASSIGNABLE, "address", ret->address);
+	}
+	a = ret->group >= 0 ? state_find_attachment_by_group(&m->state, ret->group) : NULL;
+	if (a) {
+		audit_driver_change(call, action, "refused", ret->address, "its IOMMU group is attached");
+		return reply_device_busy(call, ret->address, a->id);
+	}
+	return 1;
+}
+
+/* Answers a Bind or Unbind that ran: KernelError naming the step that failed, or the device
+ * as it is now, which monitors hear of too. */
+static int driver_change_reply(MethodCall *call, const char *action, const SysfsDevice *d,
+                               const char *operation, int error) {
+	Manager *m = call->connection->manager;
+	_cleanup_json_ json_object *p = NULL;
+	char reason[256];
+
+	if (error < 0) {
+		(void) snprintf(reason, sizeof(reason), "%s: %s", operation, strerror(-error));
+		audit_driver_change(call, action, "failed", d->address, reason);
+		return reply_kernel_error(call, operation, error);
+	}
+	audit_driver_change(call, action, "done", d->address, NULL);
+	manager_emit(m, &(Event){ .kind = action, .device = d });
+	p = json_object_new_object();
+	if (!p || json_add(p, "device", device_to_json(d, &m->state)) < 0)
+		return -ENOMEM;
+	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+}
+
+typedef int (*SysfsDriverChange)(int root_fd, const char *address, const char **ret_operation);
+
+/* Runs change on device d and reads d again; names the step that failed in *ret_operation. */
+static int driver_change_run(MethodCall *call, SysfsDriverChange change, SysfsDevice *d,
+                             const char **ret_operation) {
+	int root_fd = call->connection->manager->sysfs_fd;
+	int r = change(root_fd, d->address, ret_operation);
+
+	if (r < 0)
+		return r;
+	*ret_operation = "read sysfs device";
+	return sysfs_get_device(root_fd, d->address, d);
+}
+
+int method_bind(MethodCall *call) {
+	const char *operation = NULL;
+	SysfsDevice device;
+	int r = driver_change_check(call, "bind", &device);
+
+	if (r <= 0)
+		return r;
+	r = driver_change_run(call, sysfs_bind_vfio, &device, &operation);
+	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
+	 * driver link. */
+	if (r >= 0 && strcmp(device.driver, "vfio-pci") != 0) {
+		operation = "probe the device with vfio-pci";
+		r = -ENODEV;
+	}
+	return driver_change_reply(call, "bind", &device, operation, r);
+}
+
+/* Unbinding from vfio-pci waits in the kernel until every user of the device lets go, which
+ * would stall the daemon: a group held open anywhere (by a VMM that kept its device fd after
+ * Detach, say, or by a process vfiod does not know) is refused first. Returns 1 when the group
+ * is free, 0 when answered, -errno. */
+static int unbind_check_group_free(MethodCall *call, const SysfsDevice *d) {
+	_cleanup_close_ int fd = -EBADF;
+	const char *operation = NULL;
+	int r;
+
+	if (strcmp(d->driver, "vfio-pci") != 0 || d->group < 0)
+		return 1;
+	r = vfio_group_open(d->group, &fd, &operation);
+	if (r != -EBUSY)
+		return 1;
+	audit_driver_change(call, "unbind", "refused", d->address, "its IOMMU group is open");
+	return reply_kernel_error(call, operation, r);
+}
+
+int method_unbind(MethodCall *call) {
+	const char *operation = NULL;
+	SysfsDevice device;
+	int r = driver_change_check(call, "unbind", &device);
+
+	if (r > 0)
+		r = unbind_check_group_free(call, &device);
+	if (r <= 0)
+		return r;
+	r = driver_change_run(call, sysfs_unbind_vfio, &device, &operation);
+	return driver_change_reply(call, "unbind", &device, operation, r);
 }

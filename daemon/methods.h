@@ -13,3 +13,6 @@ int method_open_device(MethodCall *call);
 int method_detach(MethodCall *call);
 int method_list_attachments(MethodCall *call);
 int method_monitor(MethodCall *call);
+/* Extensions, for admins: move a device between vfio-pci and its host driver. */
+int method_bind(MethodCall *call);
+int method_unbind(MethodCall *call);

@@ -269,8 +269,9 @@ static void restore_group(State *s, json_object *o, Passed *passed) {
 
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
-	json_object *address = NULL, *open = NULL;
+	json_object *address = NULL, *open = NULL, *limit = NULL;
 	_cleanup_close_ int owner = -EBADF;
+	int64_t memlock;
 	Attachment a = { .since = member_int(o, "sinceEpoch") };
 	Group *g;
 	Vm *vm;
@@ -291,6 +292,12 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	a.pid = (pid_t) member_int(o, "pid");
 	a.uid = (uid_t) member_int(o, "uid");
 	a.device_open = json_object_object_get_ex(o, "deviceOpen", &open) && json_object_get_boolean(open);
+	/* null when the policy granted no allowance, -1 for unlimited. */
+	memlock =
+	        json_object_object_get_ex(o, "memlock", &limit) && json_object_is_type(limit, json_type_int)
+	                ? json_object_get_int64(limit)
+	                : 0;
+	a.memlock = memlock == -1 ? UINT64_MAX : memlock > 0 ? (uint64_t) memlock : 0;
 	strcpy(a.address, json_object_get_string(address));
 	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner));
 }

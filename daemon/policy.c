@@ -164,11 +164,11 @@ static const struct {
 	size_t offset;
 	unsigned max;
 } limit_names[] = {
-	{ "connections", offsetof(PolicyLimits, connections), 65536 },
-	{ "connections-per-user", offsetof(PolicyLimits, connections_per_user), 65536 },
-	{ "queued-replies", offsetof(PolicyLimits, queued_replies), 65536 },
-	{ "attachments-per-user", offsetof(PolicyLimits, attachments_per_user), 65536 },
-	{ "request-timeout", offsetof(PolicyLimits, request_timeout_sec), 3600 },
+	{ POLICY_LIMIT_CONNECTIONS, offsetof(PolicyLimits, connections), 65536 },
+	{ POLICY_LIMIT_CONNECTIONS_PER_USER, offsetof(PolicyLimits, connections_per_user), 65536 },
+	{ POLICY_LIMIT_QUEUED_REPLIES, offsetof(PolicyLimits, queued_replies), 65536 },
+	{ POLICY_LIMIT_ATTACHMENTS_PER_USER, offsetof(PolicyLimits, attachments_per_user), 65536 },
+	{ POLICY_LIMIT_REQUEST_TIMEOUT, offsetof(PolicyLimits, request_timeout_sec), 3600 },
 };
 
 /* "limit NAME N": one of limit_names, from 1 to its maximum. */

@@ -34,6 +34,12 @@ typedef struct PolicyRule {
 } PolicyRule;
 
 /* The daemon's bounds, "limit NAME N" in vfiod.conf(5). */
+#define POLICY_LIMIT_CONNECTIONS          "connections"
+#define POLICY_LIMIT_CONNECTIONS_PER_USER "connections-per-user"
+#define POLICY_LIMIT_QUEUED_REPLIES       "queued-replies"
+#define POLICY_LIMIT_ATTACHMENTS_PER_USER "attachments-per-user"
+#define POLICY_LIMIT_REQUEST_TIMEOUT      "request-timeout"
+
 #define POLICY_DEFAULT_CONNECTIONS          256u
 #define POLICY_DEFAULT_CONNECTIONS_PER_USER 32u
 #define POLICY_DEFAULT_QUEUED_REPLIES       64u

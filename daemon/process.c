@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -104,4 +105,26 @@ int process_has_exited(int pidfd) {
 	if (r < 0)
 		return negative_errno();
 	return r > 0;
+}
+
+int process_raise_memlock(pid_t pid, int pidfd, uint64_t bytes, uint64_t *ret_limit) {
+	struct rlimit old, new;
+	int r;
+
+	/* The pidfd pins which process pid is now: one that exited may have handed its pid on. */
+	r = process_has_exited(pidfd);
+	if (r != 0)
+		return r < 0 ? r : -ESRCH;
+	if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
+		return negative_errno();
+	new.rlim_cur = old.rlim_cur > (rlim_t) bytes ? old.rlim_cur : (rlim_t) bytes;
+	new.rlim_max = old.rlim_max > (rlim_t) bytes ? old.rlim_max : (rlim_t) bytes;
+	if ((new.rlim_cur != old.rlim_cur || new.rlim_max != old.rlim_max) &&
+	    prlimit(pid, RLIMIT_MEMLOCK, &new, NULL) < 0)
+		return negative_errno();
+	r = process_has_exited(pidfd);
+	if (r != 0)
+		return r < 0 ? r : -ESRCH;
+	*ret_limit = new.rlim_cur;
+	return 0;
 }

@@ -20,3 +20,9 @@ uint64_t process_boottime_ns(void);
 
 /* 1 when the process of pidfd has exited, 0 while it runs, -errno. */
 int process_has_exited(int pidfd);
+
+/* Raises the RLIMIT_MEMLOCK of process pid, pinned by pidfd, to at least bytes (soft and
+ * hard; RLIM_INFINITY is UINT64_MAX), never lowering either, with prlimit(2): raising the hard
+ * limit takes CAP_SYS_RESOURCE. Sets *ret_limit to the soft limit in force after. Returns 0;
+ * -ESRCH when the process exited; other -errno. */
+int process_raise_memlock(pid_t pid, int pidfd, uint64_t bytes, uint64_t *ret_limit);

@@ -11,6 +11,7 @@
  *               as any attachment refers to them. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -43,7 +44,8 @@ typedef struct Attachment {
 	uid_t uid;
 	time_t since;
 	bool device_open;
-	int owner_pidfd; /* the process that asked; see manager_watch_owner() */
+	uint64_t memlock; /* RLIMIT_MEMLOCK the owner was raised to, UINT64_MAX unlimited; 0 none */
+	int owner_pidfd;  /* the process that asked; see manager_watch_owner() */
 	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;

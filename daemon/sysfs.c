@@ -140,19 +140,30 @@ static int read_group_number(int dir_fd, int *ret) {
 	return 0;
 }
 
-/* Address, IDs, driver and group of one device; viability is left to the caller. */
-static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret) {
+/* The device directory of a valid address, opened; -ENOENT when there is no such device. */
+static int open_device_dir(int root_fd, const char *address, int *ret_fd) {
 	char path[sizeof(PCI_DEVICES_DIR) + PCI_ADDRESS_MAX + 1];
-	_cleanup_close_ int dir_fd = -EBADF;
-	SysfsDevice d = {};
-	int r;
+	int fd;
 
 	if (!pci_address_is_valid(address))
 		return -EINVAL;
 	(void) snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", address);
-	dir_fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
+	fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOTDIR ? -ENOENT : negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Address, IDs, driver and group of one device; viability is left to the caller. */
+static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	SysfsDevice d = {};
+	int r;
+
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return r;
 	memcpy(d.address, address, PCI_ADDRESS_MAX);
 	r = read_pci_id(dir_fd, "vendor", &d.vendor);
 	if (r >= 0)
@@ -306,4 +317,76 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
 	int r = group_devices_path(group, path);
 
 	return r < 0 ? r : sysfs_list_directory(root_fd, path, ret, ret_n);
+}
+
+/* Longest text written to an attribute: a driver name or an address, with a newline. */
+#define SYSFS_WRITE_MAX 64
+
+/* Writes text to the existing attribute at path (relative to dir_fd) in one write(2): a
+ * sysfs store takes its whole input in one call, and a short write is a failure. */
+static int write_attribute(int dir_fd, const char *path, const char *text) {
+	_cleanup_close_ int fd = -EBADF;
+	size_t length = strnlen(text, SYSFS_WRITE_MAX + 1);
+	ssize_t n;
+
+	if (length == 0 || length > SYSFS_WRITE_MAX)
+		return -EINVAL;
+	fd = openat(dir_fd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	n = write(fd, text, length);
+	if (n < 0)
+		return negative_errno();
+	return (size_t) n == length ? 0 : -EIO;
+}
+
+/* Stores the failing write for the caller's KernelError and returns r. */
+static int sysfs_fail(const char **ret_operation, const char *operation, int r) {
+	if (ret_operation)
+		*ret_operation = operation;
+	return r;
+}
+
+/* The kernel's sequence for moving a device between drivers (Documentation/ABI, sysfs-bus-pci):
+ * driver_override names the only driver that may probe it ("\n" clears it), unbind releases
+ * it from the driver it has, drivers_probe runs the probe again. The device leaves its driver
+ * only when that driver is on the wrong side: vfio-pci for the host, or not vfio-pci. */
+static int sysfs_change_driver(int root_fd, const char *address, bool to_vfio, const char **ret_operation) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	char driver[SYSFS_DRIVER_MAX];
+	bool on_vfio;
+	int r;
+
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return sysfs_fail(ret_operation, "open the device in sysfs", r);
+	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
+	if (r < 0)
+		return sysfs_fail(ret_operation, "read the device's driver link", r);
+	r = write_attribute(dir_fd, "driver_override", to_vfio ? "vfio-pci" : "\n");
+	if (r < 0)
+		return sysfs_fail(ret_operation, "write driver_override", r);
+	on_vfio = strcmp(driver, "vfio-pci") == 0;
+	if (driver[0] && on_vfio != to_vfio) {
+		r = write_attribute(dir_fd, "driver/unbind", address);
+		if (r < 0) {
+			/* Still on its driver: take back an override that would bind vfio-pci at the
+			 * next probe, best effort. */
+			if (to_vfio)
+				(void) write_attribute(dir_fd, "driver_override", "\n");
+			return sysfs_fail(ret_operation, "write driver/unbind", r);
+		}
+	}
+	r = write_attribute(root_fd, "bus/pci/drivers_probe", address);
+	if (r < 0)
+		return sysfs_fail(ret_operation, "write drivers_probe", r);
+	return 0;
+}
+
+int sysfs_bind_vfio(int root_fd, const char *address, const char **ret_operation) {
+	return sysfs_change_driver(root_fd, address, true, ret_operation);
+}
+
+int sysfs_unbind_vfio(int root_fd, const char *address, const char **ret_operation) {
+	return sysfs_change_driver(root_fd, address, false, ret_operation);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* PCI devices and IOMMU groups as sysfs shows them. Every path is opened relative to a root
- * dirfd (normally /sys), so unit tests point it at a fake tree. Never logs. */
+/* PCI devices and IOMMU groups as sysfs shows them, and the writes that move a device between
+ * drivers. Every path is opened relative to a root dirfd (normally /sys), so unit tests point
+ * it at a fake tree. Never logs. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,3 +40,15 @@ int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
 
 /* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices. */
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
+
+/* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address
+ * into its driver's unbind when it has a driver other than vfio-pci, then into
+ * bus/pci/drivers_probe. Whether vfio-pci took it is for the caller to read back. Returns 0;
+ * -EINVAL for an invalid address; other -errno with *ret_operation naming the write that
+ * failed (static text). */
+int sysfs_bind_vfio(int root_fd, const char *address, const char **ret_operation);
+
+/* Gives the device at address back to the host: clears its driver_override, unbinds it when
+ * vfio-pci holds it, and asks bus/pci/drivers_probe for a driver. Returns like
+ * sysfs_bind_vfio(). */
+int sysfs_unbind_vfio(int root_fd, const char *address, const char **ret_operation);

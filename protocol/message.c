@@ -180,6 +180,13 @@ json_object *message_new_invalid_parameter(const char *name) {
 	return p ? message_new_error(VARLINK_ERROR_INVALID_PARAMETER, p) : NULL;
 }
 
+json_object *message_new_limit_exceeded(const char *limit, int64_t value) {
+	json_object *p = with_member(json_object_new_object(), "limit", json_object_new_string(limit));
+
+	p = with_member(p, "value", json_object_new_int64(value));
+	return p ? message_new_error(VFIOD_ERROR_LIMIT_EXCEEDED, p) : NULL;
+}
+
 const char *message_to_string(json_object *obj, size_t *ret_length) {
 	size_t length = 0;
 	const char *s = json_object_to_json_string_length(

@@ -56,6 +56,9 @@ json_object *message_new_reply(json_object *parameters, bool continues);
 json_object *message_new_error(const char *error, json_object *parameters);
 /* org.varlink.service.InvalidParameter with {"parameter": name}. */
 json_object *message_new_invalid_parameter(const char *name);
+/* io.vfiod.LimitExceeded with {"limit": limit, "value": value}: limit is a vfiod.conf(5) limit
+ * name, value the limit in force. */
+json_object *message_new_limit_exceeded(const char *limit, int64_t value);
 
 /* Serializes compactly (no NUL added). Returns a pointer owned by obj, valid until obj is
  * changed or released, and its length; NULL on failure. */

@@ -29,6 +29,9 @@
 #define VFIOD_METHOD_LIST_ATTACHMENTS            VFIOD_INTERFACE ".ListAttachments"
 #define VFIOD_METHOD_LIST_DEVICES                VFIOD_INTERFACE ".ListDevices"
 #define VFIOD_METHOD_MONITOR                     VFIOD_INTERFACE ".Monitor"
+/* Extensions (documented in vfiod(8)): admin methods that change a device's driver. */
+#define VFIOD_METHOD_BIND   VFIOD_INTERFACE ".Bind"
+#define VFIOD_METHOD_UNBIND VFIOD_INTERFACE ".Unbind"
 
 /* Errors of org.varlink.service. */
 #define VARLINK_ERROR_INTERFACE_NOT_FOUND    VARLINK_SERVICE_INTERFACE ".InterfaceNotFound"
@@ -49,6 +52,10 @@
 #define VFIOD_ERROR_KERNEL_ERROR          VFIOD_INTERFACE ".KernelError"
 /* Extension (documented in vfiod(8)): the message was not a valid call. */
 #define VFIOD_ERROR_PROTOCOL_ERROR VFIOD_INTERFACE ".ProtocolError"
+/* Extension (documented in vfiod(8)): vfiod.conf(5) does not name the device assignable. */
+#define VFIOD_ERROR_NOT_ASSIGNABLE VFIOD_INTERFACE ".NotAssignable"
+/* Extension (documented in vfiod(8)): a limit of vfiod.conf(5) was reached. */
+#define VFIOD_ERROR_LIMIT_EXCEEDED VFIOD_INTERFACE ".LimitExceeded"
 
 /* The io.vfiod interface description, exactly as GetInterfaceDescription returns it. */
 extern const char protocol_interface_description[];

@@ -63,7 +63,7 @@ FakeSysfs *fake_sysfs_new(void) {
 	fs->root_fd = open(fs->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fs->root_fd < 0 || mkdir_parents(fs, "bus/pci/devices") < 0 ||
 	    mkdir_parents(fs, "bus/pci/drivers") < 0 || mkdir_parents(fs, "kernel/iommu_groups") < 0 ||
-	    mkdir_parents(fs, "devices/pci0000:00") < 0) {
+	    mkdir_parents(fs, "devices/pci0000:00") < 0 || write_file(fs, "bus/pci/drivers_probe", "") < 0) {
 		fake_sysfs_free(fs);
 		return NULL;
 	}
@@ -96,6 +96,10 @@ int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver) {
 	snprintf(target, sizeof(target), "bus/pci/drivers/%s", driver);
 	r = mkdir_parents(fs, target);
 	if (r < 0)
+		return r;
+	/* The driver's bind and unbind files, which take an address (empty until written). */
+	snprintf(target, sizeof(target), "bus/pci/drivers/%s/unbind", driver);
+	if (faccessat(fs->root_fd, target, F_OK, 0) < 0 && (r = write_file(fs, target, "")) < 0)
 		return r;
 	snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
 	return symlink_replace(fs, target, link);
@@ -134,6 +138,8 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 		r = fake_sysfs_write_attribute(fs, address, "device", id);
 	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "class", "0x020000\n");
+	if (r >= 0)
+		r = fake_sysfs_write_attribute(fs, address, "driver_override", "(null)\n");
 	snprintf(path, sizeof(path), "bus/pci/devices/%s", address);
 	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", address);
 	if (r >= 0)
@@ -150,6 +156,20 @@ int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *n
 
 	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s", address, name);
 	return write_file(fs, path, text);
+}
+
+int fake_sysfs_read_file(FakeSysfs *fs, const char *relative, char *buffer, size_t size) {
+	int fd = openat(fs->root_fd, relative, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buffer, size - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buffer[n] = '\0';
+	return 0;
 }
 
 int fake_sysfs_root_fd(FakeSysfs *fs) {

@@ -4,6 +4,7 @@
 /* A fake /sys for unit tests: bus/pci/devices, drivers and kernel/iommu_groups laid out as
  * the kernel lays them out, with symlinks, in a temporary directory. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct FakeSysfs FakeSysfs;
@@ -24,6 +25,11 @@ int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver);
 
 /* Overwrites one attribute file of a device with text, to fake malformed sysfs. */
 int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text);
+
+/* Reads the file at relative (below the root, symlinks followed), whole, NUL-terminated: what
+ * the code under test wrote to driver_override, drivers_probe or a driver's unbind, say.
+ * Files it writes start as the kernel shows them ("(null)\n" for driver_override) or empty. */
+int fake_sysfs_read_file(FakeSysfs *fs, const char *relative, char *buffer, size_t size);
 
 /* The tree's root: a directory fd owned by fs, and its path. */
 int fake_sysfs_root_fd(FakeSysfs *fs);

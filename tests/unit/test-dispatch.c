@@ -152,11 +152,28 @@ static void interface_description_is_the_idl(void **state) {
 
 /* The IDL in protocol/interface.c begins with the contract's text, verbatim; extensions may
  * only follow it. Read from ../shared/protocol.md beside the checkout, when it is there. */
-static void interface_description_starts_with_the_contract(void **state) {
+/* The next line of *text (without its newline), advancing *text; NULL at the end. */
+static const char *next_line(const char **text, size_t *length) {
+	const char *line = *text, *nl;
+
+	if (!*line)
+		return NULL;
+	nl = strchr(line, '\n');
+	*length = nl ? (size_t) (nl - line) : strlen(line);
+	*text = nl ? nl + 1 : line + *length;
+	return line;
+}
+
+/* The interface text is the contract with extensions added and nothing changed: the
+ * contract's lines, in order, with extra lines only after it, or inside it as blocks that
+ * open with an "# Extension" comment (vfiod(8) documents each). */
+static void interface_description_keeps_the_contract(void **state) {
 	(void) state;
 	const char *srcdir = getenv("VFIOD_SRCDIR");
+	const char *contract, *text = protocol_interface_description, *want, *line;
 	char path[1024], *doc = NULL, *start, *end;
-	size_t size = 0;
+	size_t size = 0, want_length = 0, length = 0;
+	bool in_extension = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/../shared/protocol.md", srcdir ? srcdir : ".");
@@ -172,7 +189,23 @@ static void interface_description_starts_with_the_contract(void **state) {
 	start = strchr(start, '\n') + 5;
 	end = strstr(start, "```");
 	assert_non_null(end);
-	assert_memory_equal(protocol_interface_description, start, (size_t) (end - start));
+	*end = '\0';
+	contract = start;
+	want = next_line(&contract, &want_length);
+	while (want && (line = next_line(&text, &length))) {
+		if (length == want_length && memcmp(line, want, length) == 0) {
+			in_extension = false;
+			want = next_line(&contract, &want_length);
+			continue;
+		}
+		if (memmem(line, length, "# Extension", strlen("# Extension")))
+			in_extension = true;
+		if (!in_extension)
+			fail_msg("interface line '%.*s' is neither the contract's '%.*s' nor an extension",
+			         (int) length, line, (int) want_length, want);
+	}
+	if (want)
+		fail_msg("contract line '%.*s' missing from the interface", (int) want_length, want);
 	free(doc);
 }
 
@@ -496,11 +529,226 @@ static void monitor_not_reading_is_dropped(void **state) {
 	assert_int_equal(f->manager->n_connections, 0);
 }
 
+/* ---- Bind and Unbind ---- */
+
+/* Adds the rules of text to the policy in force, as a vfiod.conf(5) would. */
+static void policy_add(Fixture *f, const char *text) {
+	PolicyError error = {};
+	char path[512];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/vfiod.conf", fake_sysfs_path(f->sysfs));
+	file = fopen(path, "we");
+	assert_non_null(file);
+	assert_true(fputs(text, file) >= 0);
+	assert_int_equal(fclose(file), 0);
+	assert_int_equal(policy_parse_file(path, &f->manager->policy, &error), 0);
+}
+
+/* io.vfiod.<method>(address) and its reply. */
+static VarlinkReply change_driver(Fixture *f, const char *method, const char *address) {
+	char call[256];
+
+	snprintf(call, sizeof(call), "{\"method\":\"io.vfiod.%s\",\"parameters\":{\"address\":\"%s\"}}",
+	         method, address);
+	send_call(f, call);
+	return receive_reply(f);
+}
+
+static void assert_fake_file(Fixture *f, const char *relative, const char *expected) {
+	char text[256];
+
+	assert_int_equal(fake_sysfs_read_file(f->sysfs, relative, text, sizeof(text)), 0);
+	assert_string_equal(text, expected);
+}
+
+/* What a Bind or Unbind of address wrote: its override, the address into driver's unbind
+ * (or nothing when not unbound), and drivers_probe. */
+static void assert_writes(Fixture *f, const char *address, const char *override, const char *driver,
+                          bool unbound) {
+	char path[256];
+
+	snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", address);
+	assert_fake_file(f, path, override);
+	snprintf(path, sizeof(path), "bus/pci/drivers/%s/unbind", driver);
+	assert_fake_file(f, path, unbound ? address : "");
+	assert_fake_file(f, "bus/pci/drivers_probe", address);
+}
+
+/* The string member key of object o, which must be there. */
+static const char *member_string(json_object *o, const char *key) {
+	json_object *v = NULL;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	return json_object_get_string(v);
+}
+
+/* Nothing was written to the fake sysfs: no override, no probe. */
+static void assert_no_driver_change(Fixture *f) {
+	assert_fake_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "(null)\n");
+	assert_fake_file(f, "bus/pci/devices/0000:01:00.0/driver_override", "(null)\n");
+	assert_fake_file(f, "bus/pci/drivers_probe", "");
+}
+
+static int memfd(void) {
+	int fd = memfd_create("dispatch-test", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Attachment id of address in group, on a VM of memfds (as restored from the fd store). */
+static void hold_group(Fixture *f, int group, const char *address, unsigned id) {
+	State *s = &f->manager->state;
+	Attachment a = { .id = id, .pid = getpid() };
+	Vm *vm;
+
+	snprintf(a.address, sizeof(a.address), "%s", address);
+	assert_int_equal(state_restore_vm(s, 1, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
+	vm = state_find_vm_by_id(s, 1);
+	assert_int_equal(state_restore_group(s, group, memfd(), vm), 0);
+	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, group), vm, memfd()), 0);
+}
+
+static void bind_by_non_admin_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+
+	policy_add(f, "assignable any\n");
+	f->manager->connections->peer.uid = 1000;
+	f->manager->connections->peer.gid = 1000;
+	r1 = change_driver(f, "Bind", "0000:00:02.0");
+	assert_string_equal(r1.error, VFIOD_ERROR_PERMISSION_DENIED);
+	r2 = change_driver(f, "Unbind", "0000:00:02.0");
+	assert_string_equal(r2.error, VFIOD_ERROR_PERMISSION_DENIED);
+	assert_no_driver_change(f);
+}
+
+static void bind_with_bad_address_fails(void **state) {
+	static const char *const bad[] = { "../..", "0000:00:02.0/../../x", "%s", "", "0000:00:02.0 " };
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply unknown = {}, missing = {};
+
+	policy_add(f, "assignable any\n");
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r =
+		        change_driver(f, i % 2 ? "Bind" : "Unbind", bad[i]);
+		assert_string_equal(r.error, VFIOD_ERROR_INVALID_ADDRESS);
+		assert_string_equal(string_parameter(&r, "address"), bad[i]);
+	}
+	unknown = change_driver(f, "Bind", "0000:09:00.0");
+	assert_string_equal(unknown.error, VFIOD_ERROR_NO_SUCH_DEVICE);
+	send_call(f, "{\"method\":\"io.vfiod.Unbind\",\"parameters\":{\"address\":2}}");
+	missing = receive_reply(f);
+	assert_string_equal(missing.error, VARLINK_ERROR_INVALID_PARAMETER);
+	assert_string_equal(string_parameter(&missing, "parameter"), "address");
+	assert_no_driver_change(f);
+}
+
+static void bind_not_assignable_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+
+	policy_add(f, "assignable device:0000:01:01.0\n");
+	r1 = change_driver(f, "Bind", "0000:00:02.0");
+	assert_string_equal(r1.error, VFIOD_ERROR_NOT_ASSIGNABLE);
+	assert_string_equal(string_parameter(&r1, "address"), "0000:00:02.0");
+	r2 = change_driver(f, "Unbind", "0000:01:00.0");
+	assert_string_equal(r2.error, VFIOD_ERROR_NOT_ASSIGNABLE);
+	assert_no_driver_change(f);
+}
+
+/* A device of a group that is attached stays where it is, whichever member is asked for. */
+static void bind_while_attached_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+	json_object *v = NULL;
+
+	policy_add(f, "assignable any\n");
+	hold_group(f, 5, "0000:01:01.0", 7);
+	r1 = change_driver(f, "Bind", "0000:01:00.0");
+	assert_string_equal(r1.error, VFIOD_ERROR_DEVICE_BUSY);
+	assert_string_equal(string_parameter(&r1, "address"), "0000:01:00.0");
+	assert_true(json_object_object_get_ex(r1.parameters, "attachment", &v));
+	assert_int_equal(json_object_get_int64(v), 7);
+	r2 = change_driver(f, "Unbind", "0000:01:01.0");
+	assert_string_equal(r2.error, VFIOD_ERROR_DEVICE_BUSY);
+	assert_no_driver_change(f);
+}
+
+/* A second connection that called Monitor, and its reader. */
+static int open_monitor(Fixture *f, WireReader *reader) {
+	const char *call = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	test_send_raw(sv[1], call, strlen(call) + 1, NULL, 0);
+	pump(f);
+	wire_reader_init(reader, PROTOCOL_MAX_REPLY_BYTES);
+	return sv[1];
+}
+
+/* The device is on vfio-pci already in the fake tree: the override is written, nothing is
+ * unbound, the probe asked; the reply and the monitors' event carry the device. */
+static void bind_writes_sysfs_and_tells_monitors(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {}, e = {};
+	json_object *device = NULL, *event = NULL, *v = NULL;
+	WireReader reader;
+	int monitor;
+
+	policy_add(f, "assignable device:0000:00:02.0\n");
+	monitor = open_monitor(f, &reader);
+	r = change_driver(f, "Bind", "0000:00:02.0");
+	assert_null(r.error);
+	assert_true(json_object_object_get_ex(r.parameters, "device", &device));
+	assert_string_equal(member_string(device, "address"), "0000:00:02.0");
+	assert_string_equal(member_string(device, "driver"), "vfio-pci");
+	assert_writes(f, "0000:00:02.0", "vfio-pci", "vfio-pci", false);
+	e = test_receive_reply(f->manager->event, &reader, monitor, 0);
+	assert_true(json_object_object_get_ex(e.parameters, "event", &event));
+	assert_string_equal(member_string(event, "kind"), "bind");
+	assert_true(json_object_object_get_ex(event, "device", &v));
+	assert_string_equal(member_string(v, "address"), "0000:00:02.0");
+	wire_reader_done(&reader);
+	safe_close(monitor);
+}
+
+/* From a host driver: override, unbind from e1000, probe. The fake kernel binds nothing, so
+ * vfio-pci's verdict (the driver link) is no: a KernelError naming the probe. */
+static void bind_not_taken_by_vfio_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *v = NULL;
+
+	policy_add(f, "assignable device:0000:01:00.0\n");
+	r = change_driver(f, "Bind", "0000:01:00.0");
+	assert_writes(f, "0000:01:00.0", "vfio-pci", "e1000", true);
+	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_string_equal(string_parameter(&r, "operation"), "probe the device with vfio-pci");
+	assert_true(json_object_object_get_ex(r.parameters, "errno", &v));
+	assert_int_equal(json_object_get_int(v), ENODEV);
+}
+
+static void unbind_writes_sysfs(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *device = NULL;
+
+	policy_add(f, "assignable id:8086:10d3\n");
+	r = change_driver(f, "Unbind", "0000:00:02.0");
+	assert_null(r.error);
+	assert_true(json_object_object_get_ex(r.parameters, "device", &device));
+	assert_string_equal(member_string(device, "address"), "0000:00:02.0");
+	assert_writes(f, "0000:00:02.0", "\n", "vfio-pci", true);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(interface_description_is_the_idl, setup, teardown),
-		cmocka_unit_test(interface_description_starts_with_the_contract),
+		cmocka_unit_test(interface_description_keeps_the_contract),
 		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
@@ -522,6 +770,13 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(monitor_without_more_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_streams_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_not_reading_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_by_non_admin_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_with_bad_address_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_not_assignable_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_while_attached_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_writes_sysfs_and_tells_monitors, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_not_taken_by_vfio_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(unbind_writes_sysfs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

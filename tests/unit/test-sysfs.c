@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* sysfs reading against a fake tree: address validation, listing, IDs, drivers, groups and
- * viability. */
+/* sysfs against a fake tree: address validation, listing, IDs, drivers, groups and
+ * viability, and the writes that move a device between drivers. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,15 +213,100 @@ static void open_root_of_missing_path_fails(void **state) {
 	assert_int_equal(fd, -1);
 }
 
+/* Asserts what the fake file at relative holds. */
+static void assert_file(Fixture *f, const char *relative, const char *expected) {
+	char text[256];
+
+	assert_int_equal(fake_sysfs_read_file(f->fs, relative, text, sizeof(text)), 0);
+	assert_string_equal(text, expected);
+}
+
+/* What a bind or unbind of a device on driver writes: its override, the address into the
+ * driver's unbind when the driver is on the wrong side, and drivers_probe. */
+typedef struct DriverChange {
+	bool bind;
+	const char *address;
+	const char *driver;
+	const char *override;
+	bool unbinds;
+} DriverChange;
+
+static void driver_changes_write_the_kernel_sequence(void **state) {
+	(void) state;
+	static const DriverChange cases[] = {
+		{ true, "0000:00:02.0", "e1000e", "vfio-pci", true },
+		{ true, "0000:02:01.0", "vfio-pci", "vfio-pci", false },
+		{ false, "0000:02:01.0", "vfio-pci", "\n", true },
+		{ false, "0000:00:02.0", "e1000e", "\n", false },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const DriverChange *c = &cases[i];
+		const char *operation = NULL;
+		char path[256];
+		void *fixture = NULL;
+		Fixture *f;
+		int r;
+
+		setup(&fixture);
+		f = fixture;
+		r = (c->bind ? sysfs_bind_vfio : sysfs_unbind_vfio)(fake_sysfs_root_fd(f->fs), c->address,
+		                                                    &operation);
+		assert_int_equal(r, 0);
+		assert_null(operation);
+		snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", c->address);
+		assert_file(f, path, c->override);
+		snprintf(path, sizeof(path), "bus/pci/drivers/%s/unbind", c->driver);
+		assert_file(f, path, c->unbinds ? c->address : "");
+		assert_file(f, "bus/pci/drivers_probe", c->address);
+		teardown(&fixture);
+	}
+}
+
+static void driver_change_of_bad_address_writes_nothing(void **state) {
+	static const char *const bad[] = { "../..", "0000:00:02.0/../../x", "", "0000:00:02.0\n" };
+	Fixture *f = *state;
+	const char *operation = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		assert_int_equal(sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), bad[i], NULL), -EINVAL);
+		assert_int_equal(sysfs_unbind_vfio(fake_sysfs_root_fd(f->fs), bad[i], NULL), -EINVAL);
+	}
+	assert_int_equal(sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), "0000:09:00.0", &operation), -ENOENT);
+	assert_non_null(operation);
+	assert_file(f, "bus/pci/drivers_probe", "");
+}
+
+/* A failed unbind leaves the device on its driver: the override is taken back, nothing is
+ * probed, and the failing write is named. */
+static void bind_with_failing_unbind_takes_back_override(void **state) {
+	Fixture *f = *state;
+	const char *operation = NULL;
+
+	assert_int_equal(unlinkat(fake_sysfs_root_fd(f->fs), "bus/pci/drivers/e1000/unbind", 0), 0);
+	assert_int_equal(sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), "0000:02:02.0", &operation), -ENOENT);
+	assert_string_equal(operation, "write driver/unbind");
+	assert_file(f, "bus/pci/devices/0000:02:02.0/driver_override", "\n");
+	assert_file(f, "bus/pci/drivers_probe", "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		T(valid_addresses_pass),        T(invalid_addresses_fail),
-		T(list_is_sorted_and_complete), T(viability_follows_group_drivers),
-		T(group_members_listed),        T(unknown_and_invalid_addresses_fail),
-		T(malformed_ids_fail),          T(non_address_entries_ignored),
-		T(empty_tree_lists_nothing),    T(open_root_of_missing_path_fails),
+		T(valid_addresses_pass),
+		T(invalid_addresses_fail),
+		T(list_is_sorted_and_complete),
+		T(viability_follows_group_drivers),
+		T(group_members_listed),
+		T(unknown_and_invalid_addresses_fail),
+		T(malformed_ids_fail),
+		T(non_address_entries_ignored),
+		T(empty_tree_lists_nothing),
+		T(open_root_of_missing_path_fails),
+		cmocka_unit_test(driver_changes_write_the_kernel_sequence),
+		T(driver_change_of_bad_address_writes_nothing),
+		T(bind_with_failing_unbind_takes_back_override),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

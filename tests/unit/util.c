@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,4 +40,44 @@ void test_send_raw(int sock, const void *data, size_t size, const int *fds, size
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
 	}
 	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t) size);
+}
+
+void test_run_loop(sd_event *event, uint64_t wait_usec) {
+	assert_true(sd_event_run(event, wait_usec) >= 0);
+	for (int i = 0; i < 8; i++)
+		assert_true(sd_event_run(event, 0) >= 0);
+}
+
+VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, uint64_t wait_usec) {
+	_cleanup_free_ char *text = NULL;
+	VarlinkReply reply = {};
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length, n_fds = 0;
+
+	for (int i = 0; i < 100; i++) {
+		int r = wire_reader_next(reader, &text, &length, fds, &n_fds);
+		assert_true(r >= 0);
+		if (r > 0)
+			break;
+		test_run_loop(event, wait_usec);
+		r = wire_reader_fill(reader, sock);
+		assert_true(r > 0 || r == -EAGAIN);
+	}
+	assert_non_null(text);
+	close_many(fds, n_fds);
+	assert_int_equal(message_parse_reply(text, length, &reply), 0);
+	return reply;
+}
+
+int test_is_closed(sd_event *event, int sock) {
+	char byte;
+	ssize_t n = -1;
+
+	for (int i = 0; i < 50; i++) {
+		test_run_loop(event, 0);
+		n = recv(sock, &byte, 1, MSG_DONTWAIT);
+		if (n >= 0 || errno != EAGAIN)
+			break;
+	}
+	return n == 0 || (n < 0 && errno == ECONNRESET);
 }

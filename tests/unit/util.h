@@ -4,9 +4,26 @@
 /* Helpers shared by the unit tests. */
 
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "message.h"
+#include "wire.h"
 
 /* Entries in /proc/self/fd: compared before and after a case to catch fd leaks. */
 int test_count_fds(void);
 
 /* One sendmsg() of size raw bytes (no NUL added) with n_fds fds (at most 32) attached. */
 void test_send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds);
+
+/* Runs the event loop: one iteration waiting up to wait_usec for an event, then the work
+ * that is ready at once. */
+void test_run_loop(sd_event *event, uint64_t wait_usec);
+
+/* The next message on sock, parsed as a reply (its fds closed). Runs the daemon's event loop
+ * between reads, first waiting up to wait_usec for an event (0 when the daemon's work is
+ * ready at once); fails the test when nothing comes after 100 rounds. */
+VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, uint64_t wait_usec);
+
+/* Whether sock reached end of stream (or was reset) after running the event loop a while. */
+int test_is_closed(sd_event *event, int sock);

@@ -105,6 +105,17 @@ copy_systemd() {
 	for unit in sysinit basic sockets timers paths slices local-fs swap shutdown umount final multi-user; do
 		cp "/lib/systemd/system/$unit.target" "$ROOT/lib/systemd/system/"
 	done
+	# journald, for the audit records' fields (s-audit.sh).
+	copy_program /lib/systemd/systemd-journald /lib/systemd/systemd-journald
+	copy_program "$(command -v journalctl)" /usr/bin/journalctl
+	for unit in systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket \
+		systemd-journald-audit.socket; do
+		cp "/lib/systemd/system/$unit" "$ROOT/lib/systemd/system/"
+	done
+	mkdir -p "$ROOT/lib/systemd/system/sockets.target.wants" "$ROOT/lib/systemd/system/sysinit.target.wants"
+	ln -sf ../systemd-journald.socket ../systemd-journald-dev-log.socket \
+		"$ROOT/lib/systemd/system/sockets.target.wants/"
+	ln -sf ../systemd-journald.service "$ROOT/lib/systemd/system/sysinit.target.wants/"
 	: >"$ROOT/etc/machine-id"
 	for unit in vfiod.socket vfiod.service; do
 		sed -e 's|@SBINDIR@|/usr/bin|g' "systemd/$unit.in" >"$etc/$unit"
@@ -165,11 +176,12 @@ build_initramfs() {
 	vmmers:x:2000:vmm
 	GROUP
 	# The policy the tests run under unless they bring their own (vfiod -c): vmm may use
-	# every device, other none.
+	# every device, with 64 MiB of locked memory; other none.
 	mkdir -p "$ROOT/etc/vfiod"
 	cat >"$ROOT/etc/vfiod/vfiod.conf" <<-CONF
 	# vfiod.conf(5) of the rig
 	allow user:vmm any
+	memlock user:vmm 64M
 	CONF
 	copy_systemd
 	cp tests/vm/init "$ROOT/init"

@@ -27,16 +27,20 @@ restarted_from() {
 systemctl is-active -q vfiod.socket || fail "vfiod.socket is not listening"
 vfioctl info >/dev/null || fail "socket activation did not start vfiod"
 check_eq "vfiod.service after the first call" active "$(systemctl is-active vfiod.service)"
-# The shipped unit's sandbox is in force: seccomp filter, no capability, no_new_privs.
+# The shipped unit's sandbox is in force: seccomp filter, CAP_SYS_RESOURCE alone (bit 24),
+# no_new_privs.
 status=/proc/$(main_pid)/status
 check_eq "vfiod's seccomp mode" 2 "$(awk '$1 == "Seccomp:" { print $2 }' "$status")"
-check_eq "vfiod's bounding set" 0000000000000000 "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
+check_eq "vfiod's bounding set" 0000000001000000 "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
+check_eq "vfiod's effective set" 0000000001000000 "$(awk '$1 == "CapEff:" { print $2 }' "$status")"
 check_eq "vfiod's NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
 
 $VMM hold "$RIG_SOLO" >/tmp/h.out &
 vmm=$!
 wait_for_line /tmp/h.out HELD || fail "the VMM did not attach"
 id=$(sed -n 's/^HELD //p' /tmp/h.out)
+# The sandboxed daemon raised the VMM's locked-memory limit to the rig policy's 64 MiB.
+check_eq "the VMM's memlock" "67108864 67108864" "$(awk '/^Max locked memory/ { print $4, $5 }' "/proc/$vmm/limits")"
 listed "$id" "$RIG_SOLO" || fail "attachment $id not listed"
 # VM, container, group, owner pidfd and the description.
 check_eq "fds in the store" 5 "$(stored_fds)"
@@ -46,6 +50,8 @@ old=$(main_pid)
 kill -KILL "$old"
 wait_until restarted_from "$old" || wait_until restarted_from "$old" || fail "systemd did not restart vfiod"
 listed "$id" "$RIG_SOLO" || fail "attachment $id lost in the crash: $(vfioctl attachments)"
+vfioctl -j attachments | tr -d ' \n' | grep -q '"memlock":67108864' ||
+	fail "the restored attachment lost its memlock: $(vfioctl -j attachments)"
 grep -q "Restored 1 attachment" /tmp/vfiod.log || fail "vfiod did not say it restored the attachment"
 vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { f = 1 } END { exit !f }' ||
 	fail "vfioctl devices does not show $RIG_SOLO held by $id after the crash"

@@ -79,6 +79,14 @@ grep -q "Keeping the policy in force" /tmp/vfiod.log || fail "no word of the old
 $MEMBER attach "$RIG_PAIR_A" "$RIG_PAIR_B" || fail "the old policy is not in force after a bad reload"
 $OTHER expect io.vfiod.PermissionDenied "$RIG_SOLO" || fail "other allowed after a bad reload"
 
+# vfioctl check-policy says the same offline, as any user, and exits 1.
+if runas 1001 1001 vfioctl check-policy /tmp/policy.conf 2>/tmp/check.out; then fail "check-policy passed a bad file"; fi
+grep -q "^vfioctl: /tmp/policy.conf:4: bad device 'device:\.\./\.\.'" /tmp/check.out ||
+	fail "check-policy on the bad file: $(cat /tmp/check.out)"
+sed -i '$d' /tmp/policy.conf
+check_eq "check-policy on the fixed file" "/tmp/policy.conf: valid, 4 rule(s)" \
+	"$(runas 1001 1001 vfioctl check-policy /tmp/policy.conf)"
+
 check_eq "daemon fds after the policy tests" "$base" "$(fd_count "$VFIOD_PID")"
 stop_vfiod
 echo "t-policy: ok"

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The limits of vfiod.conf(5) as a client meets them: a real manager listening on a socket
+ * in a temporary directory (or a connection over a socketpair), a fake sysfs tree, the event
+ * loop run by hand, limits set small in the policy. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../fakes/fake-sysfs.h"
+#include "connection.h"
+#include "manager.h"
+#include "message.h"
+#include "protocol.h"
+#include "util.h"
+#include "wire.h"
+
+#define MAX_CLIENTS 4
+#define GET_INFO    "{\"method\":\"org.varlink.service.GetInfo\"}"
+
+typedef struct Fixture {
+	Manager *manager;
+	FakeSysfs *sysfs;
+	char directory[64];
+	char socket_path[96];
+	int clients[MAX_CLIENTS];
+	WireReader readers[MAX_CLIENTS];
+	int fds_before;
+} Fixture;
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->fds_before = test_count_fds();
+	assert_int_equal(manager_new(&f->manager), 0);
+	f->sysfs = fake_sysfs_new();
+	assert_non_null(f->sysfs);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	f->manager->sysfs_fd = dup(fake_sysfs_root_fd(f->sysfs));
+	assert_true(f->manager->sysfs_fd >= 0);
+	snprintf(f->directory, sizeof(f->directory), "/tmp/test-limits-XXXXXX");
+	assert_non_null(mkdtemp(f->directory));
+	snprintf(f->socket_path, sizeof(f->socket_path), "%s/io.vfiod", f->directory);
+	assert_int_equal(manager_listen(f->manager, f->socket_path), 0);
+	for (size_t i = 0; i < MAX_CLIENTS; i++) {
+		f->clients[i] = -EBADF;
+		wire_reader_init(&f->readers[i], PROTOCOL_MAX_REPLY_BYTES);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+
+	for (size_t i = 0; i < MAX_CLIENTS; i++) {
+		wire_reader_done(&f->readers[i]);
+		safe_close(f->clients[i]);
+	}
+	manager_free(f->manager);
+	assert_int_equal(rmdir(f->directory), 0);
+	fake_sysfs_free(f->sysfs);
+	/* Every connection, timer and fd of the daemon is gone. */
+	assert_int_equal(test_count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+static void pump(Fixture *f) {
+	test_run_loop(f->manager->event, 0);
+}
+
+/* Client i connects to the manager's socket and the manager runs its accept. */
+static void connect_client(Fixture *f, size_t i) {
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
+	f->clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(f->clients[i] >= 0);
+	assert_int_equal(connect(f->clients[i], (struct sockaddr *) &address, sizeof(address)), 0);
+	pump(f);
+}
+
+/* Client i over a socketpair, as accepted (no connection limit is checked). sndbuf, when
+ * not 0, is the daemon side's send buffer: small, so that a client that does not read
+ * fills it soon. */
+static Connection *pair_client(Fixture *f, size_t i, int sndbuf) {
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	if (sndbuf > 0)
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	f->clients[i] = sv[1];
+	return f->manager->connections;
+}
+
+static VarlinkReply receive(Fixture *f, size_t i, uint64_t wait_usec) {
+	return test_receive_reply(f->manager->event, &f->readers[i], f->clients[i], wait_usec);
+}
+
+static void send_text(Fixture *f, size_t i, const char *text, size_t size) {
+	test_send_raw(f->clients[i], text, size, NULL, 0);
+}
+
+/* A GetInfo call on client i is answered: the connection is open and served. */
+static void assert_served(Fixture *f, size_t i) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_text(f, i, GET_INFO, sizeof(GET_INFO));
+	r = receive(f, i, 0);
+	assert_null(r.error);
+}
+
+static void assert_limit_exceeded(VarlinkReply *r, const char *limit, int64_t value) {
+	json_object *v = NULL;
+
+	assert_string_equal(r->error, VFIOD_ERROR_LIMIT_EXCEEDED);
+	assert_true(json_object_object_get_ex(r->parameters, "limit", &v));
+	assert_string_equal(json_object_get_string(v), limit);
+	assert_true(json_object_object_get_ex(r->parameters, "value", &v));
+	assert_int_equal(json_object_get_int64(v), value);
+}
+
+/* Connects one client too many: it is told which limit, unasked, and closed. */
+static void assert_refused(Fixture *f, size_t i, const char *limit, int64_t value) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	connect_client(f, i);
+	r = receive(f, i, 0);
+	assert_limit_exceeded(&r, limit, value);
+	assert_true(test_is_closed(f->manager->event, f->clients[i]));
+}
+
+static void connections_per_user_exceeded_fails(void **state) {
+	Fixture *f = *state;
+
+	f->manager->policy.limits.connections_per_user = 2;
+	connect_client(f, 0);
+	connect_client(f, 1);
+	assert_served(f, 0);
+	assert_served(f, 1);
+	assert_refused(f, 2, "connections-per-user", 2);
+	assert_int_equal(f->manager->n_connections, 2);
+	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 2);
+
+	/* A connection that closes gives its place back. */
+	f->clients[0] = safe_close(f->clients[0]);
+	for (int i = 0; i < 50 && f->manager->n_connections > 1; i++)
+		pump(f);
+	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 1);
+	connect_client(f, 3);
+	assert_served(f, 3);
+	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 2);
+}
+
+static void connections_exceeded_fails(void **state) {
+	Fixture *f = *state;
+
+	f->manager->policy.limits.connections = 2;
+	connect_client(f, 0);
+	connect_client(f, 1);
+	assert_refused(f, 2, "connections", 2);
+	assert_int_equal(f->manager->n_connections, 2);
+	f->clients[1] = safe_close(f->clients[1]);
+	for (int i = 0; i < 50 && f->manager->n_connections > 1; i++)
+		pump(f);
+	connect_client(f, 3);
+	assert_served(f, 3);
+	assert_served(f, 0);
+}
+
+/* A client that reconnects in a loop does not get a log line for each refusal. */
+static void refusals_are_not_all_logged(void **state) {
+	Fixture *f = *state;
+
+	f->manager->policy.limits.connections = 1;
+	connect_client(f, 0);
+	assert_refused(f, 1, "connections", 1);
+	assert_refused(f, 2, "connections", 1);
+	assert_refused(f, 3, "connections", 1);
+	assert_int_equal(f->manager->refusals_unlogged, 2);
+}
+
+static bool connection_reads(Connection *c) {
+	uint32_t events = 0;
+
+	assert_int_equal(sd_event_source_get_io_events(c->io_source, &events), 0);
+	return events & EPOLLIN;
+}
+
+/* A client that pipelines calls and does not read: at queued-replies unsent replies, the
+ * daemon stops reading it; nothing is dropped, every call is answered once it reads. */
+static void queued_replies_stop_reading(void **state) {
+	static const char call[] = "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+	                           "\"parameters\":{\"interface\":\"io.vfiod\"}}";
+	Fixture *f = *state;
+	char calls[100 * sizeof(call)];
+	Connection *c;
+
+	f->manager->policy.limits.queued_replies = 4;
+	c = pair_client(f, 0, 4096);
+	for (size_t i = 0; i < 100; i++)
+		memcpy(calls + i * sizeof(call), call, sizeof(call));
+	send_text(f, 0, calls, sizeof(calls));
+	pump(f);
+	/* Replies wait (the socket is full), at most 4; the other calls wait unread. Reading
+	 * resumes below the bound. */
+	assert_true(c->writer.n_queued > 0 && c->writer.n_queued <= 4);
+	assert_true(wire_reader_has_partial(&c->reader));
+	assert_int_equal(connection_reads(c), c->writer.n_queued < 4);
+	for (size_t i = 0; i < 100; i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = receive(f, 0, 0);
+		assert_null(r.error);
+		assert_true(c->writer.n_queued <= 4);
+	}
+	assert_true(connection_reads(c));
+}
+
+/* Events of a Monitor are not replies to calls: a monitor is bounded by bytes (and dropped
+ * there), not stopped at queued-replies. */
+static void monitor_events_not_bound_by_queued_replies(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply first = {};
+	Connection *c;
+
+	f->manager->policy.limits.queued_replies = 2;
+	c = pair_client(f, 0, 4096);
+	send_text(f, 0, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}", 42);
+	pump(f);
+	assert_true(c->monitoring);
+	for (int i = 0; i < 200; i++)
+		manager_emit_event(f->manager, "attach", NULL, NULL);
+	assert_true(c->writer.n_queued > 2);
+	assert_int_equal(f->manager->n_connections, 1);
+	first = receive(f, 0, 0);
+	assert_true(first.continues);
+}
+
+/* A request half-sent for request-timeout seconds is answered ProtocolError and closed. */
+static void half_sent_request_times_out(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *reason = NULL;
+
+	f->manager->policy.limits.request_timeout_sec = 1;
+	pair_client(f, 0, 0);
+	send_text(f, 0, "{\"method\":\"org.var", 18);
+	r = receive(f, 0, 100 * 1000);
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	assert_true(json_object_object_get_ex(r.parameters, "reason", &reason));
+	assert_string_equal(json_object_get_string(reason), "request incomplete after 1 s");
+	assert_true(test_is_closed(f->manager->event, f->clients[0]));
+	assert_int_equal(f->manager->n_connections, 0);
+}
+
+/* Runs the loop for about usec, waiting for events. */
+static void run_for(Fixture *f, uint64_t usec) {
+	uint64_t start, now;
+
+	assert_int_equal(sd_event_now(f->manager->event, CLOCK_MONOTONIC, &start), 0);
+	do {
+		assert_true(sd_event_run(f->manager->event, 100 * 1000) >= 0);
+		assert_int_equal(sd_event_now(f->manager->event, CLOCK_MONOTONIC, &now), 0);
+	} while (now < start + usec);
+}
+
+/* The timer runs only while a request is incomplete: an idle connection, or one whose
+ * request was completed in time, stays. */
+static void complete_and_idle_requests_do_not_time_out(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	Connection *c;
+
+	f->manager->policy.limits.request_timeout_sec = 1;
+	c = pair_client(f, 0, 0);
+	send_text(f, 0, GET_INFO, 10);
+	pump(f);
+	assert_non_null(c->timeout_source);
+	send_text(f, 0, GET_INFO + 10, sizeof(GET_INFO) - 10);
+	r = receive(f, 0, 0);
+	assert_null(r.error);
+	assert_null(c->timeout_source);
+	run_for(f, 1500 * 1000);
+	assert_int_equal(f->manager->n_connections, 1);
+	assert_served(f, 0);
+}
+
+static int memfd(void) {
+	int fd = memfd_create("test-limits", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* An attachment of uid, as restored from the fd store: memfds stand in for the kernel's. */
+static void add_attachment(Fixture *f, unsigned id, uid_t uid) {
+	State *s = &f->manager->state;
+	Attachment a = { .id = id, .uid = uid, .pid = getpid() };
+	Vm *vm;
+
+	snprintf(a.address, sizeof(a.address), "0000:00:0%u.0", id);
+	assert_int_equal(state_restore_vm(s, id, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
+	vm = state_find_vm_by_id(s, id);
+	assert_int_equal(state_restore_group(s, 10 + (int) id, memfd(), vm), 0);
+	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, 10 + (int) id), vm, memfd()),
+	                 0);
+}
+
+/* Attach with a memfd for a VM: past the limit check, the memfd is refused as no VM. */
+static VarlinkReply attach(Fixture *f) {
+	static const char call[] = "{\"method\":\"io.vfiod.Attach\",\"parameters\":{"
+	                           "\"address\":\"0000:00:02.0\",\"vmFd\":0}}";
+	int fd = memfd();
+
+	test_send_raw(f->clients[0], call, sizeof(call), &fd, 1);
+	close(fd);
+	return receive(f, 0, 0);
+}
+
+static void attachments_per_user_exceeded_fails(void **state) {
+	Fixture *f = *state;
+	PolicyRule *allow = calloc(1, sizeof(*allow));
+	_cleanup_(varlink_reply_done) VarlinkReply mine = {}, after_other = {}, raised = {};
+
+	/* The caller may attach anything, whoever runs the test. */
+	assert_non_null(allow);
+	*allow = (PolicyRule){
+		.kind = RULE_ALLOW, .subject = SUBJECT_USER, .id = getuid(), .object = OBJECT_ANY
+	};
+	f->manager->policy.rules = allow;
+	f->manager->policy.n_rules = 1;
+	f->manager->policy.limits.attachments_per_user = 1;
+	pair_client(f, 0, 0);
+	add_attachment(f, 1, getuid());
+	mine = attach(f);
+	assert_limit_exceeded(&mine, "attachments-per-user", 1);
+
+	/* Another user's attachments do not count; a higher limit lets the call through. */
+	f->manager->policy.limits.attachments_per_user = 2;
+	add_attachment(f, 2, getuid() + 1);
+	after_other = attach(f);
+	assert_string_equal(after_other.error, VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE);
+	add_attachment(f, 3, getuid());
+	raised = attach(f);
+	assert_limit_exceeded(&raised, "attachments-per-user", 2);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(connections_per_user_exceeded_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(connections_exceeded_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(refusals_are_not_all_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(queued_replies_stop_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(monitor_events_not_bound_by_queued_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(half_sent_request_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(complete_and_idle_requests_do_not_time_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(attachments_per_user_exceeded_fails, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Bind and Unbind on the real kernel: an admin hands an assignable device to vfio-pci and
+# gives it back to its host driver through vfiod; other users, devices the policy does not
+# name assignable and groups in use are refused, each with its error, and every outcome is
+# audited.
+. "$(dirname "$0")/lib.sh"
+
+VMM="runas 1000 1000 vmm-test"
+reset_devices
+SOLO_GROUP=$(group_of "$RIG_SOLO")
+PAIR_GROUP=$(group_of "$RIG_PAIR_A")
+check_eq "driver of $RIG_SOLO at the start" e1000e "$(driver_of "$RIG_SOLO")"
+check_eq "driver of $RIG_PAIR_B at the start" e1000 "$(driver_of "$RIG_PAIR_B")"
+
+cat >/tmp/bind.conf <<CONF
+# the rig's bind test: vmm may attach the solo device; two devices are assignable
+allow user:vmm device:$RIG_SOLO
+assignable device:$RIG_SOLO
+assignable device:$RIG_PAIR_A
+CONF
+start_vfiod -c /tmp/bind.conf
+base=$(fd_count "$VFIOD_PID")
+
+# refused ERROR COMMAND...: the command fails and prints the Varlink error.
+refused() {
+	error=$1
+	shift
+	if "$@" >/tmp/refused.out 2>&1; then fail "not refused: $*"; fi
+	grep -q "$error" /tmp/refused.out || fail "$*: expected $error, got: $(cat /tmp/refused.out)"
+}
+solo_on() { [ "$(driver_of "$RIG_SOLO")" = "$1" ]; }
+
+# Root is an admin: the solo device goes to vfio-pci, its group node appears, and vmm can
+# attach it.
+vfioctl bind "$RIG_SOLO" >/tmp/bind.out || fail "vfioctl bind $RIG_SOLO: $(cat /tmp/bind.out)"
+check_eq "driver of $RIG_SOLO after bind" vfio-pci "$(driver_of "$RIG_SOLO")"
+check_eq "driver_override of $RIG_SOLO" vfio-pci "$(cat "/sys/bus/pci/devices/$RIG_SOLO/driver_override")"
+awk -v a="$RIG_SOLO" '$1 == a && $4 == "vfio-pci" { f = 1 } END { exit !f }' /tmp/bind.out ||
+	fail "vfioctl bind did not print $RIG_SOLO on vfio-pci: $(cat /tmp/bind.out)"
+wait_until test -e "/dev/vfio/$SOLO_GROUP" || fail "no /dev/vfio/$SOLO_GROUP after bind"
+grep -q "bind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the bind was not audited"
+$VMM attach "$RIG_SOLO" || fail "vmm could not attach $RIG_SOLO after the bind"
+
+# Binding again is harmless, and monitors hear of each bind. A monitor hears only what
+# happens after its call was read, so bind until it has heard one.
+vfioctl -j monitor >/tmp/monitor.out &
+monitor=$!
+heard_bind() {
+	vfioctl bind "$RIG_SOLO" >/dev/null || return 1
+	grep -q "\"kind\":\"bind\".*\"address\":\"$RIG_SOLO\"" /tmp/monitor.out
+}
+wait_until heard_bind || fail "monitors were not told of the bind: $(cat /tmp/monitor.out)"
+check_eq "driver of $RIG_SOLO after binding again" vfio-pci "$(driver_of "$RIG_SOLO")"
+
+# Not an admin: refused, and audited as a denial.
+refused io.vfiod.PermissionDenied runas 1000 1000 vfioctl unbind "$RIG_SOLO"
+refused io.vfiod.PermissionDenied runas 1001 1001 vfioctl bind "$RIG_PAIR_A"
+check_eq "driver of $RIG_SOLO after vmm's unbind" vfio-pci "$(driver_of "$RIG_SOLO")"
+check_eq "driver of $RIG_PAIR_A after other's bind" e1000 "$(driver_of "$RIG_PAIR_A")"
+grep -q "unbind of $RIG_SOLO by pid [0-9]* uid 1000: denied, not an admin" /tmp/vfiod.log ||
+	fail "the denial was not audited"
+
+# Not named assignable, or not a device: refused.
+refused io.vfiod.NotAssignable vfioctl bind "$RIG_PAIR_B"
+check_eq "driver of $RIG_PAIR_B after a refused bind" e1000 "$(driver_of "$RIG_PAIR_B")"
+refused io.vfiod.InvalidAddress vfioctl bind ../../devices
+refused io.vfiod.NoSuchDevice vfioctl bind 0000:0f:1f.7
+
+# Attached: refused while the attachment lasts.
+$VMM hold "$RIG_SOLO" >/tmp/hold.out &
+holder=$!
+wait_for_line /tmp/hold.out HELD || fail "the holder did not attach"
+id=$(sed -n 's/^HELD //p' /tmp/hold.out)
+refused io.vfiod.DeviceBusy vfioctl unbind "$RIG_SOLO"
+grep -q "\"attachment\":$id" /tmp/refused.out || fail "DeviceBusy does not name attachment $id: $(cat /tmp/refused.out)"
+check_eq "driver of $RIG_SOLO while attached" vfio-pci "$(driver_of "$RIG_SOLO")"
+kill -TERM "$holder"
+wait "$holder" || fail "the holder failed to detach"
+
+# A group held open outside vfiod: unbinding would wait in the kernel, so it is refused.
+sh -c "exec 3<>/dev/vfio/$SOLO_GROUP; echo OPEN; exec sleep 60" >/tmp/open.out &
+opener=$!
+wait_for_line /tmp/open.out OPEN || fail "could not open /dev/vfio/$SOLO_GROUP"
+refused io.vfiod.KernelError vfioctl unbind "$RIG_SOLO"
+grep -q "Device or resource busy" /tmp/refused.out || fail "not refused for the open group: $(cat /tmp/refused.out)"
+check_eq "driver of $RIG_SOLO while its group is open" vfio-pci "$(driver_of "$RIG_SOLO")"
+kill -TERM "$opener"
+wait "$opener"
+
+# Unbind: back to e1000e, the override cleared, the group node gone.
+vfioctl unbind "$RIG_SOLO" >/tmp/unbind.out || fail "vfioctl unbind $RIG_SOLO: $(cat /tmp/unbind.out)"
+wait_until solo_on e1000e || fail "$RIG_SOLO did not return to e1000e: $(driver_of "$RIG_SOLO")"
+check_eq "driver_override of $RIG_SOLO after unbind" "(null)" "$(cat "/sys/bus/pci/devices/$RIG_SOLO/driver_override")"
+wait_until test ! -e "/dev/vfio/$SOLO_GROUP" || fail "/dev/vfio/$SOLO_GROUP still there after unbind"
+grep -q "unbind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the unbind was not audited"
+wait_for_line /tmp/monitor.out "\"kind\":\"unbind\"" || fail "monitors were not told of the unbind"
+
+# One member of a shared group: bound alone, its group is not viable while its mate stays
+# on e1000; given back, both are on e1000 again.
+vfioctl bind "$RIG_PAIR_A" >/dev/null || fail "vfioctl bind $RIG_PAIR_A"
+check_eq "driver of $RIG_PAIR_A after bind" vfio-pci "$(driver_of "$RIG_PAIR_A")"
+vfioctl devices | awk -v a="$RIG_PAIR_A" '$1 == a && $5 == "no" { f = 1 } END { exit !f }' ||
+	fail "$RIG_PAIR_A's group (group $PAIR_GROUP) is shown viable with $RIG_PAIR_B on e1000"
+vfioctl unbind "$RIG_PAIR_A" >/dev/null || fail "vfioctl unbind $RIG_PAIR_A"
+check_eq "driver of $RIG_PAIR_A after unbind" e1000 "$(driver_of "$RIG_PAIR_A")"
+
+kill -TERM "$monitor"
+wait "$monitor"
+fds_back() { [ "$(fd_count "$VFIOD_PID")" = "$base" ]; }
+wait_until fds_back || fail "daemon fds after the bind tests: $base before, $(fd_count "$VFIOD_PID") now"
+stop_vfiod
+echo "t-bind: ok"

@@ -1,0 +1,117 @@
+#!/bin/sh
+# Hostile clients on the real kernel: the limits of vfiod.conf(5) answer LimitExceeded, bad
+# input answers ProtocolError and closes only that connection, and after all of it the daemon
+# is alive, holds the fds it held before and has not grown.
+. "$(dirname "$0")/lib.sh"
+
+chmod 0666 /dev/kvm
+bind_vfio "$RIG_SOLO"
+bind_vfio "$RIG_PAIR_A"
+bind_vfio "$RIG_PAIR_B"
+
+cat >/tmp/hostile.conf <<CONF
+allow user:vmm any
+memlock user:vmm 64M
+limit connections 5
+limit connections-per-user 3
+limit attachments-per-user 1
+limit request-timeout 2
+limit queued-replies 4
+CONF
+start_vfiod -c /tmp/hostile.conf
+
+VMM="runas 1000 1000 vmm-test"
+HOSTILE="runas 1001 1001 hostile"
+
+# Resident memory of vfiod in kB.
+vmrss() { awk '/^VmRSS:/ { print $2 }' "/proc/$VFIOD_PID/status"; }
+
+# Runs hostile MODE... as uid 1001 and checks its output: the reply, then CLOSED or OPEN.
+expect_reply() {
+	expected=$1
+	shift
+	$HOSTILE "$@" >/tmp/reply.out || fail "hostile $*: no reply: $(cat /tmp/reply.out)"
+	check_eq "reply to hostile $*" "$expected" "$(cat /tmp/reply.out)"
+}
+
+FRAMING='io.vfiod.ProtocolError {"reason":"file descriptors not at a message boundary, more than 16, or truncated"}'
+
+# One round of everything malformed an unprivileged client can send.
+hostile_round() {
+	expect_reply "$(printf 'ERROR io.vfiod.ProtocolError {"reason":"message is not valid JSON in UTF-8"}\nCLOSED')" garbage
+	expect_reply "$(printf 'ERROR io.vfiod.ProtocolError {"reason":"request larger than 65536 bytes"}\nCLOSED')" oversized
+	expect_reply "$(printf 'ERROR io.vfiod.ProtocolError {"reason":"message is not valid JSON in UTF-8"}\nCLOSED')" invalid-json
+	expect_reply "$(printf 'ERROR %s\nCLOSED' "$FRAMING")" fd-flood 250
+	expect_reply "$(printf 'ERROR %s\nCLOSED' "$FRAMING")" fd-flood 17
+	expect_reply "$(printf 'ERROR io.vfiod.ProtocolError {"reason":"this method takes no file descriptors"}\nOPEN')" fd-flood 3
+}
+
+# A half-sent call times out after request-timeout seconds. Once before the baseline: sd-event
+# opens its timerfd for the first timer and keeps it.
+HALF="$(printf 'ERROR io.vfiod.ProtocolError {"reason":"request incomplete after 2 s"}\nCLOSED')"
+expect_reply "$HALF" half
+base=$(fd_count "$VFIOD_PID")
+rss=$(vmrss)
+[ -n "$rss" ] && [ "$rss" -gt 0 ] || fail "no VmRSS for vfiod"
+
+# connections-per-user: the fourth connection of uid 1000 is told so, unasked, and closed.
+runas 1000 1000 hostile connections 4 >/tmp/vmm-conns.out &
+vmm_conns=$!
+wait_for_line /tmp/vmm-conns.out HOLDING || fail "the connections of vmm did not open: $(cat /tmp/vmm-conns.out)"
+check_eq "connections of vmm" "$(printf '0 OK\n1 OK\n2 OK\n3 ERROR io.vfiod.LimitExceeded {"limit":"connections-per-user","value":3}\nHOLDING')" \
+	"$(cat /tmp/vmm-conns.out)"
+# connections: with 3 of vmm open, the third of uid 1001 reaches 5 in all.
+$HOSTILE connections 3 >/tmp/other-conns.out &
+other_conns=$!
+wait_for_line /tmp/other-conns.out HOLDING || fail "the connections of other did not open: $(cat /tmp/other-conns.out)"
+check_eq "connections of other" "$(printf '0 OK\n1 OK\n2 ERROR io.vfiod.LimitExceeded {"limit":"connections","value":5}\nHOLDING')" \
+	"$(cat /tmp/other-conns.out)"
+# Root is counted like anyone.
+if vfioctl info >/dev/null 2>/tmp/root.err; then fail "root connected beyond the limit"; fi
+grep -q LimitExceeded /tmp/root.err || fail "root was not told the limit: $(cat /tmp/root.err)"
+# Refusals are not logged one by one: at most one line per 10 s.
+for i in 1 2 3 4 5 6 7 8 9 10; do $HOSTILE fd-flood 1 >/dev/null; done
+grep -q "Refusing a connection of pid [0-9]* uid 1000: limit connections-per-user 3 reached" /tmp/vfiod.log ||
+	fail "the refusal was not logged"
+refusals=$(grep -c "Refusing a connection" /tmp/vfiod.log)
+[ "$refusals" -le 3 ] || fail "$refusals log lines for 13 refused connections"
+kill -TERM "$vmm_conns" "$other_conns"
+wait "$vmm_conns" "$other_conns"
+# The counts go down with the connections.
+answers() { vfioctl info >/dev/null; }
+wait_until answers || fail "vfiod does not answer once the connections closed"
+runas 1000 1000 hostile connections 3 >/tmp/vmm-conns.out &
+vmm_conns=$!
+wait_for_line /tmp/vmm-conns.out HOLDING || fail "vmm cannot connect again: $(cat /tmp/vmm-conns.out)"
+check_eq "connections of vmm again" "$(printf '0 OK\n1 OK\n2 OK\nHOLDING')" "$(cat /tmp/vmm-conns.out)"
+kill -TERM "$vmm_conns"
+wait "$vmm_conns"
+
+# Bad input, several rounds so that a leak would show.
+for round in 1 2 3 4 5; do hostile_round; done
+expect_reply "$HALF" half
+
+# attachments-per-user: a second attachment of vmm is refused before any kernel work, and
+# allowed again once the first is gone.
+$VMM hold "$RIG_SOLO" >/tmp/hold.out &
+holder=$!
+wait_for_line /tmp/hold.out HELD || fail "the holder did not attach"
+$VMM expect io.vfiod.LimitExceeded "$RIG_PAIR_A" >/tmp/limit.out || fail "a second attachment was not refused"
+grep -q '"limit":"attachments-per-user"' /tmp/limit.out || fail "LimitExceeded names no limit: $(cat /tmp/limit.out)"
+grep -q '"value":1' /tmp/limit.out || fail "LimitExceeded names no value: $(cat /tmp/limit.out)"
+grep -q "Attach of $RIG_PAIR_A refused to pid [0-9]* uid 1000: it holds 1 attachment(s)" /tmp/vfiod.log ||
+	fail "the refused attach was not logged"
+# The holder detaches on SIGTERM before it exits.
+kill -TERM "$holder"
+wait "$holder"
+$VMM attach "$RIG_PAIR_A" || fail "vmm cannot attach once its attachment is gone"
+
+# Alive, answering, holding what it held, no bigger.
+vfioctl info >/dev/null || fail "vfiod does not answer after the hostile clients"
+back_to_base() { [ "$(fd_count "$VFIOD_PID")" = "$base" ]; }
+wait_until back_to_base || fail "vfiod holds $(fd_count "$VFIOD_PID") fds, $base before"
+grown=$(($(vmrss) - rss))
+echo "t-hostile: VmRSS $rss kB before, grown by $grown kB"
+[ "$grown" -le 4096 ] || fail "VmRSS grew by $grown kB"
+stop_vfiod
+echo "t-hostile: ok"
