@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,21 +126,37 @@ static int print_reply(int fd, WireReader *reader, const char *prefix) {
 	return 0;
 }
 
+/* Whether another message comes on fd before the end of the stream (or WAIT_MSEC). */
+static bool next_reply_arrives(int fd, WireReader *reader) {
+	char *text = NULL;
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length, n_fds = 0;
+	int r;
+
+	while ((r = wire_reader_next(reader, &text, &length, fds, &n_fds)) == 0)
+		if (fill(reader, fd) <= 0)
+			return false;
+	if (r < 0)
+		return false;
+	close_many(fds, n_fds);
+	free(text);
+	return true;
+}
+
 /* Sends data with fds on a new connection, prints the reply and whether the daemon closed. */
 static int exchange(const void *data, size_t size, const int *fds, size_t n_fds) {
 	WireReader reader;
 	int fd = connect_daemon(), r;
-	char byte;
 
 	wire_reader_init(&reader, PROTOCOL_MAX_REPLY_BYTES);
 	send_with_fds(fd, data, size > 4096 ? 4096 : size, fds, n_fds);
 	if (size > 4096)
 		send_bytes(fd, (const char *) data + 4096, size - 4096);
 	r = print_reply(fd, &reader, "");
+	/* Open or not is what a further call gets: a reply, or the end of the stream. */
 	if (r == 0) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		bool closed = poll(&p, 1, WAIT_MSEC) > 0 && recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
-		printf("%s\n", closed ? "CLOSED" : "OPEN");
+		send_bytes(fd, GET_INFO, sizeof(GET_INFO));
+		printf("%s\n", next_reply_arrives(fd, &reader) ? "OPEN" : "CLOSED");
 	}
 	wire_reader_done(&reader);
 	close(fd);

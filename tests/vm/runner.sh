@@ -5,11 +5,13 @@
 run_one_test() {
 	name=$1
 	echo "RIG-BEGIN $name"
+	start=$(cut -d. -f1 /proc/uptime)
 	if timeout -s KILL 300 sh "/tests/$name.sh" </dev/null; then
-		echo "RIG-PASS $name"
+		verdict=PASS
 	else
-		echo "RIG-FAIL $name"
+		verdict=FAIL
 	fi
+	echo "RIG-$verdict $name ($(($(cut -d. -f1 /proc/uptime) - start)) s)"
 	# Whatever a test left running goes before the next one starts.
 	killall -q -KILL vmm-test 2>/dev/null
 	killall -q -KILL vfiod-example-vmm 2>/dev/null
