@@ -112,6 +112,12 @@ back_to_base() { [ "$(fd_count "$VFIOD_PID")" = "$base" ]; }
 wait_until back_to_base || fail "vfiod holds $(fd_count "$VFIOD_PID") fds, $base before"
 grown=$(($(vmrss) - rss))
 echo "t-hostile: VmRSS $rss kB before, grown by $grown kB"
-[ "$grown" -le 4096 ] || fail "VmRSS grew by $grown kB"
+# Under ASan freed memory sits in its quarantine and counts in VmRSS: there LeakSanitizer's
+# verdict at exit (stop_vfiod checks the exit status) stands for this bound.
+if grep -q libasan "/proc/$VFIOD_PID/maps"; then
+	echo "t-hostile: vfiod runs under ASan; its leaks are LeakSanitizer's to find"
+else
+	[ "$grown" -le 4096 ] || fail "VmRSS grew by $grown kB"
+fi
 stop_vfiod
 echo "t-hostile: ok"
