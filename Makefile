@@ -2,6 +2,7 @@
 #   make                 daemon, CLI, client library
 #   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
 #   make install         honours PREFIX and DESTDIR
+#   make bench           print the daemon's figures (policy verdicts, calls/s, memory per connection)
 #   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 BUILD ?= build
@@ -105,6 +106,12 @@ $(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
+# Benchmarks: figures printed by `make bench`, never asserted.
+BENCH := $(BUILD)/bench/bench-daemon
+$(BENCH): $(BUILD)/bench/bench-daemon.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
 $(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
 
@@ -114,12 +121,13 @@ $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all check check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
+.PHONY: FORCE all bench check check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
 
 deps:
 	tests/deps.sh
 
-check-unit: $(UNIT_BINS)
+# The benchmark is built with the unit tests so that it keeps compiling; `make bench` runs it.
+check-unit: $(UNIT_BINS) $(BENCH)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
 
 check-asan:
@@ -168,6 +176,9 @@ check-fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
 		$(BUILD)/fuzz-scratch tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
 	@grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz.log
+bench: $(BENCH)
+	$(BENCH)
+
 fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
 

@@ -556,8 +556,9 @@ static void audit_driver_change(MethodCall *call, const char *action, const char
 	AuditRecord record = call_record(call, action, outcome, address, 0, reason);
 	int priority = strcmp(outcome, "done") == 0 ? LOG_INFO : LOG_NOTICE;
 
-	audit_log(priority, &record, "%s of %s by pid %d uid %u: %s%s%s.", action, address ?: "a device",
-	          (int) record.pid, (unsigned) record.uid, outcome, reason ? ", " : "", reason ?: "");
+	audit_log(priority, &record, "%s of %s by pid %d uid %u: %s%s%s.",
+	          strcmp(action, "bind") == 0 ? "Bind" : "Unbind", address ?: "a device", (int) record.pid,
+	          (unsigned) record.uid, outcome, reason ? ", " : "", reason ?: "");
 }
 
 typedef struct AddressParams {

@@ -1,32 +1,48 @@
 #!/bin/sh
-# The demo: vfiod socket-activated on a real kernel, an unprivileged VMM attaching a real
-# device through it, and vfioctl showing the attachment.
+# The demo: vfiod socket-activated on a real kernel under a policy, an admin binding a device
+# to vfio-pci through it, an unprivileged VMM attaching that device (its locked-memory limit
+# raised by the policy), another user refused, and vfioctl showing it all.
 . "$(dirname "$0")/lib.sh"
 
 step() { printf '\n### %s\n' "$*"; }
 
 chmod 0666 /dev/kvm
+step "the policy (vfiod.conf(5)): vmm may attach $RIG_SOLO with 256 MiB of locked memory"
+cat >/tmp/demo.conf <<CONF
+allow user:vmm device:$RIG_SOLO
+memlock user:vmm 256M
+assignable device:$RIG_SOLO
+CONF
+cat /tmp/demo.conf
+vfioctl check-policy /tmp/demo.conf
 step "vfiod, socket-activated; vfioctl info"
-start_vfiod
+start_vfiod -c /tmp/demo.conf
 vfioctl info
 step "vfioctl devices (host drivers bound)"
 vfioctl devices
-step "binding $RIG_SOLO to vfio-pci"
-bind_vfio "$RIG_SOLO"
-vfioctl devices
+step "vfioctl bind $RIG_SOLO (root is an admin)"
+vfioctl bind "$RIG_SOLO" || fail "bind failed"
+wait_until test -e "/dev/vfio/$(group_of "$RIG_SOLO")" || fail "no group node after bind"
 step "an unprivileged VMM (uid 1000, no access to /dev/vfio/$(group_of "$RIG_SOLO")) attaches $RIG_SOLO"
 ls -l /dev/vfio
 runas 1000 1000 vfiod-example-vmm "$RIG_SOLO" >/tmp/vmm.out 2>&1 &
 vmm=$!
 wait_for_line /tmp/vmm.out '^device:' || { cat /tmp/vmm.out; fail "the VMM did not attach"; }
 cat /tmp/vmm.out
+grep '^Max locked memory' "/proc/$vmm/limits"
+step "a user the policy does not name (uid 1001) is refused"
+runas 1001 1001 vfiod-example-vmm "$RIG_SOLO" 2>&1 && fail "uid 1001 was given the device"
 step "vfioctl attachments (root sees all)"
 vfioctl attachments
 vfioctl devices
 step "the VMM detaches and exits"
 kill -TERM "$vmm"
 wait "$vmm" || fail "the VMM failed"
-cat /tmp/vmm.out | tail -n 1
+tail -n 1 /tmp/vmm.out
 vfioctl attachments
+step "vfioctl unbind $RIG_SOLO: back to its host driver"
+vfioctl unbind "$RIG_SOLO" || fail "unbind failed"
+step "the audit trail (in the journal with VFIOD_* fields when journald runs)"
+grep -E "denied|Attachment [0-9]+:|Bind of|Unbind of" /tmp/vfiod.log | sed 's/^<[0-9]>//'
 stop_vfiod
 echo DEMO-OK

@@ -41,7 +41,7 @@ case "$(mount_options /sys)" in ro,*) ;; *) fail "/sys is not read-only for vfio
 case "$(mount_options /sys/devices)" in rw,*) ;; *) fail "/sys/devices is not writable for vfiod" ;; esac
 check_eq "vfiod's bounding set has no CAP_DAC_OVERRIDE" 0 \
 	"$(( 0x$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$(main_pid)/status") & 2 ))"
-grep -q "bind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the bind was not audited"
+grep -q "Bind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the bind was not audited"
 
 # The bound device serves a VMM, and goes back to e1000e afterwards.
 $VMM attach "$RIG_SOLO" || fail "vmm could not attach $RIG_SOLO after the bind"

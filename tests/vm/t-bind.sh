@@ -38,7 +38,7 @@ check_eq "driver_override of $RIG_SOLO" vfio-pci "$(cat "/sys/bus/pci/devices/$R
 awk -v a="$RIG_SOLO" '$1 == a && $4 == "vfio-pci" { f = 1 } END { exit !f }' /tmp/bind.out ||
 	fail "vfioctl bind did not print $RIG_SOLO on vfio-pci: $(cat /tmp/bind.out)"
 wait_until test -e "/dev/vfio/$SOLO_GROUP" || fail "no /dev/vfio/$SOLO_GROUP after bind"
-grep -q "bind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the bind was not audited"
+grep -q "Bind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the bind was not audited"
 $VMM attach "$RIG_SOLO" || fail "vmm could not attach $RIG_SOLO after the bind"
 
 # Binding again is harmless, and monitors hear of each bind. A monitor hears only what
@@ -57,7 +57,7 @@ refused io.vfiod.PermissionDenied runas 1000 1000 vfioctl unbind "$RIG_SOLO"
 refused io.vfiod.PermissionDenied runas 1001 1001 vfioctl bind "$RIG_PAIR_A"
 check_eq "driver of $RIG_SOLO after vmm's unbind" vfio-pci "$(driver_of "$RIG_SOLO")"
 check_eq "driver of $RIG_PAIR_A after other's bind" e1000 "$(driver_of "$RIG_PAIR_A")"
-grep -q "unbind of $RIG_SOLO by pid [0-9]* uid 1000: denied, not an admin" /tmp/vfiod.log ||
+grep -q "Unbind of $RIG_SOLO by pid [0-9]* uid 1000: denied, not an admin" /tmp/vfiod.log ||
 	fail "the denial was not audited"
 
 # Not named assignable, or not a device: refused.
@@ -92,7 +92,7 @@ vfioctl unbind "$RIG_SOLO" >/tmp/unbind.out || fail "vfioctl unbind $RIG_SOLO: $
 wait_until solo_on e1000e || fail "$RIG_SOLO did not return to e1000e: $(driver_of "$RIG_SOLO")"
 check_eq "driver_override of $RIG_SOLO after unbind" "(null)" "$(cat "/sys/bus/pci/devices/$RIG_SOLO/driver_override")"
 wait_until test ! -e "/dev/vfio/$SOLO_GROUP" || fail "/dev/vfio/$SOLO_GROUP still there after unbind"
-grep -q "unbind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the unbind was not audited"
+grep -q "Unbind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the unbind was not audited"
 wait_for_line /tmp/monitor.out "\"kind\":\"unbind\"" || fail "monitors were not told of the unbind"
 
 # One member of a shared group: bound alone, its group is not viable while its mate stays

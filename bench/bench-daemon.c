@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Figures for the daemon's hot paths, printed, never asserted (tests assert no timing):
+ *   - the policy: parsing a file of many rules, and one group verdict against it;
+ *   - calls through a real connection: pipelined GetInfo and ListDevices round trips;
+ *   - the memory an open connection costs.
+ * The real modules run against the fake sysfs tree of the unit tests; no kernel needed.
+ *
+ *   build/bench/bench-daemon [RULES [CALLS [CONNECTIONS]]]   (defaults 1000 20000 200) */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tests/fakes/fake-sysfs.h"
+#include "log.h"
+#include "manager.h"
+#include "policy.h"
+
+#define GET_INFO     "{\"method\":\"org.varlink.service.GetInfo\"}"
+#define LIST_DEVICES "{\"method\":\"io.vfiod.ListDevices\"}"
+#define N_DEVICES    64
+#define BATCH        32
+
+static double now_sec(void) {
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) {
+		perror("bench: clock_gettime");
+		exit(1);
+	}
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static long vmrss_kib(void) {
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void die(const char *what, int r) {
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
+	exit(1);
+}
+
+/* A policy of n allow rules for other users, then the caller's, for a group of 8 devices. */
+static void bench_policy(unsigned n_rules, unsigned n_verdicts) {
+	char path[] = "/tmp/bench-policy-XXXXXX";
+	SysfsDevice members[8] = {};
+	Caller caller = { .uid = 4242, .gid = 4242 };
+	PolicyError error = {};
+	Policy policy = {};
+	double t0, t1, t2;
+	unsigned allowed = 0;
+	int fd = mkstemp(path), r;
+	FILE *f;
+
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		die("policy file", errno);
+	for (unsigned i = 0; i < n_rules; i++)
+		fprintf(f, "allow user:%u id:8086:%04x # rule %u\n", 10000 + i, i % 0xffff, i);
+	for (unsigned i = 0; i < 8; i++)
+		fprintf(f, "allow user:4242 device:0000:03:%02x.0\n", i);
+	if (fclose(f) != 0)
+		die("policy file", errno);
+	policy_limits_default(&policy.limits);
+	t0 = now_sec();
+	r = policy_parse_file(path, &policy, &error);
+	t1 = now_sec();
+	(void) unlink(path);
+	if (r < 0)
+		die(error.reason[0] ? error.reason : "parse", r);
+	for (unsigned i = 0; i < 8; i++) {
+		(void) snprintf(members[i].address, sizeof(members[i].address), "0000:03:%02x.0", i);
+		members[i].group = 7;
+		members[i].vendor = 0x8086;
+		members[i].device = 0x10d3;
+	}
+	for (unsigned i = 0; i < n_verdicts; i++)
+		allowed += policy_allows_group(&policy, &caller, members, 8);
+	t2 = now_sec();
+	if (allowed != n_verdicts)
+		die("the caller's group was not allowed", EINVAL);
+	printf("policy: %zu rules parsed in %.2f ms (%.0f ns/rule)\n", policy.n_rules, (t1 - t0) * 1e3,
+	       (t1 - t0) * 1e9 / (double) policy.n_rules);
+	printf("policy: group of 8 against %zu rules: %.0f ns/verdict\n", policy.n_rules,
+	       (t2 - t1) * 1e9 / n_verdicts);
+	policy_done(&policy);
+}
+
+static int connect_to(const char *path) {
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		die("socket", errno);
+	(void) snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *) &address, sizeof(address)) < 0)
+		die("connect", errno);
+	return fd;
+}
+
+/* Runs the daemon's loop until n replies (NUL-terminated) arrived on fd; returns their bytes. */
+static size_t pump_replies(Manager *m, int fd, unsigned n) {
+	static char buffer[1 << 16];
+	size_t bytes = 0;
+
+	while (n > 0) {
+		ssize_t k;
+		(void) sd_event_run(m->event, 1000);
+		while ((k = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT)) > 0) {
+			bytes += (size_t) k;
+			for (ssize_t i = 0; i < k; i++)
+				n -= buffer[i] == '\0';
+		}
+		if (k == 0)
+			die("the daemon closed the connection", EPIPE);
+	}
+	return bytes;
+}
+
+static void send_all(int fd, const char *data, size_t size) {
+	while (size > 0) {
+		ssize_t k = send(fd, data, size, MSG_NOSIGNAL);
+		if (k < 0)
+			die("send", errno);
+		data += k;
+		size -= (size_t) k;
+	}
+}
+
+/* calls round trips of request, BATCH pipelined at a time, on one connection. */
+static void bench_calls(Manager *m, const char *socket_path, const char *name, const char *request,
+                        unsigned calls) {
+	int fd = connect_to(socket_path);
+	size_t size = strlen(request) + 1, bytes = 0;
+	double t0 = now_sec(), t;
+
+	for (unsigned done = 0; done < calls; done += BATCH) {
+		for (unsigned i = 0; i < BATCH; i++)
+			send_all(fd, request, size);
+		bytes += pump_replies(m, fd, BATCH);
+	}
+	t = now_sec() - t0;
+	printf("calls: %-12s %u in %.2f s: %.0f calls/s, %.1f us/call, %zu bytes/reply\n", name, calls, t,
+	       calls / t, t * 1e6 / calls, bytes / calls);
+	close(fd);
+}
+
+/* The memory n open connections cost, each after one GetInfo. */
+static void bench_connections(Manager *m, const char *socket_path, unsigned n) {
+	int *fds = calloc(n, sizeof(int));
+	long before, after;
+
+	if (!fds)
+		die("calloc", ENOMEM);
+	before = vmrss_kib();
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = connect_to(socket_path);
+		send_all(fds[i], GET_INFO, sizeof(GET_INFO));
+		(void) pump_replies(m, fds[i], 1);
+	}
+	after = vmrss_kib();
+	printf("connections: %u open: VmRSS +%ld KiB, %.1f KiB/connection\n", n, after - before,
+	       (double) (after - before) / n);
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+	for (int i = 0; i < 16; i++)
+		(void) sd_event_run(m->event, 1000);
+	free(fds);
+}
+
+int main(int argc, char *argv[]) {
+	unsigned n_rules = argc > 1 ? (unsigned) strtoul(argv[1], NULL, 10) : 1000;
+	unsigned n_calls = argc > 2 ? (unsigned) strtoul(argv[2], NULL, 10) : 20000;
+	unsigned n_connections = argc > 3 ? (unsigned) strtoul(argv[3], NULL, 10) : 200;
+	char directory[] = "/tmp/bench-daemon-XXXXXX", socket_path[128], address[16];
+	FakeSysfs *sysfs;
+	Manager *m = NULL;
+	int r;
+
+	log_set_max_level(LOG_WARNING);
+	bench_policy(n_rules, 100000);
+
+	if (!mkdtemp(directory))
+		die("mkdtemp", errno);
+	(void) snprintf(socket_path, sizeof(socket_path), "%s/io.vfiod", directory);
+	r = manager_new(&m);
+	if (r < 0)
+		die("manager_new", r);
+	sysfs = fake_sysfs_new();
+	if (!sysfs)
+		die("fake sysfs", ENOMEM);
+	for (int i = 0; i < N_DEVICES; i++) {
+		(void) snprintf(address, sizeof(address), "0000:%02x:00.0", i + 1);
+		if (fake_sysfs_add_device(sysfs, address, 0x8086, 0x10d3, i + 1, "vfio-pci") < 0)
+			die("fake sysfs device", ENOMEM);
+	}
+	m->sysfs_fd = dup(fake_sysfs_root_fd(sysfs));
+	if (m->sysfs_fd < 0)
+		die("dup", errno);
+	/* Root is an admin: ListDevices lists every device. Room for the connections measured. */
+	m->policy.limits.connections = n_connections + 8;
+	m->policy.limits.connections_per_user = n_connections + 8;
+	r = manager_listen(m, socket_path);
+	if (r < 0)
+		die("manager_listen", r);
+	bench_calls(m, socket_path, "GetInfo", GET_INFO, n_calls);
+	bench_calls(m, socket_path, "ListDevices", LIST_DEVICES, n_calls / 10);
+	bench_connections(m, socket_path, n_connections);
+	manager_free(m);
+	fake_sysfs_free(sysfs);
+	(void) rmdir(directory);
+	return 0;
+}
