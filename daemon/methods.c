@@ -654,10 +654,12 @@ int method_bind(MethodCall *call) {
 }
 
 /* Unbinding from vfio-pci waits in the kernel until every user of the device lets go, which
- * would stall the daemon: a group held open anywhere (by a VMM that kept its device fd after
- * Detach, say, or by a process vfiod does not know) is refused first. Returns 1 when the group
- * is free, 0 when answered, -errno. */
-static int unbind_check_group_free(MethodCall *call, const SysfsDevice *d) {
+ * would stall the daemon: a device in use anywhere is refused first. In use means its group
+ * file open (by a VMM that kept its group or device fd after Detach, say: a device fd holds its
+ * group file; or by a process vfiod does not know), or the device open through a path that
+ * holds no group file, like the iommufd cdev /dev/vfio/devices/vfioN (vfio-pci enables the
+ * device exactly while it is open). Returns 1 when free, 0 when answered, -errno. */
+static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
 	_cleanup_close_ int fd = -EBADF;
 	const char *operation = NULL;
 	int r;
@@ -665,10 +667,18 @@ static int unbind_check_group_free(MethodCall *call, const SysfsDevice *d) {
 	if (strcmp(d->driver, "vfio-pci") != 0 || d->group < 0)
 		return 1;
 	r = vfio_group_open(d->group, &fd, &operation);
-	if (r != -EBUSY)
-		return 1;
-	audit_driver_change(call, "unbind", "refused", d->address, "its IOMMU group is open");
-	return reply_kernel_error(call, operation, r);
+	if (r == -EBUSY) {
+		audit_driver_change(call, "unbind", "refused", d->address, "its IOMMU group is open");
+		return reply_kernel_error(call, operation, r);
+	}
+	r = sysfs_device_is_enabled(call->connection->manager->sysfs_fd, d->address);
+	if (r < 0)
+		return reply_kernel_error(call, "read sysfs enable", r);
+	if (r > 0) {
+		audit_driver_change(call, "unbind", "refused", d->address, "its device fd is open");
+		return reply_kernel_error(call, "device fd open (sysfs enable)", -EBUSY);
+	}
+	return 1;
 }
 
 int method_unbind(MethodCall *call) {
@@ -677,7 +687,7 @@ int method_unbind(MethodCall *call) {
 	int r = driver_change_check(call, "unbind", &device);
 
 	if (r > 0)
-		r = unbind_check_group_free(call, &device);
+		r = unbind_check_device_free(call, &device);
 	if (r <= 0)
 		return r;
 	r = driver_change_run(call, sysfs_unbind_vfio, &device, &operation);

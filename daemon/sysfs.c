@@ -155,6 +155,22 @@ static int open_device_dir(int root_fd, const char *address, int *ret_fd) {
 	return 0;
 }
 
+int sysfs_device_is_enabled(int root_fd, const char *address) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	char text[16];
+	int r = open_device_dir(root_fd, address, &dir_fd);
+
+	if (r >= 0)
+		r = read_attribute(dir_fd, "enable", text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (strcmp(text, "0") == 0)
+		return 0;
+	if (strcmp(text, "1") == 0)
+		return 1;
+	return -EBADMSG;
+}
+
 /* Address, IDs, driver and group of one device; viability is left to the caller. */
 static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret) {
 	_cleanup_close_ int dir_fd = -EBADF;

@@ -140,6 +140,8 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 		r = fake_sysfs_write_attribute(fs, address, "class", "0x020000\n");
 	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "driver_override", "(null)\n");
+	if (r >= 0)
+		r = fake_sysfs_write_attribute(fs, address, "enable", "0\n");
 	snprintf(path, sizeof(path), "bus/pci/devices/%s", address);
 	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", address);
 	if (r >= 0)

@@ -744,6 +744,23 @@ static void unbind_writes_sysfs(void **state) {
 	assert_writes(f, "0000:00:02.0", "\n", "vfio-pci", true);
 }
 
+/* A device fd held open with no group fd anywhere (vfio-pci enables the device while it is
+ * open): unbinding would block in the kernel, so it is refused and nothing is written. */
+static void unbind_of_open_device_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *e = NULL;
+
+	policy_add(f, "assignable id:8086:10d3\n");
+	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:00:02.0", "enable", "1\n"), 0);
+	r = change_driver(f, "Unbind", "0000:00:02.0");
+	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_true(json_object_object_get_ex(r.parameters, "errno", &e));
+	assert_int_equal(json_object_get_int(e), EBUSY);
+	assert_string_equal(member_string(r.parameters, "operation"), "device fd open (sysfs enable)");
+	assert_no_driver_change(f);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
@@ -777,6 +794,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(bind_writes_sysfs_and_tells_monitors, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_not_taken_by_vfio_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unbind_writes_sysfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(unbind_of_open_device_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

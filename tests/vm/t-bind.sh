@@ -87,6 +87,23 @@ check_eq "driver of $RIG_SOLO while its group is open" vfio-pci "$(driver_of "$R
 kill -TERM "$opener"
 wait "$opener"
 
+# A VMM that detached but kept its device fd: no attachment and no group fd of its own (the
+# device fd holds the group file, which the open probe sees), and still the kernel's unbind
+# would wait for it. Refused too, and the daemon goes on answering.
+$VMM keep-device "$RIG_SOLO" >/tmp/keep.out &
+keeper=$!
+wait_for_line /tmp/keep.out KEPT || fail "the keeper did not keep its device: $(cat /tmp/keep.out)"
+check_eq "attachments while only a device fd is kept" "" "$(vfioctl attachments | sed 1d)"
+refusals() { grep -c "Unbind of $RIG_SOLO by pid [0-9]* uid 0: refused" /tmp/vfiod.log; }
+before=$(refusals)
+refused io.vfiod.KernelError vfioctl unbind "$RIG_SOLO"
+grep -q "Device or resource busy" /tmp/refused.out || fail "not refused for the open device: $(cat /tmp/refused.out)"
+check_eq "unbind refusals audited" $((before + 1)) "$(refusals)"
+check_eq "driver of $RIG_SOLO while its device is open" vfio-pci "$(driver_of "$RIG_SOLO")"
+vfioctl info >/dev/null || fail "the daemon stopped answering"
+kill -TERM "$keeper"
+wait "$keeper"
+
 # Unbind: back to e1000e, the override cleared, the group node gone.
 vfioctl unbind "$RIG_SOLO" >/tmp/unbind.out || fail "vfioctl unbind $RIG_SOLO: $(cat /tmp/unbind.out)"
 wait_until solo_on e1000e || fail "$RIG_SOLO did not return to e1000e: $(driver_of "$RIG_SOLO")"

@@ -15,7 +15,9 @@
  *   vmm-test expect ERROR ADDRESS [FD]    Attach fails with Varlink error ERROR; FD is the kind
  *                                         of fd passed as vmFd: vm (default), pipe, null,
  *                                         kvm-system; prints the error's parameters
- *   vmm-test expect-open ERROR ID         OpenDevice(ID) fails with ERROR */
+ *   vmm-test expect-open ERROR ID         OpenDevice(ID) fails with ERROR
+ *   vmm-test keep-device ADDRESS          attach, keep a copy of the device fd, detach (every
+ *                                         other fd closed), print "KEPT", close it on SIGTERM */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -242,6 +244,26 @@ static void hold(int argc, char *argv[]) {
 	vfiod_disconnect(client);
 }
 
+/* A VMM that detached but kept its device fd: the device stays open in the kernel with no
+ * attachment and no group fd anywhere. */
+static void keep_device(const char *address) {
+	vfiod_client *client = connect_daemon();
+	int vm = create_vm(), kvm_device = -1, device;
+	vfiod_attachment a;
+	char *argv[] = { (char *) address };
+
+	attach_all(client, vm, &kvm_device, 1, argv, &a);
+	device = fcntl(a.device_fd, F_DUPFD_CLOEXEC, 3);
+	CHECK(device >= 0);
+	CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
+	vfiod_disconnect(client);
+	close(kvm_device);
+	close(vm);
+	printf("KEPT\n");
+	wait_for_sigterm();
+	close(device);
+}
+
 /* attach -> detach, n times, each time with a new VM. */
 static void cycle(int n, const char *address) {
 	vfiod_client *client = connect_daemon();
@@ -362,6 +384,8 @@ int main(int argc, char *argv[]) {
 		expect_attach_error(argv[2], argv[3], argc == 5 ? argv[4] : "vm");
 	else if (strcmp(command, "expect-open") == 0 && argc == 4)
 		expect_open_error(argv[2], argv[3]);
+	else if (strcmp(command, "keep-device") == 0 && argc == 3)
+		keep_device(argv[2]);
 	else {
 		fprintf(stderr, "vmm-test: bad usage (see the comment at the top of vmm-test.c)\n");
 		return 2;
