@@ -296,27 +296,41 @@ static FILE *open_regular(const char *path, PolicyError *e, int *ret) {
 	return f;
 }
 
+/* Reads one line of f into line (at most POLICY_MAX_LINE bytes, the newline dropped). Returns
+ * 1 for a line, 0 at the end, -E2BIG for a longer line, -EBADMSG for one holding a NUL. */
+static int read_line(FILE *f, char line[static POLICY_MAX_LINE + 1]) {
+	size_t length = 0;
+	bool nul = false;
+	int c;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (length == POLICY_MAX_LINE)
+			return -E2BIG;
+		nul = nul || c == '\0';
+		line[length++] = (char) c;
+	}
+	line[length] = '\0';
+	if (c == EOF && length == 0)
+		return 0;
+	return nul ? -EBADMSG : 1;
+}
+
 int policy_parse_file(const char *path, Policy *p, PolicyError *e) {
-	_cleanup_free_ char *line = NULL;
-	size_t allocated = 0, length;
+	char line[POLICY_MAX_LINE + 1];
 	unsigned number = 0;
-	ssize_t n;
 	FILE *f;
-	int r = 0;
+	int r = 0, k;
 
 	(void) snprintf(e->path, sizeof(e->path), "%s", path);
 	e->line = 0;
 	f = open_regular(path, e, &r);
 	if (!f)
 		return r;
-	while (r >= 0 && (n = getline(&line, &allocated, f)) >= 0) {
+	while (r >= 0 && (k = read_line(f, line)) != 0) {
 		number++;
-		length = (size_t) n;
-		if (length > 0 && line[length - 1] == '\n')
-			length--;
-		if (length > POLICY_MAX_LINE)
+		if (k == -E2BIG)
 			r = policy_fail(e, number, "line longer than %u bytes", POLICY_MAX_LINE);
-		else if (strlen(line) != (size_t) n)
+		else if (k == -EBADMSG)
 			r = policy_fail(e, number, "NUL byte in line");
 		else
 			r = parse_line(line, number, p, e);
