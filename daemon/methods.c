@@ -18,19 +18,35 @@
 
 static bool caller_is_admin(MethodCall *call);
 
-/* Whether the caller may attach the group of the device at index i of the full listing:
- * the members are the devices of the listing in the same group. */
-static bool caller_may_use(MethodCall *call, const SysfsDevice *devices, size_t n, size_t i) {
+/* Whether the caller may attach the group of each device of the full listing, into allowed[]:
+ * a group's members are the devices of the listing in that group, every one of them (a group
+ * fd reaches them all), and each group is decided once. */
+static int callers_groups(MethodCall *call, const SysfsDevice *devices, size_t n, bool *allowed) {
 	Caller caller = connection_caller(call->connection);
-	SysfsDevice members[64];
-	size_t k = 0;
+	_cleanup_free_ SysfsDevice *members = n > 0 ? calloc(n, sizeof(*members)) : NULL;
 
-	if (devices[i].group < 0)
-		return caller_is_admin(call);
-	for (size_t j = 0; j < n && k < ELEMENTSOF(members); j++)
-		if (devices[j].group == devices[i].group)
-			members[k++] = devices[j];
-	return policy_allows_group(&call->connection->manager->policy, &caller, members, k);
+	if (n > 0 && !members)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0, earlier = i;
+
+		if (devices[i].group < 0) {
+			allowed[i] = caller_is_admin(call);
+			continue;
+		}
+		for (size_t j = 0; j < i && earlier == i; j++)
+			if (devices[j].group == devices[i].group)
+				earlier = j;
+		if (earlier < i) {
+			allowed[i] = allowed[earlier];
+			continue;
+		}
+		for (size_t j = i; j < n; j++)
+			if (devices[j].group == devices[i].group)
+				members[k++] = devices[j];
+		allowed[i] = policy_allows_group(&call->connection->manager->policy, &caller, members, k);
+	}
+	return 0;
 }
 
 static json_object *string_array(const char *const *strings, size_t n) {
@@ -125,6 +141,7 @@ static int reply_kernel_error(MethodCall *call, const char *operation, int error
 
 int method_list_devices(MethodCall *call) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
+	_cleanup_free_ bool *allowed = NULL;
 	_cleanup_json_ json_object *array = NULL, *p = NULL;
 	size_t n = 0;
 	int r;
@@ -136,10 +153,11 @@ int method_list_devices(MethodCall *call) {
 	}
 	array = json_object_new_array_ext((int) n);
 	p = json_object_new_object();
-	if (!array || !p)
+	allowed = n > 0 ? calloc(n, sizeof(*allowed)) : NULL;
+	if (!array || !p || (n > 0 && !allowed) || callers_groups(call, devices, n, allowed) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (!caller_may_use(call, devices, n, i))
+		if (!allowed[i])
 			continue;
 		json_object *d = device_to_json(&devices[i], &call->connection->manager->state);
 		if (!d || json_object_array_add(array, d) < 0) {

@@ -281,6 +281,52 @@ static void list_devices_reads_sysfs(void **state) {
 	assert_false(json_object_get_boolean(v));
 }
 
+/* Adds the rules of text to the policy in force, as a vfiod.conf(5) would. */
+static void policy_add(Fixture *f, const char *text) {
+	PolicyError error = {};
+	char path[512];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/vfiod.conf", fake_sysfs_path(f->sysfs));
+	file = fopen(path, "we");
+	assert_non_null(file);
+	assert_true(fputs(text, file) >= 0);
+	assert_int_equal(fclose(file), 0);
+	assert_int_equal(policy_parse_file(path, &f->manager->policy, &error), 0);
+}
+
+/* The number of devices a ListDevices reply lists. */
+static size_t listed_devices(Fixture *f) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *devices = NULL;
+
+	send_call(f, "{\"method\":\"io.vfiod.ListDevices\"}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_true(json_object_object_get_ex(r.parameters, "devices", &devices));
+	return json_object_array_length(devices);
+}
+
+/* A user sees a device only when allowed every device of its group, however large the group:
+ * here 70 functions in group 9, the last of them of another ID. */
+static void list_devices_hides_groups_not_wholly_allowed(void **state) {
+	Fixture *f = *state;
+	char address[16];
+
+	for (unsigned i = 0; i < 70; i++) {
+		snprintf(address, sizeof(address), "0000:%02x:00.0", 0x10 + i);
+		assert_int_equal(fake_sysfs_add_device(f->sysfs, address, 0x8086, i < 69 ? 0x1533 : 0x1534, 9,
+		                                       "vfio-pci"),
+		                 0);
+	}
+	f->manager->connections->peer.uid = 1000;
+	f->manager->connections->peer.gid = 1000;
+	policy_add(f, "allow user:1000 device:0000:00:02.0\nallow user:1000 id:8086:1533\n");
+	assert_int_equal(listed_devices(f), 1);
+	policy_add(f, "allow user:1000 id:8086:1534\n");
+	assert_int_equal(listed_devices(f), 71);
+}
+
 static void pipelined_calls_answered_in_order(void **state) {
 	Fixture *f = *state;
 	char calls[100 * 64] = "";
@@ -531,20 +577,6 @@ static void monitor_not_reading_is_dropped(void **state) {
 
 /* ---- Bind and Unbind ---- */
 
-/* Adds the rules of text to the policy in force, as a vfiod.conf(5) would. */
-static void policy_add(Fixture *f, const char *text) {
-	PolicyError error = {};
-	char path[512];
-	FILE *file;
-
-	snprintf(path, sizeof(path), "%s/vfiod.conf", fake_sysfs_path(f->sysfs));
-	file = fopen(path, "we");
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
-	assert_int_equal(policy_parse_file(path, &f->manager->policy, &error), 0);
-}
-
 /* io.vfiod.<method>(address) and its reply. */
 static VarlinkReply change_driver(Fixture *f, const char *method, const char *address) {
 	char call[256];
@@ -770,6 +802,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_calls_answered_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_json_fails_and_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_utf8_fails_and_closes, setup, teardown),
