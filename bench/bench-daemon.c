@@ -24,7 +24,7 @@
 
 #define GET_INFO     "{\"method\":\"org.varlink.service.GetInfo\"}"
 #define LIST_DEVICES "{\"method\":\"io.vfiod.ListDevices\"}"
-#define N_DEVICES    64
+#define N_DEVICES    64 /* in groups of 4 */
 #define BATCH        32
 
 static double now_sec(void) {
@@ -206,7 +206,7 @@ int main(int argc, char *argv[]) {
 		die("fake sysfs", ENOMEM);
 	for (int i = 0; i < N_DEVICES; i++) {
 		(void) snprintf(address, sizeof(address), "0000:%02x:00.0", i + 1);
-		if (fake_sysfs_add_device(sysfs, address, 0x8086, 0x10d3, i + 1, "vfio-pci") < 0)
+		if (fake_sysfs_add_device(sysfs, address, 0x8086, 0x10d3, i / 4 + 1, "vfio-pci") < 0)
 			die("fake sysfs device", ENOMEM);
 	}
 	m->sysfs_fd = dup(fake_sysfs_root_fd(sysfs));

@@ -299,10 +299,20 @@ int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret) {
 	return 0;
 }
 
-/* Fills the viability of every device of a list. */
+/* Fills the viability of every device of a list, reading each group once. */
 static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 	for (size_t i = 0; i < n; i++) {
-		int r = sysfs_group_viable(root_fd, devices[i].group, &devices[i].viable);
+		size_t earlier = i;
+		int r;
+
+		for (size_t j = 0; j < i && earlier == i; j++)
+			if (devices[j].group == devices[i].group)
+				earlier = j;
+		if (earlier < i) {
+			devices[i].viable = devices[earlier].viable;
+			continue;
+		}
+		r = sysfs_group_viable(root_fd, devices[i].group, &devices[i].viable);
 		if (r < 0)
 			return r;
 	}
