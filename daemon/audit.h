@@ -4,7 +4,8 @@
 /* The audit trail: one record for every grant, denial, detach and bind, naming the caller's
  * pid and uid, the device and the outcome. With journald running, a record goes to the
  * journal with its fields (VFIOD_ACTION=, VFIOD_OUTCOME=, VFIOD_PID=, VFIOD_UID=,
- * VFIOD_DEVICE=, VFIOD_ATTACHMENT=, VFIOD_REASON=). Its message goes to stderr as well, like
+ * VFIOD_DEVICE=, VFIOD_ATTACHMENT=, VFIOD_REASON=, and for a detach VFIOD_OWNER_PID=,
+ * VFIOD_OWNER_UID=). Its message goes to stderr as well, like
  * any log line, unless stderr is the journal already ($JOURNAL_STREAM). */
 
 #include <sys/types.h>
@@ -22,6 +23,8 @@ typedef struct AuditRecord {
 	const char *device;  /* PCI address */
 	unsigned attachment; /* 0 for none */
 	const char *reason;  /* why, for denials, refusals and detaches; NULL for none */
+	pid_t owner_pid;     /* the attachment's owner, for a detach; 0 for none */
+	uid_t owner_uid;
 } AuditRecord;
 
 /* Records r; the message is format's text. Never fails: a record that cannot go to the

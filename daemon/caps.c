@@ -51,6 +51,11 @@ int caps_drop(void) {
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return log_error_errno(negative_errno(), "Failed to set no_new_privs: %m");
+	if (capng_get_caps_process() < 0 || !capng_have_capability(CAPNG_EFFECTIVE, KEPT)) {
+		log_warning("Running without CAP_SYS_RESOURCE: Attach fails for callers the policy grants "
+		            "a memlock allowance (KernelError prlimit(RLIMIT_MEMLOCK)).");
+		return 0;
+	}
 	log_debug("Dropped every capability but CAP_SYS_RESOURCE; no_new_privs set.");
 	return 0;
 }

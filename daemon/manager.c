@@ -428,10 +428,22 @@ static int manager_send_event(Connection *c, const Event *e) {
 	return connection_reply_continues(c, p);
 }
 
+/* Whether the caller of monitor c may hear of e: admins of everything, anyone else of their
+ * own attachments only, as ListAttachments shows them. */
+static bool monitor_may_see(Manager *m, const Connection *c, const Event *e) {
+	Caller caller = connection_caller(c);
+
+	if (policy_is_admin(&m->policy, &caller))
+		return true;
+	return e->attachment && e->attachment->uid == c->peer.uid;
+}
+
 void manager_emit(Manager *m, const Event *e) {
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;
-		if (c->monitoring && manager_send_event(c, e) < 0) {
+		if (!c->monitoring || !monitor_may_see(m, c, e))
+			continue;
+		if (manager_send_event(c, e) < 0) {
 			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.",
 			            c->id, (int) c->peer.pid);
 			connection_free(c);
@@ -450,7 +462,9 @@ void manager_detach(Manager *m, Attachment *a, const char *reason, const struct 
 		               .uid = by ? by->uid : 0,
 		               .device = a->address,
 		               .attachment = a->id,
-		               .reason = reason };
+		               .reason = reason,
+		               .owner_pid = a->pid,
+		               .owner_uid = a->uid };
 
 	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id,
 	          a->address, a->group->number, a->vm->id, (int) a->pid, reason);

@@ -164,11 +164,10 @@ int sysfs_device_is_enabled(int root_fd, const char *address) {
 		r = read_attribute(dir_fd, "enable", text, sizeof(text));
 	if (r < 0)
 		return r;
-	if (strcmp(text, "0") == 0)
-		return 0;
-	if (strcmp(text, "1") == 0)
-		return 1;
-	return -EBADMSG;
+	/* The kernel shows its enable count: 0 when disabled, a count otherwise. */
+	if (text[0] < '0' || text[0] > '9' || strspn(text, "0123456789") != strlen(text))
+		return -EBADMSG;
+	return strspn(text, "0") != strlen(text);
 }
 
 /* Address, IDs, driver and group of one device; viability is left to the caller. */

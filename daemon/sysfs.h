@@ -41,9 +41,10 @@ int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
 /* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices. */
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
 
-/* Whether the device at address is enabled (its "enable" attribute): a device bound to
- * vfio-pci is enabled exactly while some process holds its device fd. Returns 1, 0, or
- * -errno (-EINVAL for an invalid address). */
+/* Whether the device at address is enabled (its "enable" attribute, the kernel's enable
+ * count): a device bound to vfio-pci is enabled exactly while some process holds its device
+ * fd, unless someone enabled it by hand. Returns 1, 0, or -errno (-EINVAL for an invalid
+ * address, -EBADMSG for text that is no count). */
 int sysfs_device_is_enabled(int root_fd, const char *address);
 
 /* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address

@@ -9,9 +9,11 @@ bind_vfio "$RIG_SOLO"
 systemctl is-active -q systemd-journald.service || fail "journald is not running"
 [ -S /run/systemd/journal/socket ] || fail "no journal socket"
 
-# Records of one action and outcome, in journalctl's export format (FIELD=value lines).
+# Records of one action and outcome, in journalctl's export format (FIELD=value lines): the
+# journal's trusted fields (_SYSTEMD_UNIT=, _UID=) tell vfiod's records from forged ones.
 records() {
-	journalctl -q -o export "MESSAGE_ID=$AUDIT_ID" "VFIOD_ACTION=$1" "VFIOD_OUTCOME=$2"
+	journalctl -q -o export "MESSAGE_ID=$AUDIT_ID" _SYSTEMD_UNIT=vfiod.service _UID=0 \
+		"VFIOD_ACTION=$1" "VFIOD_OUTCOME=$2"
 }
 has_record() {
 	records "$1" "$2" | grep -q "^VFIOD_DEVICE=$RIG_SOLO\$"
@@ -39,6 +41,7 @@ records detach done >/tmp/detach.out
 grep -q "^VFIOD_ATTACHMENT=$id\$" /tmp/detach.out || fail "the detach names another attachment"
 grep -q "^VFIOD_REASON=request\$" /tmp/detach.out || fail "the detach names no reason"
 grep -q "^VFIOD_UID=1000\$" /tmp/detach.out || fail "the detach names no caller"
+grep -q "^VFIOD_OWNER_UID=1000\$" /tmp/detach.out || fail "the detach names no owner"
 # The rig sends vfiod's stderr to a file, not the journal: the plain line goes there too.
 grep -q "Attachment $id: $RIG_SOLO" /tmp/vfiod.log || fail "the grant is not in vfiod's stderr"
 unbind_vfio "$RIG_SOLO"
