@@ -162,6 +162,12 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 }
 
 /* The peer's supplementary groups; the kernel says how much room they need (ERANGE). */
+static int compare_gids(const void *a, const void *b) {
+	gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int connection_take_groups(Connection *c) {
 	socklen_t length = 0;
 	gid_t *groups;
@@ -181,6 +187,8 @@ static int connection_take_groups(Connection *c) {
 	}
 	c->peer_groups = groups;
 	c->n_peer_groups = length / sizeof(gid_t);
+	/* The kernel keeps them sorted already; the policy's binary search relies on it. */
+	qsort(groups, c->n_peer_groups, sizeof(gid_t), compare_gids);
 	return 0;
 }
 

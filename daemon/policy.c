@@ -431,9 +431,16 @@ static bool subject_matches(const PolicyRule *r, const Caller *c) {
 		return r->id == c->uid;
 	if (r->id == c->gid)
 		return true;
-	for (size_t i = 0; i < c->n_groups; i++)
-		if (r->id == c->groups[i])
+	/* Up to 65536 supplementary groups: a binary search, not a scan per rule. */
+	for (size_t lo = 0, hi = c->n_groups; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->groups[mid] == r->id)
 			return true;
+		if (c->groups[mid] < r->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 

@@ -69,7 +69,7 @@ typedef struct PolicyError {
 typedef struct Caller {
 	uid_t uid;
 	gid_t gid;
-	const gid_t *groups;
+	const gid_t *groups; /* supplementary groups, sorted ascending */
 	size_t n_groups;
 } Caller;
 

@@ -238,6 +238,35 @@ static void allow_by_group(void **state) {
 	assert_false(allows(f, caller(2000, 100), d));
 }
 
+/* A caller in thousands of groups (SO_PEERGROUPS holds up to 65536, sorted): each of them
+ * is found, first, middle and last, and no gid between them. */
+static void allow_by_one_of_many_groups(void **state) {
+	Fixture *f = *state;
+	static gid_t groups[65536];
+	SysfsDevice d = device("0000:01:00.0", 5, 0x10de, 0x1b80);
+	Caller c = caller(1000, 1000);
+	const gid_t members[] = { 100000, 100000 + 2 * 32768, 100000 + 2 * 65535 };
+
+	for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+		groups[i] = (gid_t) (100000 + 2 * i);
+	c.groups = groups;
+	c.n_groups = ELEMENTSOF(groups);
+	for (size_t i = 0; i < ELEMENTSOF(members); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "allow group:%u id:10de:1b80\n", (unsigned) members[i]);
+		write_main(f, text);
+		assert_int_equal(load(f), 0);
+		assert_true(allows(f, c, d));
+		policy_done(&f->policy);
+		/* An odd gid falls between two of the caller's groups. */
+		snprintf(text, sizeof(text), "allow group:%u id:10de:1b80\n", (unsigned) members[i] + 1);
+		write_main(f, text);
+		assert_int_equal(load(f), 0);
+		assert_false(allows(f, c, d));
+		policy_done(&f->policy);
+	}
+}
+
 static void group_needs_every_member(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1000, 1000);
@@ -640,6 +669,7 @@ int main(void) {
 		T(allow_is_no_admin),
 		T(allow_by_object),
 		T(allow_by_group),
+		T(allow_by_one_of_many_groups),
 		T(group_needs_every_member),
 		T(empty_group_is_refused),
 		T(bridges_need_no_rule),
