@@ -28,15 +28,12 @@ static int callers_groups(MethodCall *call, const SysfsDevice *devices, size_t n
 	if (n > 0 && !members)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		size_t k = 0, earlier = i;
+		size_t k = 0, earlier = sysfs_first_of_group(devices, i);
 
 		if (devices[i].group < 0) {
 			allowed[i] = caller_is_admin(call);
 			continue;
 		}
-		for (size_t j = 0; j < i && earlier == i; j++)
-			if (devices[j].group == devices[i].group)
-				earlier = j;
 		if (earlier < i) {
 			allowed[i] = allowed[earlier];
 			continue;
@@ -260,7 +257,7 @@ static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
 	size_t n = 0;
 	int r = 0;
 
-	if (policy_is_admin(&call->connection->manager->policy, &caller))
+	if (caller_is_admin(call))
 		return 1;
 	if (device->group >= 0)
 		r = sysfs_list_group(call->connection->manager->sysfs_fd, device->group, &members, &n);

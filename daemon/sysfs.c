@@ -298,15 +298,19 @@ int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret) {
 	return 0;
 }
 
+size_t sysfs_first_of_group(const SysfsDevice *devices, size_t i) {
+	for (size_t j = 0; j < i; j++)
+		if (devices[j].group == devices[i].group)
+			return j;
+	return i;
+}
+
 /* Fills the viability of every device of a list, reading each group once. */
 static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 	for (size_t i = 0; i < n; i++) {
-		size_t earlier = i;
+		size_t earlier = sysfs_first_of_group(devices, i);
 		int r;
 
-		for (size_t j = 0; j < i && earlier == i; j++)
-			if (devices[j].group == devices[i].group)
-				earlier = j;
 		if (earlier < i) {
 			devices[i].viable = devices[earlier].viable;
 			continue;

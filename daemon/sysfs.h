@@ -27,6 +27,10 @@ typedef struct SysfsDevice {
  * 0-7, lower-case hex only, nothing else. Nothing that fails this may reach a path. */
 bool pci_address_is_valid(const char *address);
 
+/* The index of the first device of devices[0..i] in the IOMMU group of devices[i]: i itself
+ * when no earlier device shares it, so that a listing decides each group once. */
+size_t sysfs_first_of_group(const SysfsDevice *devices, size_t i);
+
 /* Opens path (normally "/sys") as a directory fd, O_CLOEXEC. Returns 0 and *ret_fd, or -errno. */
 int sysfs_open_root(const char *path, int *ret_fd);
 
