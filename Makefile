@@ -23,13 +23,16 @@ CFLAGS ?= -O2 -g
 SANITIZE ?=
 
 PKGS := libsystemd json-c libcap-ng
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
-CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+# Asked of pkg-config when a recipe first needs them, not when make reads this file: on a
+# fresh machine `make deps check` installs pkg-config and the libraries before that.
+# (Each is computed once: the first use replaces the variable with its value.)
+DEP_CFLAGS = $(eval DEP_CFLAGS := $$(shell $$(PKG_CONFIG) --cflags $$(PKGS)))$(DEP_CFLAGS)
+DEP_LIBS = $(eval DEP_LIBS := $$(shell $$(PKG_CONFIG) --libs $$(PKGS)))$(DEP_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka))$(CMOCKA_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-missing-field-initializers
-ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
 	-Iprotocol -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 ifeq ($(SANITIZE),1)
@@ -121,7 +124,7 @@ $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all bench check check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
+.PHONY: FORCE all bench check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
 
 deps:
 	tests/deps.sh
@@ -183,6 +186,10 @@ fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
 
 check: check-unit check-asan check-units check-install check-fuzz check-rig check-rig-asan
+
+# The README's commands in a fresh Debian 12 chroot from a clean clone (root; not in check).
+check-fresh:
+	tests/fresh-machine.sh $(FRESH_ARGS)
 
 demo: all $(VM_PROGRAMS)
 	BUILD=$(BUILD) tests/vm/run.sh --demo

@@ -239,17 +239,22 @@ int connection_new(Manager *m, int fd, Connection **ret) {
 		connection_free(c);
 		return r;
 	}
-	log_debug("Connection %u from pid %d uid %u.", c->id, (int) c->peer.pid, (unsigned) c->peer.uid);
+	log_debug("Connection %u from pid %d uid %u, %zu open.", c->id, (int) c->peer.pid,
+	          (unsigned) c->peer.uid, m->n_connections);
 	if (ret)
 		*ret = c;
 	return 0;
 }
 
 void connection_free(Connection *c) {
+	Manager *registered = NULL;
+
 	if (!c)
 		return;
-	if (c->manager && (c->prev || c->next || c->manager->connections == c))
+	if (c->manager && (c->prev || c->next || c->manager->connections == c)) {
 		manager_remove_connection(c->manager, c);
+		registered = c->manager;
+	}
 	sd_event_source_disable_unref(c->io_source);
 	sd_event_source_disable_unref(c->timeout_source);
 	wire_reader_done(&c->reader);
@@ -257,6 +262,10 @@ void connection_free(Connection *c) {
 	safe_close(c->peer_pidfd);
 	free(c->peer_groups);
 	safe_close(c->fd);
+	/* Logged once every fd of the connection is closed: the rig waits for "0 open" before it
+	 * counts the daemon's fds (tests/vm/lib.sh, daemon_fds). */
+	if (registered)
+		log_debug("Connection %u closed, %zu open.", c->id, registered->n_connections);
 	free(c);
 }
 

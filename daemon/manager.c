@@ -32,6 +32,7 @@ int manager_new(Manager **ret) {
 		return -ENOMEM;
 	m->listen_fd = -EBADF;
 	m->sysfs_fd = -EBADF;
+	m->refusal_log_interval_usec = MANAGER_REFUSAL_LOG_INTERVAL_USEC;
 	state_init(&m->state);
 	policy_limits_default(&m->policy.limits);
 	persist_init(&m->persist);
@@ -211,14 +212,13 @@ static const char *manager_check_connection_limits(const Manager *m, uid_t uid, 
 	return NULL;
 }
 
-/* Logs a refused connection, at most once per MANAGER_REFUSAL_LOG_INTERVAL_USEC: a client
+/* Logs a refused connection, at most once per refusal_log_interval_usec: a client
  * that reconnects in a loop must not flood the log. */
 static void manager_log_refusal(Manager *m, const struct ucred *peer, const char *limit, unsigned value) {
 	uint64_t now = 0;
 
 	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-	if (m->refusal_logged_usec != 0 &&
-	    now < m->refusal_logged_usec + MANAGER_REFUSAL_LOG_INTERVAL_USEC) {
+	if (m->refusal_logged_usec != 0 && now < m->refusal_logged_usec + m->refusal_log_interval_usec) {
 		m->refusals_unlogged++;
 		return;
 	}

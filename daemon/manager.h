@@ -38,8 +38,9 @@ typedef struct Manager {
 	size_t n_connections;
 	UserCount *user_connections; /* one entry per uid with connections open */
 	size_t n_user_connections, allocated_user_connections;
-	uint64_t refusal_logged_usec; /* when a refused connection was last logged */
-	unsigned refusals_unlogged;   /* refused since then */
+	uint64_t refusal_log_interval_usec; /* MANAGER_REFUSAL_LOG_INTERVAL_USEC; tests set it */
+	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */
+	unsigned refusals_unlogged;         /* refused since then */
 	State state;
 	Persist persist;
 	Policy policy;

@@ -31,13 +31,21 @@ driver_of() {
 	fi
 }
 
-# Waits up to 10 s for a command to succeed. Its arguments are expanded once, at the call:
-# conditions that must be re-read each time go in a function.
+# Seconds wait_until gives a condition before it fails: generous, since the rig runs under
+# TCG on a build machine that may be busy with something else. Nothing here waits a fixed
+# time for something that can be waited for.
+WAIT_SECONDS=120
+
+uptime_seconds() {
+	cut -d. -f1 /proc/uptime
+}
+
+# Waits up to WAIT_SECONDS for a command to succeed. Its arguments are expanded once, at the
+# call: conditions that must be re-read each time go in a function.
 wait_until() {
-	i=0
+	_wait_deadline=$(($(uptime_seconds) + WAIT_SECONDS))
 	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -gt 100 ] && return 1
+		[ "$(uptime_seconds)" -ge "$_wait_deadline" ] && return 1
 		sleep 0.1
 	done
 	return 0
@@ -77,6 +85,42 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
+# The daemon's own count of open connections: the number on the last "Connection N from
+# ..., M open." or "Connection N closed, M open." line of its --debug log, which it writes
+# once the connection's fds are closed; a daemon that starts anew ("Listening on") has none.
+open_connections() {
+	awk '/^<[0-9]>Listening on / { n = 0 }
+	     /^<7>Connection [0-9]+ .*, [0-9]+ open\.$/ { n = $(NF - 1) }
+	     END { print n + 0 }' /tmp/vfiod.log
+}
+
+# daemon_fds [N]: the daemon's fd count once it has exactly N connections open (default 0:
+# provably idle). A client that has exited may still be a connection until the daemon has
+# read its hang-up, so a count taken at any other moment is a guess.
+daemon_fds() {
+	wait_connections "${1:-0}"
+	fd_count "$VFIOD_PID"
+}
+
+# wait_connections [N]: waits until the daemon has N connections open (default 0).
+wait_connections() {
+	connections_are() { [ "$(open_connections)" = "$1" ]; }
+	wait_until connections_are "${1:-0}" ||
+		fail "vfiod did not get down to ${1:-0} open connection(s): $(open_connections) open"
+}
+
+# check_fds WHAT BASE [N]: the daemon, once down to N connections, holds BASE fds.
+check_fds() {
+	check_eq "daemon fds $1" "$2" "$(daemon_fds "${3:-0}")"
+}
+
+# check_exit WHAT PID [STATUS]: the background helper PID exits with STATUS (default 0).
+check_exit() {
+	wait "$2"
+	_status=$?
+	check_eq "exit status of $1" "${3:-0}" "$_status"
+}
+
 # Starts vfiod the way systemd would: socket-activated, on its first connection. Arguments
 # go to vfiod (a -c POLICY of the test's own, say).
 start_vfiod() {
@@ -99,13 +143,22 @@ stop_vfiod() {
 	check_eq "vfiod exit status after SIGTERM" 0 "$status"
 }
 
+# Between tests: no process a test started is left, and none holds a device.
+RIG_HELPERS="vmm-test vfiod-example-vmm hostile vfioctl sleep"
+stop_helpers() {
+	helpers_gone() { ! pidof $RIG_HELPERS >/dev/null; }
+	killall -q -KILL $RIG_HELPERS
+	wait_until helpers_gone || fail "still running: $(pidof $RIG_HELPERS)"
+}
+
 # Between tests: no vfiod left from the last one (systemd's, or one started by hand).
 stop_any_vfiod() {
 	if [ -d /run/systemd/system ]; then
 		systemctl stop vfiod.service
 	else
-		killall -q -KILL vfiod
-		killall -q -KILL systemd-socket-activate
+		vfiod_gone() { ! pidof vfiod systemd-socket-activate >/dev/null; }
+		killall -q -KILL vfiod systemd-socket-activate
+		wait_until vfiod_gone || fail "vfiod still running: $(pidof vfiod)"
 	fi
 	return 0
 }

@@ -13,10 +13,7 @@ run_one_test() {
 	fi
 	echo "RIG-$verdict $name ($(($(cut -d. -f1 /proc/uptime) - start)) s)"
 	# Whatever a test left running goes before the next one starts.
-	killall -q -KILL vmm-test 2>/dev/null
-	killall -q -KILL vfiod-example-vmm 2>/dev/null
-	sleep 0.2
-	if ! timeout -s KILL 60 sh -c '. /tests/lib.sh; stop_any_vfiod; reset_devices'; then
+	if ! timeout -s KILL 180 sh -c '. /tests/lib.sh; stop_helpers; stop_any_vfiod; reset_devices'; then
 		echo "RIG-NOTE resetting devices after $name hung; processes and kernel log follow"
 		ps
 		dmesg | tail -n 30

@@ -14,7 +14,7 @@ SOLO_GROUP=$(group_of "$RIG_SOLO")
 PAIR_GROUP=$(group_of "$RIG_PAIR_A")
 
 start_vfiod
-base=$(fd_count "$VFIOD_PID")
+base=$(daemon_fds)
 
 # Unprivileged for real: no root, no capabilities, no access to the group nodes.
 $VMM unprivileged "$SOLO_GROUP" "$PAIR_GROUP" || fail "vmm-test is not unprivileged"
@@ -23,7 +23,7 @@ $VMM unprivileged "$SOLO_GROUP" "$PAIR_GROUP" || fail "vmm-test is not unprivile
 $VMM attach "$RIG_SOLO" || fail "attaching $RIG_SOLO"
 # Two devices of one group and the solo device on one VM: one container, one KVM VFIO device.
 $VMM attach "$RIG_PAIR_A" "$RIG_PAIR_B" "$RIG_SOLO" || fail "attaching three devices to one VM"
-check_eq "daemon fds after attach and detach" "$base" "$(fd_count "$VFIOD_PID")"
+check_fds "after attach and detach" "$base"
 
 # A group held by one VM is busy for another.
 $VMM hold "$RIG_SOLO" >/tmp/hold.out &
@@ -38,13 +38,13 @@ vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { found 
 # OpenDevice belongs to the process that attached.
 $VMM expect-open io.vfiod.PermissionDenied "$id" || fail "OpenDevice from another process was not refused"
 kill -TERM "$holder"
-wait "$holder" || fail "the holder failed to detach"
+check_exit "the holder" "$holder"
 check_eq "attachments after the holder detached" "" "$(vfioctl attachments | sed 1d)"
 
 # Refusals, each with its error; after each the daemon still serves and holds no stray fd.
 refused() {
 	$VMM "$@" || fail "not refused as expected: $*"
-	check_eq "daemon fds after: $*" "$base" "$(fd_count "$VFIOD_PID")"
+	check_fds "after: $*" "$base"
 	vfioctl info >/dev/null || fail "the daemon stopped answering after: $*"
 }
 refused expect io.vfiod.NoSuchDevice 0000:0f:1f.7
@@ -61,7 +61,7 @@ unbind_vfio "$RIG_PAIR_B"
 refused expect io.vfiod.GroupNotViable "$RIG_PAIR_A" >/tmp/viable.out
 grep -q "$RIG_PAIR_B" /tmp/viable.out || fail "GroupNotViable does not name $RIG_PAIR_B: $(cat /tmp/viable.out)"
 
-check_eq "daemon fds after the refusals" "$base" "$(fd_count "$VFIOD_PID")"
+check_fds "after the refusals" "$base"
 
 # All of the above ran with no capability but CAP_SYS_RESOURCE (bit 24, for prlimit) and
 # no_new_privs (vfiod(8), PRIVILEGES).

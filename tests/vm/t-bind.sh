@@ -19,7 +19,7 @@ assignable device:$RIG_SOLO
 assignable device:$RIG_PAIR_A
 CONF
 start_vfiod -c /tmp/bind.conf
-base=$(fd_count "$VFIOD_PID")
+base=$(daemon_fds)
 
 # refused ERROR COMMAND...: the command fails and prints the Varlink error.
 refused() {
@@ -75,17 +75,17 @@ refused io.vfiod.DeviceBusy vfioctl unbind "$RIG_SOLO"
 grep -q "\"attachment\":$id" /tmp/refused.out || fail "DeviceBusy does not name attachment $id: $(cat /tmp/refused.out)"
 check_eq "driver of $RIG_SOLO while attached" vfio-pci "$(driver_of "$RIG_SOLO")"
 kill -TERM "$holder"
-wait "$holder" || fail "the holder failed to detach"
+check_exit "the holder" "$holder"
 
 # A group held open outside vfiod: unbinding would wait in the kernel, so it is refused.
-sh -c "exec 3<>/dev/vfio/$SOLO_GROUP; echo OPEN; exec sleep 60" >/tmp/open.out &
+sh -c "exec 3<>/dev/vfio/$SOLO_GROUP; echo OPEN; exec sleep 86400" >/tmp/open.out &
 opener=$!
 wait_for_line /tmp/open.out OPEN || fail "could not open /dev/vfio/$SOLO_GROUP"
 refused io.vfiod.KernelError vfioctl unbind "$RIG_SOLO"
 grep -q "Device or resource busy" /tmp/refused.out || fail "not refused for the open group: $(cat /tmp/refused.out)"
 check_eq "driver of $RIG_SOLO while its group is open" vfio-pci "$(driver_of "$RIG_SOLO")"
 kill -TERM "$opener"
-wait "$opener"
+check_exit "the process holding /dev/vfio/$SOLO_GROUP open" "$opener" 143
 
 # A VMM that detached but kept its device fd: no attachment and no group fd of its own (the
 # device fd holds the group file, which the open probe sees), and still the kernel's unbind
@@ -102,7 +102,7 @@ check_eq "unbind refusals audited" $((before + 1)) "$(refusals)"
 check_eq "driver of $RIG_SOLO while its device is open" vfio-pci "$(driver_of "$RIG_SOLO")"
 vfioctl info >/dev/null || fail "the daemon stopped answering"
 kill -TERM "$keeper"
-wait "$keeper"
+check_exit "the keeper" "$keeper"
 
 # Unbind: back to e1000e, the override cleared, the group node gone.
 vfioctl unbind "$RIG_SOLO" >/tmp/unbind.out || fail "vfioctl unbind $RIG_SOLO: $(cat /tmp/unbind.out)"
@@ -122,8 +122,7 @@ vfioctl unbind "$RIG_PAIR_A" >/dev/null || fail "vfioctl unbind $RIG_PAIR_A"
 check_eq "driver of $RIG_PAIR_A after unbind" e1000 "$(driver_of "$RIG_PAIR_A")"
 
 kill -TERM "$monitor"
-wait "$monitor"
-fds_back() { [ "$(fd_count "$VFIOD_PID")" = "$base" ]; }
-wait_until fds_back || fail "daemon fds after the bind tests: $base before, $(fd_count "$VFIOD_PID") now"
+check_exit "vfioctl monitor" "$monitor" 143
+check_fds "after the bind tests" "$base"
 stop_vfiod
 echo "t-bind: ok"

@@ -37,7 +37,7 @@ hold() {
 
 release() {
 	kill -TERM "$HOLDER"
-	wait "$HOLDER" 2>/dev/null
+	check_exit "the VMM holding attachment $ID" "$HOLDER"
 	wait_until sh -c "! vfioctl attachments | grep -q '^ *$ID '" || fail "attachment $ID stayed"
 }
 

@@ -18,7 +18,7 @@ CONF
 echo "admin user:1002" >/tmp/policy.conf.d/10-admin.conf
 echo "admin user:1001" >/tmp/policy.conf.d/ignored.txt
 start_vfiod -c /tmp/policy.conf
-base=$(fd_count "$VFIOD_PID")
+base=$(daemon_fds)
 
 VMM="runas 1000 1000 vmm-test"
 MEMBER="runas 1000 1000,2000 vmm-test"
@@ -46,7 +46,8 @@ $MEMBER expect io.vfiod.PermissionDenied "$RIG_PAIR_A" || fail "a half-allowed g
 check_eq "devices a vmmers member sees" "$RIG_SOLO " "$(visible 1000 1000,2000)"
 
 # Admin by drop-in: every attachment, ListDevices in full; *.txt drop-ins are not read.
-$VMM hold "$RIG_SOLO" >/tmp/hold.out &
+# The admin detaches it below: the holder's own Detach is then answered NoSuchAttachment.
+$VMM hold -e io.vfiod.NoSuchAttachment "$RIG_SOLO" >/tmp/hold.out &
 holder=$!
 wait_for_line /tmp/hold.out HELD || fail "the holder did not attach"
 id=$(sed -n 's/^HELD //p' /tmp/hold.out)
@@ -58,7 +59,7 @@ if runas 1001 1001 vfioctl detach "$id" 2>/tmp/err.out; then fail "other detache
 grep -q PermissionDenied /tmp/err.out || fail "detach by other: $(cat /tmp/err.out)"
 runas 1002 1002 vfioctl detach "$id" || fail "the admin could not detach $id"
 kill -TERM "$holder"
-wait "$holder"
+check_exit "the holder whose attachment the admin took" "$holder"
 
 # Reload: a drop-in allowing PAIR_B to vmmers makes the shared group theirs.
 loads() { grep -c "Policy loaded" /tmp/vfiod.log; }
@@ -87,6 +88,6 @@ sed -i '$d' /tmp/policy.conf
 check_eq "check-policy on the fixed file" "/tmp/policy.conf: valid, 4 rule(s)" \
 	"$(runas 1001 1001 vfioctl check-policy /tmp/policy.conf)"
 
-check_eq "daemon fds after the policy tests" "$base" "$(fd_count "$VFIOD_PID")"
+check_fds "after the policy tests" "$base"
 stop_vfiod
 echo "t-policy: ok"

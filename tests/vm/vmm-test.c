@@ -7,8 +7,10 @@
  *   vmm-test unprivileged GROUP...        no root, no capabilities, no access to /dev/vfio/N
  *   vmm-test attach ADDRESS...            one VM, every device: config IDs, DMA map, reset,
  *                                         regions and IRQs, one container, one KVM VFIO device
- *   vmm-test hold ADDRESS...              attach to one VM, print "HELD <id>" for each,
- *                                         detach on SIGTERM
+ *   vmm-test hold [-e ERROR] ADDRESS...   attach to one VM, print "HELD <id>" for each,
+ *                                         detach on SIGTERM; with -e, an admin took the
+ *                                         attachments meanwhile and each Detach must fail
+ *                                         with Varlink error ERROR
  *   vmm-test cycle N ADDRESS              attach and detach N times, a new VM each time
  *   vmm-test attach-only ADDRESS          Attach without the rest, print "ATTACHED <id>", then
  *                                         Detach on SIGTERM
@@ -213,9 +215,12 @@ static void attach_all(vfiod_client *client, int vm, int *kvm_device, int argc, 
 	}
 }
 
+static void check_error(vfiod_client *client, int r, const char *error);
+
 /* Attaches, prints "HELD <id>" per device; on SIGUSR1 checks the devices again through the
- * fds it holds and prints "RECHECKED"; detaches on SIGTERM. */
-static void hold(int argc, char *argv[]) {
+ * fds it holds and prints "RECHECKED"; detaches on SIGTERM, each Detach answered as
+ * detach_error says (NULL: success). */
+static void hold(const char *detach_error, int argc, char *argv[]) {
 	vfiod_attachment a[MAX_DEVICES];
 	vfiod_client *client = connect_daemon();
 	int vm = create_vm(), kvm_device = -1, signal_number = 0;
@@ -239,8 +244,13 @@ static void hold(int argc, char *argv[]) {
 	/* The daemon may have restarted meanwhile: a new connection. */
 	vfiod_disconnect(client);
 	client = connect_daemon();
-	for (int i = argc - 1; i >= 0; i--)
-		CHECK(vfiod_detach(client, &a[i], i == 0 ? kvm_device : -1) >= 0);
+	for (int i = argc - 1; i >= 0; i--) {
+		int r = vfiod_detach(client, &a[i], i == 0 ? kvm_device : -1);
+		if (detach_error)
+			check_error(client, r, detach_error);
+		else
+			CHECK(r >= 0);
+	}
 	vfiod_disconnect(client);
 }
 
@@ -374,8 +384,10 @@ int main(int argc, char *argv[]) {
 		check_unprivileged(argc - 2, argv + 2);
 	else if (strcmp(command, "attach") == 0)
 		attach_devices(argc - 2, argv + 2);
+	else if (strcmp(command, "hold") == 0 && argc >= 5 && strcmp(argv[2], "-e") == 0)
+		hold(argv[3], argc - 4, argv + 4);
 	else if (strcmp(command, "hold") == 0 && argc >= 3)
-		hold(argc - 2, argv + 2);
+		hold(NULL, argc - 2, argv + 2);
 	else if (strcmp(command, "cycle") == 0 && argc == 4)
 		cycle(atoi(argv[2]), argv[3]);
 	else if (strcmp(command, "attach-only") == 0 && argc == 3)
