@@ -46,13 +46,14 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 # The wire layer, linked into daemon, client and tests.
-PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c
+PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c protocol/pci.c
 # Everything of the daemon but main(), so unit tests link the real modules.
 DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
 	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
-	daemon/policy.c daemon/audit.c daemon/methods.c daemon/sysfs.c
+	daemon/policy.c daemon/audit.c daemon/methods.c daemon/methods-info.c \
+	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
+UNIT_TESTS := test-pci test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

@@ -84,7 +84,7 @@ static void bench_policy(unsigned n_rules, unsigned n_verdicts) {
 	if (r < 0)
 		die(error.reason[0] ? error.reason : "parse", r);
 	for (unsigned i = 0; i < 8; i++) {
-		(void) snprintf(members[i].address, sizeof(members[i].address), "0000:03:%02x.0", i);
+		members[i].address = (PciAddress){ .bus = 3, .device = (uint8_t) i };
 		members[i].group = 7;
 		members[i].vendor = 0x8086;
 		members[i].device = 0x10d3;

@@ -209,7 +209,8 @@ static int connection_take_credentials(Connection *c, uint64_t accepted_ns) {
 }
 
 Caller connection_caller(const Connection *c) {
-	return (Caller){ .uid = c->peer.uid,
+	return (Caller){ .pid = c->peer.pid,
+		         .uid = c->peer.uid,
 		         .gid = c->peer.gid,
 		         .groups = c->peer_groups,
 		         .n_groups = c->n_peer_groups };
@@ -269,7 +270,7 @@ void connection_free(Connection *c) {
 	free(c);
 }
 
-static int connection_queue(Connection *c, json_object *message, int *fds, size_t n_fds) {
+int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds) {
 	_cleanup_json_ json_object *owned = message;
 	const char *text;
 	size_t length;
@@ -278,6 +279,11 @@ static int connection_queue(Connection *c, json_object *message, int *fds, size_
 	if (!owned) {
 		close_many(fds, n_fds);
 		return -ENOMEM;
+	}
+	/* A oneway call gets no reply at all, not even an error (protocol.md). */
+	if (c->oneway) {
+		close_many(fds, n_fds);
+		return 0;
 	}
 	text = message_to_string(owned, &length);
 	if (!text) {
@@ -291,32 +297,26 @@ static int connection_queue(Connection *c, json_object *message, int *fds, size_
 }
 
 int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds) {
-	return connection_queue(c, message_new_reply(parameters, false), fds, n_fds);
+	return connection_send(c, message_new_reply(parameters, false), fds, n_fds);
 }
 
 int connection_reply_continues(Connection *c, json_object *parameters) {
-	return connection_queue(c, message_new_reply(parameters, true), NULL, 0);
+	return connection_send(c, message_new_reply(parameters, true), NULL, 0);
 }
 
 int connection_reply_error(Connection *c, const char *error, json_object *parameters) {
-	return connection_queue(c, message_new_error(error, parameters), NULL, 0);
+	return connection_send(c, message_new_error(error, parameters), NULL, 0);
 }
 
 int connection_reply_limit_exceeded(Connection *c, const char *limit, unsigned value) {
-	return connection_queue(c, message_new_limit_exceeded(limit, value), NULL, 0);
+	return connection_send(c, message_new_limit_exceeded(limit, value), NULL, 0);
 }
 
 int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal) {
-	json_object *parameters = json_object_new_object();
 	int r;
 
-	if (!parameters ||
-	    json_object_object_add(parameters, "reason", json_object_new_string(reason)) < 0) {
-		json_object_put(parameters);
-		return -ENOMEM;
-	}
 	log_debug("Connection %u (pid %d): protocol error: %s", c->id, (int) c->peer.pid, reason);
-	r = connection_reply_error(c, VFIOD_ERROR_PROTOCOL_ERROR, parameters);
+	r = connection_send(c, message_new_protocol_error(reason), NULL, 0);
 	if (fatal)
 		c->closing = true;
 	return r;

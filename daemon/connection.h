@@ -32,6 +32,7 @@ typedef struct Connection {
 	unsigned id;     /* for log lines */
 	bool read_eof;   /* the peer shut down its sending side */
 	bool closing;    /* close once the queued replies are sent */
+	bool oneway;     /* running a oneway call: its replies are dropped */
 
 	sd_event_source *timeout_source; /* armed while a request is half-sent */
 	unsigned timeout_sec;            /* the request-timeout it was armed with */
@@ -47,6 +48,11 @@ int connection_new(Manager *m, int fd, Connection **ret);
 
 /* Unregisters and frees the connection, closing its socket and every fd it holds. */
 void connection_free(Connection *c);
+
+/* Queues a whole message (a reply or an error, from message.h's builders; NULL stands for
+ * an allocation failure). Takes ownership of message and of the n_fds fds on every path.
+ * Returns 0 or -errno (the connection is then closed). */
+int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds);
 
 /* Queues a reply. Takes ownership of parameters (NULL for none) and of the n_fds fds on
  * every path. Returns 0 or -errno (the connection is then closed). */

@@ -1,29 +1,67 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
 #include "connection.h"
 #include "dispatch.h"
 #include "log.h"
+#include "manager.h"
 #include "message.h"
 #include "methods.h"
 
-/* Every method the broker answers: a call for anything else never reaches a handler. */
-static const MethodEntry method_table[] = {
-	{ VARLINK_METHOD_GET_INFO, method_get_info, 0 },
-	{ VARLINK_METHOD_GET_INTERFACE_DESCRIPTION, method_get_interface_description, 0 },
-	{ VFIOD_METHOD_LIST_DEVICES, method_list_devices, 0 },
-	{ VFIOD_METHOD_LIST_ATTACHMENTS, method_list_attachments, 0 },
-	{ VFIOD_METHOD_ATTACH, method_attach, METHOD_TAKES_FDS },
-	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, 0 },
-	{ VFIOD_METHOD_DETACH, method_detach, 0 },
-	{ VFIOD_METHOD_MONITOR, method_monitor, 0 },
-	{ VFIOD_METHOD_BIND, method_bind, 0 },
-	{ VFIOD_METHOD_UNBIND, method_unbind, 0 },
+/* Requests carry no longer strings than these; a longer one is an InvalidParameter. */
+#define ADDRESS_TEXT_MAX   64
+#define INTERFACE_NAME_MAX 256
+
+static const ParamSpec interface_params[] = {
+	{ "interface", PARAM_STRING, .offset = offsetof(InterfaceParams, interface),
+	  .max_length = INTERFACE_NAME_MAX },
+};
+static const ParamSpec attach_params[] = {
+	{ "address", PARAM_PCI_ADDRESS, .offset = offsetof(AttachParams, address),
+	  .max_length = ADDRESS_TEXT_MAX },
+	{ "vmFd", PARAM_INT, .offset = offsetof(AttachParams, vm_fd), .min = 0,
+	  .max = PROTOCOL_MAX_FDS - 1 },
+};
+static const ParamSpec id_params[] = {
+	{ "id", PARAM_INT, .offset = offsetof(IdParams, id), .min = 0, .max = UINT32_MAX },
+};
+static const ParamSpec address_params[] = {
+	{ "address", PARAM_PCI_ADDRESS, .offset = offsetof(AddressParams, address),
+	  .max_length = ADDRESS_TEXT_MAX },
 };
 
-const MethodEntry *dispatch_find_method(const char *name) {
+#define PARAMS(table, type) .params = table, .n_params = ELEMENTSOF(table), .params_size = sizeof(type)
+
+/* Every method the broker answers, and what each takes and allows: a call for anything else
+ * never reaches a handler, and no handler runs before its row's checks passed. */
+static const MethodEntry method_table[] = {
+	{ VARLINK_METHOD_GET_INFO, method_get_info },
+	{ VARLINK_METHOD_GET_INTERFACE_DESCRIPTION, method_get_interface_description,
+	  PARAMS(interface_params, InterfaceParams) },
+	{ VFIOD_METHOD_LIST_DEVICES, method_list_devices },
+	{ VFIOD_METHOD_LIST_ATTACHMENTS, method_list_attachments },
+	{ VFIOD_METHOD_ATTACH, method_attach, PARAMS(attach_params, AttachParams),
+	  .flags = METHOD_FDS_IN | METHOD_FDS_OUT },
+	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, PARAMS(id_params, IdParams),
+	  .flags = METHOD_FDS_OUT },
+	{ VFIOD_METHOD_DETACH, method_detach, PARAMS(id_params, IdParams) },
+	{ VFIOD_METHOD_MONITOR, method_monitor, .flags = METHOD_STREAMING },
+	{ VFIOD_METHOD_BIND, method_bind, PARAMS(address_params, AddressParams), .flags = METHOD_ADMIN,
+	  .audit_action = "bind" },
+	{ VFIOD_METHOD_UNBIND, method_unbind, PARAMS(address_params, AddressParams), .flags = METHOD_ADMIN,
+	  .audit_action = "unbind" },
+};
+
+const MethodEntry *dispatch_table(size_t *ret_n) {
+	*ret_n = ELEMENTSOF(method_table);
+	return method_table;
+}
+
+static const MethodEntry *dispatch_find_method(const char *name) {
 	for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
 		if (strcmp(method_table[i].name, name) == 0)
 			return &method_table[i];
@@ -45,25 +83,14 @@ static bool interface_is_known(const char *method, size_t length) {
 /* Answers a call for a method the table lacks with the Varlink error that names it. */
 static int dispatch_reply_unknown(Connection *c, const char *method) {
 	size_t length = method_interface_length(method);
-	json_object *parameters = json_object_new_object();
-	const char *error;
-	int r;
+	_cleanup_free_ char *interface = NULL;
 
-	if (!parameters)
+	if (length > 0 && interface_is_known(method, length))
+		return connection_send(c, message_new_method_not_found(method), NULL, 0);
+	interface = strndup(method, length);
+	if (!interface)
 		return -ENOMEM;
-	if (length == 0 || !interface_is_known(method, length)) {
-		error = VARLINK_ERROR_INTERFACE_NOT_FOUND;
-		r = json_object_object_add(parameters, "interface",
-		                           json_object_new_string_len(method, (int) length));
-	} else {
-		error = VARLINK_ERROR_METHOD_NOT_FOUND;
-		r = json_object_object_add(parameters, "method", json_object_new_string(method));
-	}
-	if (r < 0) {
-		json_object_put(parameters);
-		return -ENOMEM;
-	}
-	return connection_reply_error(c, error, parameters);
+	return connection_send(c, message_new_interface_not_found(interface), NULL, 0);
 }
 
 static int dispatch_reply_parse_error(Connection *c, int error) {
@@ -72,6 +99,93 @@ static int dispatch_reply_parse_error(Connection *c, int error) {
 	if (error == -EBADMSG)
 		return connection_reply_protocol_error(c, "message is not valid JSON in UTF-8", true);
 	return connection_reply_protocol_error(c, "message is not a Varlink call", true);
+}
+
+/* How the call asks to be run, against what the row allows: fds only where the row takes
+ * them, oneway never for fds or "more" (protocol.md), no upgrade, and "more" where the row
+ * streams. Returns 1 when it may go on, 0 when answered, -errno. */
+static int dispatch_check_form(Connection *c, const MethodEntry *e, const VarlinkCall *call, size_t n_fds) {
+	if (call->upgrade)
+		return connection_reply_protocol_error(c, "upgrade is not supported", true);
+	if (call->oneway && (call->more || (e->flags & (METHOD_FDS_IN | METHOD_FDS_OUT))))
+		return connection_reply_protocol_error(c, "this call cannot be oneway", true);
+	if (n_fds > 0 && !(e->flags & METHOD_FDS_IN))
+		return connection_reply_protocol_error(c, "this method takes no file descriptors", false);
+	if ((e->flags & METHOD_STREAMING) && !call->more)
+		return connection_send(c, message_new_plain_error(VARLINK_ERROR_EXPECTED_MORE), NULL, 0);
+	return 1;
+}
+
+/* Decodes the row's parameters into params: InvalidParameter names a missing, ill-typed or
+ * out-of-range one, InvalidAddress a string that is no PCI address. 1, 0 when answered. */
+static int dispatch_decode(Connection *c, const MethodEntry *e, json_object *parameters, void *params) {
+	const char *bad = NULL;
+	json_object *text = NULL;
+	int r = message_decode_params(parameters, e->params, e->n_params, params, &bad);
+
+	if (r == -EADDRNOTAVAIL && json_object_object_get_ex(parameters, bad, &text))
+		return connection_send(
+		        c,
+		        message_new_address_error(VFIOD_ERROR_INVALID_ADDRESS, json_object_get_string(text)),
+		        NULL, 0);
+	if (r < 0)
+		return connection_send(c, message_new_invalid_parameter(bad), NULL, 0);
+	return 1;
+}
+
+/* An admin-only method called by someone else: denied, and audited as a denial. */
+static int dispatch_deny_admin_only(MethodCall *call, const MethodEntry *e, const void *params) {
+	const PciAddress *address =
+	        e->params && e->params[0].type == PARAM_PCI_ADDRESS
+	                ? (const PciAddress *) ((const char *) params + e->params[0].offset)
+	                : NULL;
+	AuditRecord record = method_record(call, e->audit_action, "denied",
+	                                   address ? PCI_ADDRESS_TEXT(*address) : NULL, 0, "not an admin");
+
+	/* "Unbind of 0000:01:00.0 by pid 7 uid 1000: denied, not an admin." */
+	audit_log(LOG_NOTICE, &record, "%c%s of %s by pid %d uid %u: denied, not an admin.",
+	          toupper((unsigned char) e->audit_action[0]), e->audit_action + 1,
+	          record.device ?: "a device", (int) record.pid, (unsigned) record.uid);
+	return connection_send(call->connection, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED),
+	                       NULL, 0);
+}
+
+/* Every parameter struct the table names fits here. */
+typedef union MethodParams {
+	InterfaceParams interface;
+	AttachParams attach;
+	IdParams id;
+	AddressParams address;
+} MethodParams;
+
+static int dispatch_run(Connection *c, const MethodEntry *e, VarlinkCall *v, int *fds, size_t n_fds) {
+	Caller caller = connection_caller(c);
+	MethodParams params = {};
+	MethodCall call = {
+		.manager = c->manager,
+		.connection = c,
+		.method = v->method,
+		.caller = &caller,
+		.admin = policy_is_admin(&c->manager->policy, &caller),
+		.fds = fds,
+		.n_fds = n_fds,
+		.more = v->more,
+	};
+	int r;
+
+	assert(e->params_size <= sizeof(params));
+	r = dispatch_check_form(c, e, v, n_fds);
+	if (r > 0 && e->params)
+		r = dispatch_decode(c, e, v->parameters, &params);
+	if (r > 0 && (e->flags & METHOD_ADMIN) && !call.admin)
+		r = dispatch_deny_admin_only(&call, e, &params);
+	if (r <= 0)
+		return r;
+	/* From here on the call is run; a oneway call's replies are dropped. */
+	c->oneway = v->oneway;
+	r = e->handler(&call, &params);
+	c->oneway = false;
+	return r;
 }
 
 int dispatch_message(Connection *c, const char *text, size_t length, int *fds, size_t n_fds) {
@@ -89,20 +203,7 @@ int dispatch_message(Connection *c, const char *text, size_t length, int *fds, s
 		close_many(fds, n_fds);
 		return dispatch_reply_unknown(c, call.method);
 	}
-	if (n_fds > 0 && !(entry->flags & METHOD_TAKES_FDS)) {
-		close_many(fds, n_fds);
-		return connection_reply_protocol_error(c, "this method takes no file descriptors", false);
-	}
-
-	MethodCall method_call = {
-		.connection = c,
-		.method = call.method,
-		.parameters = call.parameters,
-		.fds = fds,
-		.n_fds = n_fds,
-		.more = call.more,
-	};
-	r = entry->handler(&method_call);
+	r = dispatch_run(c, entry, &call, fds, n_fds);
 	close_many(fds, n_fds);
 	return r;
 }

@@ -12,6 +12,15 @@ int json_add(json_object *object, const char *key, json_object *value) {
 	return json_add_nullable(object, key, value);
 }
 
+int json_append(json_object *array, json_object *value) {
+	/* json-c asserts on a NULL array: refuse here. */
+	if (!array || !value || json_object_array_add(array, value) < 0) {
+		json_object_put(value);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int json_add_nullable(json_object *object, const char *key, json_object *value) {
 	if (json_object_object_add(object, key, value) < 0) {
 		json_object_put(value);
@@ -34,7 +43,7 @@ json_object *device_to_json(const SysfsDevice *d, State *state) {
 		return NULL;
 	(void) snprintf(vendor, sizeof(vendor), "%04x", d->vendor);
 	(void) snprintf(device, sizeof(device), "%04x", d->device);
-	r |= json_add(o, "address", json_object_new_string(d->address));
+	r |= json_add(o, "address", json_object_new_string(PCI_ADDRESS_TEXT(d->address)));
 	r |= json_add(o, "group", json_object_new_int(d->group));
 	r |= json_add(o, "vendor", json_object_new_string(vendor));
 	r |= json_add(o, "device", json_object_new_string(device));
@@ -58,7 +67,7 @@ json_object *attachment_to_json(const Attachment *a) {
 		return NULL;
 	state_format_time(a->since, since, sizeof(since));
 	r |= json_add(o, "id", json_object_new_int64(a->id));
-	r |= json_add(o, "address", json_object_new_string(a->address));
+	r |= json_add(o, "address", json_object_new_string(PCI_ADDRESS_TEXT(a->address)));
 	r |= json_add(o, "group", json_object_new_int(a->group->number));
 	r |= json_add(o, "vm", json_object_new_int64(a->vm->id));
 	r |= json_add(o, "pid", json_object_new_int64(a->pid));

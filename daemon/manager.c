@@ -196,22 +196,6 @@ void manager_remove_connection(Manager *m, Connection *c) {
 	m->n_connections--;
 }
 
-/* The connection limit a new connection of uid would pass, with its value in *ret_value;
- * NULL when it is within every limit. Root is counted like anyone. */
-static const char *manager_check_connection_limits(const Manager *m, uid_t uid, unsigned *ret_value) {
-	const PolicyLimits *l = &m->policy.limits;
-
-	if (m->n_connections >= l->connections) {
-		*ret_value = l->connections;
-		return POLICY_LIMIT_CONNECTIONS;
-	}
-	if (manager_count_user_connections(m, uid) >= l->connections_per_user) {
-		*ret_value = l->connections_per_user;
-		return POLICY_LIMIT_CONNECTIONS_PER_USER;
-	}
-	return NULL;
-}
-
 /* Logs a refused connection, at most once per refusal_log_interval_usec: a client
  * that reconnects in a loop must not flood the log. */
 static void manager_log_refusal(Manager *m, const struct ucred *peer, const char *limit, unsigned value) {
@@ -265,7 +249,9 @@ static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t reve
 		log_warning_errno(negative_errno(), "Closing a connection without peer credentials: %m");
 		return 0;
 	}
-	limit = manager_check_connection_limits(m, peer.uid, &value);
+	/* Root is counted like anyone. */
+	limit = policy_connection_limit(&m->policy, m->n_connections,
+	                                manager_count_user_connections(m, peer.uid), &value);
 	if (limit) {
 		manager_refuse_connection(m, TAKE_FD(client_fd), &peer, limit, value);
 		return 0;
@@ -428,14 +414,14 @@ static int manager_send_event(Connection *c, const Event *e) {
 	return connection_reply_continues(c, p);
 }
 
-/* Whether the caller of monitor c may hear of e: admins of everything, anyone else of their
- * own attachments only, as ListAttachments shows them. */
+/* Whether the caller of monitor c may hear of e (policy_may_hear_event). */
 static bool monitor_may_see(Manager *m, const Connection *c, const Event *e) {
 	Caller caller = connection_caller(c);
+	PolicyOwner owner = e->attachment
+	                            ? (PolicyOwner){ .pid = e->attachment->pid, .uid = e->attachment->uid }
+	                            : (PolicyOwner){};
 
-	if (policy_is_admin(&m->policy, &caller))
-		return true;
-	return e->attachment && e->attachment->uid == c->peer.uid;
+	return policy_may_hear_event(&m->policy, &caller, e->attachment ? &owner : NULL);
 }
 
 void manager_emit(Manager *m, const Event *e) {
@@ -460,14 +446,14 @@ void manager_detach(Manager *m, Attachment *a, const char *reason, const struct 
 		               .outcome = "done",
 		               .pid = by ? by->pid : 0,
 		               .uid = by ? by->uid : 0,
-		               .device = a->address,
+		               .device = PCI_ADDRESS_TEXT(a->address),
 		               .attachment = a->id,
 		               .reason = reason,
 		               .owner_pid = a->pid,
 		               .owner_uid = a->uid };
 
 	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id,
-	          a->address, a->group->number, a->vm->id, (int) a->pid, reason);
+	          PCI_ADDRESS_TEXT(a->address), a->group->number, a->vm->id, (int) a->pid, reason);
 	manager_emit_event(m, "detach", a, reason);
 	state_detach(&m->state, a);
 	(void) persist_sync(&m->persist, &m->state);

@@ -1,18 +1,58 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* One handler per Varlink method. The Varlink error a call answers is chosen here, once. */
+/* One handler per Varlink method, split by subject: introspection and listings
+ * (methods-info.c), attachments (methods-attach.c), drivers (methods-driver.c). Each is reached
+ * only through the method table (dispatch.c), which has decoded the parameters into the struct
+ * below and checked what the table declares. The Varlink error a call answers is chosen in its
+ * handler, once. */
 
+#include <stdint.h>
+
+#include "audit.h"
 #include "dispatch.h"
+#include "pci.h"
+#include "sysfs.h"
 
-int method_get_info(MethodCall *call);
-int method_get_interface_description(MethodCall *call);
-int method_list_devices(MethodCall *call);
-int method_attach(MethodCall *call);
-int method_open_device(MethodCall *call);
-int method_detach(MethodCall *call);
-int method_list_attachments(MethodCall *call);
-int method_monitor(MethodCall *call);
+/* Parameter structs, decoded by the table's ParamSpec rows. */
+typedef struct InterfaceParams {
+	const char *interface;
+} InterfaceParams;
+
+typedef struct AttachParams {
+	PciAddress address;
+	int64_t vm_fd;
+} AttachParams;
+
+typedef struct IdParams {
+	int64_t id;
+} IdParams;
+
+typedef struct AddressParams {
+	PciAddress address;
+} AddressParams;
+
+int method_get_info(MethodCall *call, const void *params);
+int method_get_interface_description(MethodCall *call, const void *params);
+int method_list_devices(MethodCall *call, const void *params);
+int method_list_attachments(MethodCall *call, const void *params);
+int method_monitor(MethodCall *call, const void *params);
+int method_attach(MethodCall *call, const void *params);
+int method_open_device(MethodCall *call, const void *params);
+int method_detach(MethodCall *call, const void *params);
 /* Extensions, for admins: move a device between vfio-pci and its host driver. */
-int method_bind(MethodCall *call);
-int method_unbind(MethodCall *call);
+int method_bind(MethodCall *call, const void *params);
+int method_unbind(MethodCall *call, const void *params);
+
+/* Shared by the handlers. */
+
+/* Queues message (an error or reply from message.h's builders; NULL for out of memory). */
+int method_send(MethodCall *call, json_object *message);
+
+/* The audit record of a call: the caller from the socket, what it asked and what came of it. */
+AuditRecord method_record(const MethodCall *call, const char *action, const char *outcome,
+                          const char *device, unsigned attachment, const char *reason);
+
+/* Reads the device at address, answering NoSuchDevice or KernelError itself. Returns 1 when
+ * found, 0 when answered, -errno. */
+int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret);

@@ -269,7 +269,7 @@ static void restore_group(State *s, json_object *o, Passed *passed) {
 
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
-	json_object *address = NULL, *open = NULL, *limit = NULL;
+	json_object *address_text = NULL, *open = NULL, *limit = NULL;
 	_cleanup_close_ int owner = -EBADF;
 	int64_t memlock;
 	Attachment a = { .since = member_int(o, "sinceEpoch") };
@@ -277,8 +277,8 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	Vm *vm;
 
 	if (id <= 0 || id > UINT32_MAX || group < 0 || group > INT32_MAX || vm_id <= 0 ||
-	    vm_id > UINT32_MAX || !json_object_object_get_ex(o, "address", &address) ||
-	    !pci_address_is_valid(json_object_get_string(address)))
+	    vm_id > UINT32_MAX || !json_object_object_get_ex(o, "address", &address_text) ||
+	    pci_address_parse(json_object_get_string(address_text), &a.address) < 0)
 		return;
 	owner = passed_take(passed, "owner-%u", (unsigned) id);
 	g = state_find_group(s, (int) group);
@@ -298,7 +298,6 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	                ? json_object_get_int64(limit)
 	                : 0;
 	a.memlock = memlock == -1 ? UINT64_MAX : memlock > 0 ? (uint64_t) memlock : 0;
-	strcpy(a.address, json_object_get_string(address));
 	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner));
 }
 

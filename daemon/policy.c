@@ -95,9 +95,8 @@ static int parse_object(const char *word, PolicyRule *r) {
 		r->object = OBJECT_ANY;
 		return 0;
 	}
-	if (strncmp(word, "device:", 7) == 0 && pci_address_is_valid(word + 7)) {
+	if (strncmp(word, "device:", 7) == 0 && pci_address_parse(word + 7, &r->address) == 0) {
 		r->object = OBJECT_ADDRESS;
-		memcpy(r->address, word + 7, PCI_ADDRESS_MAX);
 		return 0;
 	}
 	if (strncmp(word, "id:", 3) == 0 && strlen(word) == 12 && word[7] == ':' && is_hex4(word + 3) &&
@@ -449,7 +448,7 @@ static bool object_matches(const PolicyRule *r, const SysfsDevice *d) {
 	case OBJECT_ANY:
 		return true;
 	case OBJECT_ADDRESS:
-		return strcmp(r->address, d->address) == 0;
+		return pci_address_equal(r->address, d->address);
 	case OBJECT_ID:
 		return r->vendor == d->vendor && r->device == d->device;
 	case OBJECT_IOMMU_GROUP:
@@ -508,4 +507,69 @@ bool policy_is_assignable(const Policy *p, const SysfsDevice *d) {
 		if (p->rules[i].kind == RULE_ASSIGNABLE && object_matches(&p->rules[i], d))
 			return true;
 	return false;
+}
+
+void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *devices, size_t n,
+                           bool *allowed) {
+	bool admin = policy_is_admin(p, c);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t earlier = sysfs_first_of_group(devices, i);
+		bool all = true, reachable = false;
+
+		if (admin || devices[i].group < 0) {
+			allowed[i] = admin;
+			continue;
+		}
+		if (earlier < i) {
+			allowed[i] = allowed[earlier];
+			continue;
+		}
+		/* As policy_allows_group() over the members, without copying them out. */
+		for (size_t j = i; j < n && all; j++) {
+			if (devices[j].group != devices[i].group || devices[j].bridge)
+				continue;
+			all = policy_allows_device(p, c, &devices[j]);
+			reachable = true;
+		}
+		allowed[i] = all && reachable;
+	}
+}
+
+bool policy_may_open_device(const Caller *c, const PolicyOwner *owner) {
+	/* A pid names another process only after the owner exited, which its pidfd shows. */
+	return c->pid == owner->pid && c->uid == owner->uid && !owner->exited;
+}
+
+PolicyDetach policy_may_detach(const Policy *p, const Caller *c, const PolicyOwner *owner) {
+	if (c->uid == owner->uid)
+		return POLICY_DETACH_AS_OWNER;
+	return policy_is_admin(p, c) ? POLICY_DETACH_AS_ADMIN : POLICY_DETACH_DENIED;
+}
+
+bool policy_may_see_attachment(const Policy *p, const Caller *c, const PolicyOwner *owner) {
+	return c->uid == owner->uid || policy_is_admin(p, c);
+}
+
+bool policy_may_hear_event(const Policy *p, const Caller *c, const PolicyOwner *owner) {
+	return owner ? policy_may_see_attachment(p, c, owner) : policy_is_admin(p, c);
+}
+
+const char *policy_attachment_limit(const Policy *p, unsigned n_held, unsigned *ret_value) {
+	if (n_held < p->limits.attachments_per_user)
+		return NULL;
+	*ret_value = p->limits.attachments_per_user;
+	return POLICY_LIMIT_ATTACHMENTS_PER_USER;
+}
+
+const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, unsigned *ret_value) {
+	if (n_open >= p->limits.connections) {
+		*ret_value = p->limits.connections;
+		return POLICY_LIMIT_CONNECTIONS;
+	}
+	if (n_user >= p->limits.connections_per_user) {
+		*ret_value = p->limits.connections_per_user;
+		return POLICY_LIMIT_CONNECTIONS_PER_USER;
+	}
+	return NULL;
 }

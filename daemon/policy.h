@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Who may attach what: a pure decision over rules read from vfiod.conf(5), default deny.
- * Never logs; parse errors come back with their file, line and reason. */
+/* Who may do what: vfiod.conf(5)'s rules, and every authorization decision of the daemon as a
+ * pure function of the caller, the rules and the object (attach, open, detach, see an
+ * attachment or a device, hear an event, limits), default deny. The method table declares
+ * which methods are for admins (dispatch.c); everything else is decided here. Never logs;
+ * parse errors come back with their file, line and reason. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +30,7 @@ typedef struct PolicyRule {
 	PolicySubject subject;
 	uint32_t id; /* uid or gid */
 	PolicyObject object;
-	char address[PCI_ADDRESS_MAX];
+	PciAddress address;
 	uint16_t vendor, device;
 	int group;
 	uint64_t memlock; /* bytes, UINT64_MAX for infinity */
@@ -67,6 +70,7 @@ typedef struct PolicyError {
 
 /* The caller, from the socket: SO_PEERCRED and SO_PEERGROUPS. */
 typedef struct Caller {
+	pid_t pid;
 	uid_t uid;
 	gid_t gid;
 	const gid_t *groups; /* supplementary groups, sorted ascending */
@@ -97,3 +101,43 @@ uint64_t policy_memlock(const Policy *p, const Caller *c);
 
 /* Whether an admin may bind d to vfio-pci: an assignable rule names it; never a bridge. */
 bool policy_is_assignable(const Policy *p, const SysfsDevice *d);
+
+/* Who holds an attachment, as far as a decision about it goes. */
+typedef struct PolicyOwner {
+	pid_t pid;
+	uid_t uid;
+	bool exited; /* the owner's pidfd says it is gone (its pid may be reused) */
+} PolicyOwner;
+
+/* Into allowed[i], whether c may see devices[i] of a listing (ListDevices): a device in an
+ * IOMMU group when c may attach that whole group, whose members are every device of the
+ * listing in it (each group decided once); a device without a group only for admins. */
+void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *devices, size_t n,
+                           bool *allowed);
+
+/* OpenDevice: only the very process that attached, while it lives. */
+bool policy_may_open_device(const Caller *c, const PolicyOwner *owner);
+
+typedef enum PolicyDetach {
+	POLICY_DETACH_DENIED,
+	POLICY_DETACH_AS_OWNER, /* the owner's own request */
+	POLICY_DETACH_AS_ADMIN, /* an admin ending someone else's attachment */
+} PolicyDetach;
+
+/* Detach: the owning user, or an admin. */
+PolicyDetach policy_may_detach(const Policy *p, const Caller *c, const PolicyOwner *owner);
+
+/* ListAttachments and Monitor: admins see every attachment, others their own. */
+bool policy_may_see_attachment(const Policy *p, const Caller *c, const PolicyOwner *owner);
+
+/* Monitor: an event about an attachment (owner) is heard by those who may see it; an event
+ * about no attachment (Bind, Unbind: owner NULL) by admins only. */
+bool policy_may_hear_event(const Policy *p, const Caller *c, const PolicyOwner *owner);
+
+/* The limit a new attachment would pass when its user already holds n_held (root is counted
+ * like anyone), with its value in *ret_value; NULL within the limits. */
+const char *policy_attachment_limit(const Policy *p, unsigned n_held, unsigned *ret_value);
+
+/* The limit a new connection would pass with n_open connections open in all and n_user of its
+ * uid; NULL within the limits. */
+const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, unsigned *ret_value);

@@ -27,9 +27,9 @@ Attachment *state_find_attachment(State *s, unsigned id) {
 	return NULL;
 }
 
-Attachment *state_find_attachment_by_address(State *s, const char *address) {
+Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
 	for (Attachment *a = s->attachments; a; a = a->next)
-		if (strcmp(a->address, address) == 0)
+		if (pci_address_equal(a->address, address))
 			return a;
 	return NULL;
 }
@@ -139,7 +139,7 @@ static int attachment_new(State *s, const SysfsDevice *device, pid_t pid, uid_t 
 	if (!a)
 		return -ENOMEM;
 	a->id = s->next_attachment_id++;
-	memcpy(a->address, device->address, sizeof(a->address));
+	a->address = device->address;
 	a->pid = pid;
 	a->uid = uid;
 	a->since = time(NULL);

@@ -37,7 +37,7 @@ typedef struct Group {
 
 typedef struct Attachment {
 	unsigned id;
-	char address[PCI_ADDRESS_MAX];
+	PciAddress address;
 	Group *group;
 	Vm *vm;
 	pid_t pid;
@@ -78,7 +78,7 @@ void state_init(State *s);
 void state_done(State *s);
 
 Attachment *state_find_attachment(State *s, unsigned id);
-Attachment *state_find_attachment_by_address(State *s, const char *address);
+Attachment *state_find_attachment_by_address(State *s, PciAddress address);
 /* The first attachment holding group number, NULL when the group is free. */
 Attachment *state_find_attachment_by_group(State *s, int group);
 

@@ -14,33 +14,6 @@
 #define PCI_DEVICES_DIR  "bus/pci/devices"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
 
-static bool is_lower_hex(char c) {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-static unsigned hex_value(char c) {
-	return c <= '9' ? (unsigned) (c - '0') : (unsigned) (c - 'a' + 10);
-}
-
-bool pci_address_is_valid(const char *address) {
-	/* "dddd:bb:dd.f": the template marks hex digits 'x' and the one function digit 'f'. */
-	static const char template[] = "xxxx:xx:xx.f";
-
-	if (!address || strnlen(address, sizeof(template)) != sizeof(template) - 1)
-		return false;
-	for (size_t i = 0; i < sizeof(template) - 1; i++) {
-		char t = template[i], c = address[i];
-		if (t == 'x' && !is_lower_hex(c))
-			return false;
-		if (t == 'f' && (c < '0' || c > '7'))
-			return false;
-		if (t != 'x' && t != 'f' && c != t)
-			return false;
-	}
-	/* The device number has five bits. */
-	return hex_value(address[8]) * 16 + hex_value(address[9]) <= 0x1f;
-}
-
 int sysfs_open_root(const char *path, int *ret_fd) {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -140,14 +113,13 @@ static int read_group_number(int dir_fd, int *ret) {
 	return 0;
 }
 
-/* The device directory of a valid address, opened; -ENOENT when there is no such device. */
-static int open_device_dir(int root_fd, const char *address, int *ret_fd) {
+/* The device directory of address, opened; -ENOENT when there is no such device. The strict
+ * form of a parsed address is the only text that reaches the path. */
+static int open_device_dir(int root_fd, PciAddress address, int *ret_fd) {
 	char path[sizeof(PCI_DEVICES_DIR) + PCI_ADDRESS_MAX + 1];
 	int fd;
 
-	if (!pci_address_is_valid(address))
-		return -EINVAL;
-	(void) snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", address);
+	(void) snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", PCI_ADDRESS_TEXT(address));
 	fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOTDIR ? -ENOENT : negative_errno();
@@ -155,7 +127,7 @@ static int open_device_dir(int root_fd, const char *address, int *ret_fd) {
 	return 0;
 }
 
-int sysfs_device_is_enabled(int root_fd, const char *address) {
+int sysfs_device_is_enabled(int root_fd, PciAddress address) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	char text[16];
 	int r = open_device_dir(root_fd, address, &dir_fd);
@@ -171,7 +143,7 @@ int sysfs_device_is_enabled(int root_fd, const char *address) {
 }
 
 /* Address, IDs, driver and group of one device; viability is left to the caller. */
-static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret) {
+static int sysfs_read_device(int root_fd, PciAddress address, SysfsDevice *ret) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	SysfsDevice d = {};
 	int r;
@@ -179,7 +151,7 @@ static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret)
 	r = open_device_dir(root_fd, address, &dir_fd);
 	if (r < 0)
 		return r;
-	memcpy(d.address, address, PCI_ADDRESS_MAX);
+	d.address = address;
 	r = read_pci_id(dir_fd, "vendor", &d.vendor);
 	if (r >= 0)
 		r = read_pci_id(dir_fd, "device", &d.device);
@@ -196,7 +168,7 @@ static int sysfs_read_device(int root_fd, const char *address, SysfsDevice *ret)
 }
 
 static int compare_devices(const void *a, const void *b) {
-	return strcmp(((const SysfsDevice *) a)->address, ((const SysfsDevice *) b)->address);
+	return pci_address_compare(((const SysfsDevice *) a)->address, ((const SysfsDevice *) b)->address);
 }
 
 /* Reads every device named by a valid address in directory path (relative to root),
@@ -218,7 +190,9 @@ static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret
 		return r;
 	}
 	while (r >= 0 && (e = readdir(d))) {
-		if (!pci_address_is_valid(e->d_name))
+		PciAddress address;
+
+		if (pci_address_parse(e->d_name, &address) < 0)
 			continue;
 		if (n == allocated) {
 			size_t want = allocated ? allocated * 2 : 16;
@@ -230,7 +204,7 @@ static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret
 			devices = p;
 			allocated = want;
 		}
-		r = sysfs_read_device(root_fd, e->d_name, &devices[n]);
+		r = sysfs_read_device(root_fd, address, &devices[n]);
 		if (r >= 0)
 			n++;
 		else if (r == -ENOENT)
@@ -286,7 +260,7 @@ static int sysfs_group_viable(int root_fd, int group, bool *ret) {
 	return 0;
 }
 
-int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret) {
+int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret) {
 	SysfsDevice d;
 	int r = sysfs_read_device(root_fd, address, &d);
 
@@ -380,7 +354,7 @@ static int sysfs_fail(const char **ret_operation, const char *operation, int r) 
  * driver_override names the only driver that may probe it ("\n" clears it), unbind releases
  * it from the driver it has, drivers_probe runs the probe again. The device leaves its driver
  * only when that driver is on the wrong side: vfio-pci for the host, or not vfio-pci. */
-static int sysfs_change_driver(int root_fd, const char *address, bool to_vfio, const char **ret_operation) {
+static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, const char **ret_operation) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	char driver[SYSFS_DRIVER_MAX];
 	bool on_vfio;
@@ -397,7 +371,7 @@ static int sysfs_change_driver(int root_fd, const char *address, bool to_vfio, c
 		return sysfs_fail(ret_operation, "write driver_override", r);
 	on_vfio = strcmp(driver, "vfio-pci") == 0;
 	if (driver[0] && on_vfio != to_vfio) {
-		r = write_attribute(dir_fd, "driver/unbind", address);
+		r = write_attribute(dir_fd, "driver/unbind", PCI_ADDRESS_TEXT(address));
 		if (r < 0) {
 			/* Still on its driver: take back an override that would bind vfio-pci at the
 			 * next probe, best effort. */
@@ -406,16 +380,16 @@ static int sysfs_change_driver(int root_fd, const char *address, bool to_vfio, c
 			return sysfs_fail(ret_operation, "write driver/unbind", r);
 		}
 	}
-	r = write_attribute(root_fd, "bus/pci/drivers_probe", address);
+	r = write_attribute(root_fd, "bus/pci/drivers_probe", PCI_ADDRESS_TEXT(address));
 	if (r < 0)
 		return sysfs_fail(ret_operation, "write drivers_probe", r);
 	return 0;
 }
 
-int sysfs_bind_vfio(int root_fd, const char *address, const char **ret_operation) {
+int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
 	return sysfs_change_driver(root_fd, address, true, ret_operation);
 }
 
-int sysfs_unbind_vfio(int root_fd, const char *address, const char **ret_operation) {
+int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
 	return sysfs_change_driver(root_fd, address, false, ret_operation);
 }

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "dddd:bb:dd.f" plus NUL. */
-#define PCI_ADDRESS_MAX  13
+#include "pci.h"
+
 #define SYSFS_DRIVER_MAX 64
 
 typedef struct SysfsDevice {
-	char address[PCI_ADDRESS_MAX];
+	PciAddress address;
 	int group; /* IOMMU group number, -1 when the device has none */
 	uint16_t vendor;
 	uint16_t device;
@@ -23,10 +23,6 @@ typedef struct SysfsDevice {
 	bool bridge;                   /* a PCI-to-PCI or CardBus bridge, which vfio-pci never binds */
 } SysfsDevice;
 
-/* True for a strict PCI address: 4 hex digits, ':', 2, ':', 2 (device <= 1f), '.', one digit
- * 0-7, lower-case hex only, nothing else. Nothing that fails this may reach a path. */
-bool pci_address_is_valid(const char *address);
-
 /* The index of the first device of devices[0..i] in the IOMMU group of devices[i]: i itself
  * when no earlier device shares it, so that a listing decides each group once. */
 size_t sysfs_first_of_group(const SysfsDevice *devices, size_t i);
@@ -34,9 +30,9 @@ size_t sysfs_first_of_group(const SysfsDevice *devices, size_t i);
 /* Opens path (normally "/sys") as a directory fd, O_CLOEXEC. Returns 0 and *ret_fd, or -errno. */
 int sysfs_open_root(const char *path, int *ret_fd);
 
-/* Reads one device. Returns 0; -EINVAL for an invalid address; -ENOENT when no such PCI
- * device exists; other -errno on read failures. */
-int sysfs_get_device(int root_fd, const char *address, SysfsDevice *ret);
+/* Reads one device. Returns 0; -ENOENT when no such PCI device exists; other -errno on read
+ * failures. */
+int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret);
 
 /* Lists every PCI device, sorted by address, in a malloc'd array the caller frees.
  * Returns 0 and sets *ret and *ret_n (an empty list is *ret == NULL, *ret_n == 0), or -errno. */
@@ -47,18 +43,17 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
 
 /* Whether the device at address is enabled (its "enable" attribute, the kernel's enable
  * count): a device bound to vfio-pci is enabled exactly while some process holds its device
- * fd, unless someone enabled it by hand. Returns 1, 0, or -errno (-EINVAL for an invalid
- * address, -EBADMSG for text that is no count). */
-int sysfs_device_is_enabled(int root_fd, const char *address);
+ * fd, unless someone enabled it by hand. Returns 1, 0, or -errno (-EBADMSG for text that is
+ * no count). */
+int sysfs_device_is_enabled(int root_fd, PciAddress address);
 
 /* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address
  * into its driver's unbind when it has a driver other than vfio-pci, then into
- * bus/pci/drivers_probe. Whether vfio-pci took it is for the caller to read back. Returns 0;
- * -EINVAL for an invalid address; other -errno with *ret_operation naming the write that
- * failed (static text). */
-int sysfs_bind_vfio(int root_fd, const char *address, const char **ret_operation);
+ * bus/pci/drivers_probe. Whether vfio-pci took it is for the caller to read back. Returns 0,
+ * or -errno with *ret_operation naming the write that failed (static text). */
+int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation);
 
 /* Gives the device at address back to the host: clears its driver_override, unbinds it when
  * vfio-pci holds it, and asks bus/pci/drivers_probe for a driver. Returns like
  * sysfs_bind_vfio(). */
-int sysfs_unbind_vfio(int root_fd, const char *address, const char **ret_operation);
+int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation);

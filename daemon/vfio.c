@@ -106,13 +106,10 @@ int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **
 	return 0;
 }
 
-int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, const char **ret_operation) {
-	int fd;
-
-	/* The name is a path component in the kernel's lookup: only a checked address gets here. */
-	if (!pci_address_is_valid(address))
-		return -EINVAL;
-	fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, address);
+int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation) {
+	/* The name is a path component in the kernel's lookup: only the strict form of a parsed
+	 * address gets there. */
+	int fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, PCI_ADDRESS_TEXT(address));
 	if (fd < 0)
 		return vfio_fail(ret_operation, "VFIO_GROUP_GET_DEVICE_FD");
 	/* The kernel opens device fds O_CLOEXEC already; make sure regardless. */

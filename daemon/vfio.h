@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "pci.h"
+
 /* The IOMMU types a container can get, best first. */
 typedef enum VfioIommuType {
 	VFIO_IOMMU_NONE = 0,
@@ -35,8 +37,8 @@ int vfio_group_unset_container(int group_fd, const char **ret_operation);
 /* VFIO_SET_IOMMU, after the first group joined the container. */
 int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation);
 
-/* VFIO_GROUP_GET_DEVICE_FD for a validated PCI address; the new fd is O_CLOEXEC. */
-int vfio_group_get_device_fd(int group_fd, const char *address, int *ret_fd, const char **ret_operation);
+/* VFIO_GROUP_GET_DEVICE_FD for the device at address; the new fd is O_CLOEXEC. */
+int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation);
 
 /* Checks on fds handed back from systemd's fd store after a restart. They go by what the
  * kernel answers, not by /proc paths, which differ between mount namespaces. */

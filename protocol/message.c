@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "message.h"
+#include "pci.h"
 #include "protocol.h"
 
 void varlink_call_done(VarlinkCall *c) {
@@ -105,6 +106,8 @@ int message_parse_call(const char *text, size_t length, VarlinkCall *ret) {
 	if (r >= 0)
 		r = member_bool(o, "oneway", &c.oneway);
 	if (r >= 0)
+		r = member_bool(o, "upgrade", &c.upgrade);
+	if (r >= 0)
 		r = member_parameters(o, &c.parameters);
 	if (r < 0) {
 		varlink_call_done(&c);
@@ -180,11 +183,76 @@ json_object *message_new_invalid_parameter(const char *name) {
 	return p ? message_new_error(VARLINK_ERROR_INVALID_PARAMETER, p) : NULL;
 }
 
+/* An error with one string parameter. */
+static json_object *error_with_string(const char *error, const char *key, const char *value) {
+	json_object *p = with_member(json_object_new_object(), key, json_object_new_string(value));
+
+	return p ? message_new_error(error, p) : NULL;
+}
+
+json_object *message_new_interface_not_found(const char *interface) {
+	return error_with_string(VARLINK_ERROR_INTERFACE_NOT_FOUND, "interface", interface);
+}
+
+json_object *message_new_method_not_found(const char *method) {
+	return error_with_string(VARLINK_ERROR_METHOD_NOT_FOUND, "method", method);
+}
+
+json_object *message_new_plain_error(const char *error) {
+	return message_new_error(error, NULL);
+}
+
 json_object *message_new_limit_exceeded(const char *limit, int64_t value) {
 	json_object *p = with_member(json_object_new_object(), "limit", json_object_new_string(limit));
 
 	p = with_member(p, "value", json_object_new_int64(value));
 	return p ? message_new_error(VFIOD_ERROR_LIMIT_EXCEEDED, p) : NULL;
+}
+
+json_object *message_new_protocol_error(const char *reason) {
+	return error_with_string(VFIOD_ERROR_PROTOCOL_ERROR, "reason", reason);
+}
+
+json_object *message_new_address_error(const char *error, const char *address) {
+	return error_with_string(error, "address", address);
+}
+
+json_object *message_new_no_such_attachment(int64_t id) {
+	json_object *p = with_member(json_object_new_object(), "id", json_object_new_int64(id));
+
+	return p ? message_new_error(VFIOD_ERROR_NO_SUCH_ATTACHMENT, p) : NULL;
+}
+
+json_object *message_new_device_busy(const char *address, int64_t attachment) {
+	json_object *p = with_member(json_object_new_object(), "address", json_object_new_string(address));
+
+	p = with_member(p, "attachment", json_object_new_int64(attachment));
+	return p ? message_new_error(VFIOD_ERROR_DEVICE_BUSY, p) : NULL;
+}
+
+json_object *message_new_group_not_viable(int64_t group, const char *const *blockers, size_t n) {
+	json_object *array = json_object_new_array_ext((int) n), *p;
+
+	for (size_t i = 0; array && i < n; i++) {
+		json_object *s = json_object_new_string(blockers[i]);
+		if (!s || json_object_array_add(array, s) < 0) {
+			json_object_put(s);
+			json_object_put(array);
+			array = NULL;
+		}
+	}
+	p = with_member(json_object_new_object(), "group", json_object_new_int64(group));
+	p = with_member(p, "blockers", array);
+	return p ? message_new_error(VFIOD_ERROR_GROUP_NOT_VIABLE, p) : NULL;
+}
+
+json_object *message_new_kernel_error(const char *operation, int error) {
+	json_object *p =
+	        with_member(json_object_new_object(), "operation", json_object_new_string(operation));
+
+	p = with_member(p, "errno", json_object_new_int(-error));
+	p = with_member(p, "message", json_object_new_string(strerror(-error)));
+	return p ? message_new_error(VFIOD_ERROR_KERNEL_ERROR, p) : NULL;
 }
 
 const char *message_to_string(json_object *obj, size_t *ret_length) {
@@ -243,16 +311,25 @@ static int decode_one(json_object *parameters, const ParamSpec *spec, void *ret)
 			return -EINVAL;
 		*(bool *) field = json_object_get_boolean(v);
 		return 0;
+	case PARAM_PCI_ADDRESS: {
+		const char *text = NULL;
+		int r = decode_string(v, spec, &text);
+		if (r < 0)
+			return r;
+		return pci_address_parse(text, field) < 0 ? -EADDRNOTAVAIL : 0;
+	}
 	}
 	return -EINVAL;
 }
 
 int message_decode_params(json_object *parameters, const ParamSpec *table, size_t n, void *ret,
                           const char **ret_bad_name) {
-	for (size_t i = 0; i < n; i++)
-		if (decode_one(parameters, &table[i], ret) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		int r = decode_one(parameters, &table[i], ret);
+		if (r < 0) {
 			*ret_bad_name = table[i].name;
-			return -EINVAL;
+			return r == -EADDRNOTAVAIL ? r : -EINVAL;
 		}
+	}
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "../fakes/fake-sysfs.h"
 #include "util.h"
 #include "connection.h"
+#include "dispatch.h"
 #include "json.h"
 #include "manager.h"
 #include "message.h"
@@ -568,9 +569,13 @@ static void monitor_of_user_hears_own_events_only(void **state) {
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 	Group group = { .number = 3 };
 	Vm vm = { .id = 1 };
-	Attachment others = { .id = 7, .address = "0000:00:02.0", .group = &group, .vm = &vm, .uid = 1001 };
-	Attachment own = { .id = 8, .address = "0000:00:02.0", .group = &group, .vm = &vm, .uid = 1000 };
-	SysfsDevice device = { .address = "0000:00:02.0", .group = 3 };
+	Attachment others = {
+		.id = 7, .address = test_pci("0000:00:02.0"), .group = &group, .vm = &vm, .uid = 1001
+	};
+	Attachment own = {
+		.id = 8, .address = test_pci("0000:00:02.0"), .group = &group, .vm = &vm, .uid = 1000
+	};
+	SysfsDevice device = { .address = test_pci("0000:00:02.0"), .group = 3 };
 	json_object *event = NULL, *a = NULL, *v = NULL;
 
 	f->manager->connections->peer.uid = 1000;
@@ -662,11 +667,99 @@ static void hold_group(Fixture *f, int group, const char *address, unsigned id) 
 	Attachment a = { .id = id, .pid = getpid() };
 	Vm *vm;
 
-	snprintf(a.address, sizeof(a.address), "%s", address);
+	a.address = test_pci(address);
 	assert_int_equal(state_restore_vm(s, 1, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
 	vm = state_find_vm_by_id(s, 1);
 	assert_int_equal(state_restore_group(s, group, memfd(), vm), 0);
 	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, group), vm, memfd()), 0);
+}
+
+/* A oneway call is run and gets no reply at all (protocol.md): the next call's reply is the
+ * first thing the client reads. */
+static void oneway_calls_get_no_reply(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	send_call(f, "{\"method\":\"io.vfiod.ListAttachments\",\"oneway\":true}");
+	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":77},\"oneway\":true}");
+	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_string_equal(string_parameter(&r, "vendor"), VFIOD_VENDOR);
+	assert_int_equal(f->manager->n_connections, 1);
+}
+
+/* A oneway Detach still detaches. */
+static void oneway_detach_detaches(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+	hold_group(f, 2, "0000:00:02.0", 9);
+	f->manager->state.attachments->uid = 0;
+	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":9},\"oneway\":true}");
+	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = receive_reply(f);
+	assert_null(r.error);
+	assert_null(f->manager->state.attachments);
+}
+
+/* What the table forbids never reaches a handler: a oneway call that passes fds or streams,
+ * and an upgrade, are protocol errors that close the connection. */
+static void forbidden_call_forms_close(void **state) {
+	(void) state;
+	static const char *const calls[] = {
+		"{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0},"
+		"\"oneway\":true}",
+		"{\"method\":\"io.vfiod.OpenDevice\",\"parameters\":{\"id\":1},\"oneway\":true}",
+		"{\"method\":\"io.vfiod.Monitor\",\"more\":true,\"oneway\":true}",
+		"{\"method\":\"org.varlink.service.GetInfo\",\"upgrade\":true}",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+		void *fixture = NULL;
+		Fixture *f;
+		_cleanup_(varlink_reply_done) VarlinkReply r = {};
+
+		setup(&fixture);
+		f = fixture;
+		send_call(f, calls[i]);
+		r = receive_reply(f);
+		assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+		assert_closed(f);
+		assert_false(f->manager->connections && f->manager->connections->monitoring);
+		teardown(&fixture);
+	}
+}
+
+/* The table declares the trust boundary: fds only into Attach, fds out of Attach and
+ * OpenDevice, Monitor streams, Bind and Unbind for admins only; nothing else is special. */
+static void method_table_declares_the_boundary(void **state) {
+	(void) state;
+	static const struct {
+		const char *name;
+		MethodFlags flags;
+	} expected[] = {
+		{ VARLINK_METHOD_GET_INFO, 0 },
+		{ VARLINK_METHOD_GET_INTERFACE_DESCRIPTION, 0 },
+		{ VFIOD_METHOD_LIST_DEVICES, 0 },
+		{ VFIOD_METHOD_LIST_ATTACHMENTS, 0 },
+		{ VFIOD_METHOD_ATTACH, METHOD_FDS_IN | METHOD_FDS_OUT },
+		{ VFIOD_METHOD_OPEN_DEVICE, METHOD_FDS_OUT },
+		{ VFIOD_METHOD_DETACH, 0 },
+		{ VFIOD_METHOD_MONITOR, METHOD_STREAMING },
+		{ VFIOD_METHOD_BIND, METHOD_ADMIN },
+		{ VFIOD_METHOD_UNBIND, METHOD_ADMIN },
+	};
+	size_t n = 0;
+	const MethodEntry *table = dispatch_table(&n);
+
+	assert_int_equal(n, ELEMENTSOF(expected));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(table[i].name, expected[i].name);
+		assert_int_equal(table[i].flags, expected[i].flags);
+		assert_true(!(table[i].flags & METHOD_ADMIN) || table[i].audit_action);
+		assert_true(table[i].n_params == 0 || table[i].params);
+	}
 }
 
 static void bind_by_non_admin_fails(void **state) {
@@ -850,6 +943,10 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(monitor_streams_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_not_reading_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_of_user_hears_own_events_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(oneway_calls_get_no_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(oneway_detach_detaches, setup, teardown),
+		cmocka_unit_test(forbidden_call_forms_close),
+		cmocka_unit_test(method_table_declares_the_boundary),
 		cmocka_unit_test_setup_teardown(bind_by_non_admin_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_with_bad_address_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_not_assignable_fails, setup, teardown),

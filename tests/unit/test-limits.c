@@ -311,10 +311,9 @@ static int memfd(void) {
 /* An attachment of uid, as restored from the fd store: memfds stand in for the kernel's. */
 static void add_attachment(Fixture *f, unsigned id, uid_t uid) {
 	State *s = &f->manager->state;
-	Attachment a = { .id = id, .uid = uid, .pid = getpid() };
+	Attachment a = { .id = id, .uid = uid, .pid = getpid(), .address = { .device = (uint8_t) id } };
 	Vm *vm;
 
-	snprintf(a.address, sizeof(a.address), "0000:00:0%u.0", id);
 	assert_int_equal(state_restore_vm(s, id, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
 	vm = state_find_vm_by_id(s, id);
 	assert_int_equal(state_restore_group(s, 10 + (int) id, memfd(), vm), 0);

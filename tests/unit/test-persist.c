@@ -99,8 +99,8 @@ static int memfd(void) {
 
 /* One VM with one group and two attachments, memfds standing in for every fd. */
 static void build_state(Fixture *f) {
-	Attachment a = { .id = 7, .address = "0000:00:02.0", .pid = 1, .uid = 1000 };
-	Attachment b = { .id = 8, .address = "0000:00:03.0", .pid = 1, .uid = 1000 };
+	Attachment a = { .id = 7, .address = test_pci("0000:00:02.0"), .pid = 1, .uid = 1000 };
+	Attachment b = { .id = 8, .address = test_pci("0000:00:03.0"), .pid = 1, .uid = 1000 };
 	Vm *vm;
 
 	assert_int_equal(state_restore_vm(&f->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);

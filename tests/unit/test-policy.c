@@ -91,10 +91,7 @@ static Caller caller(uid_t uid, gid_t gid) {
 }
 
 static SysfsDevice device(const char *address, int group, uint16_t vendor, uint16_t id) {
-	SysfsDevice d = { .group = group, .vendor = vendor, .device = id };
-
-	snprintf(d.address, sizeof(d.address), "%s", address);
-	return d;
+	return (SysfsDevice){ .address = test_pci(address), .group = group, .vendor = vendor, .device = id };
 }
 
 /* Whether c may attach the group made of d alone. */
@@ -657,6 +654,167 @@ static void only_regular_files_are_read(void **state) {
 	check_bad(f, path, 0, "not a regular file");
 }
 
+/* Every authorization decision of the daemon, as a table of caller x object -> verdict under
+ * one policy: who may attach, open, detach, see an attachment, hear an event, bind. */
+typedef enum Decision {
+	ATTACH,      /* policy_allows_group() of the device's group, here the device alone */
+	OPEN,        /* policy_may_open_device() */
+	DETACH,      /* policy_may_detach() */
+	SEE,         /* policy_may_see_attachment() */
+	HEAR,        /* policy_may_hear_event() of an event about the attachment */
+	HEAR_DRIVER, /* policy_may_hear_event() of an event about no attachment (Bind) */
+	BIND,        /* an admin (the table's METHOD_ADMIN) and an assignable device */
+} Decision;
+
+typedef struct VerdictRow {
+	const char *name;
+	Decision decision;
+	Caller caller;
+	PolicyOwner owner;   /* the attachment's owner */
+	const char *address; /* the device (ATTACH, BIND) */
+	int expected;        /* bool, or a PolicyDetach */
+} VerdictRow;
+
+#define ROOT                                                                                                \
+	{ .pid = 10, .uid = 0, .gid = 0 }
+#define ADMIN                                                                                               \
+	{ .pid = 11, .uid = 1002, .gid = 1002 }
+#define OWNER                                                                                               \
+	{ .pid = 500, .uid = 1000, .gid = 1000 }
+#define OWNER_OTHER                                                                                         \
+	{ .pid = 501, .uid = 1000, .gid = 1000 } /* the owner's user, another process */
+#define STRANGER                                                                                            \
+	{ .pid = 12, .uid = 1001, .gid = 1001 }
+#define MEMBER                                                                                              \
+	{ .pid = 13, .uid = 1003, .gid = 2000 } /* primary group vmmers */
+#define OWNED                                                                                               \
+	{ .pid = 500, .uid = 1000 }
+#define OWNED_GONE                                                                                          \
+	{ .pid = 500, .uid = 1000, .exited = true }
+
+static const VerdictRow verdicts[] = {
+	{ "root attaches anything", ATTACH, ROOT, {}, "0000:05:00.0", true },
+	{ "an admin attaches anything", ATTACH, ADMIN, {}, "0000:05:00.0", true },
+	{ "a user attaches its device", ATTACH, OWNER, {}, "0000:01:00.0", true },
+	{ "a user does not attach another device", ATTACH, OWNER, {}, "0000:05:00.0", false },
+	{ "a group member attaches by id", ATTACH, MEMBER, {}, "0000:02:00.0", true },
+	{ "a stranger attaches nothing", ATTACH, STRANGER, {}, "0000:01:00.0", false },
+
+	{ "the attaching process opens", OPEN, OWNER, OWNED, NULL, true },
+	{ "the owner's other process does not open", OPEN, OWNER_OTHER, OWNED, NULL, false },
+	{ "an exited owner's pid does not open", OPEN, OWNER, OWNED_GONE, NULL, false },
+	{ "root does not open another's device", OPEN, ROOT, OWNED, NULL, false },
+	{ "a stranger does not open", OPEN, STRANGER, OWNED, NULL, false },
+
+	{ "the owner detaches on request", DETACH, OWNER, OWNED, NULL, POLICY_DETACH_AS_OWNER },
+	{ "the owner's other process detaches", DETACH, OWNER_OTHER, OWNED, NULL, POLICY_DETACH_AS_OWNER },
+	{ "an admin detaches as admin", DETACH, ADMIN, OWNED, NULL, POLICY_DETACH_AS_ADMIN },
+	{ "root detaches as admin", DETACH, ROOT, OWNED, NULL, POLICY_DETACH_AS_ADMIN },
+	{ "a stranger does not detach", DETACH, STRANGER, OWNED, NULL, POLICY_DETACH_DENIED },
+	{ "a group member does not detach", DETACH, MEMBER, OWNED, NULL, POLICY_DETACH_DENIED },
+
+	{ "the owner sees its attachment", SEE, OWNER, OWNED, NULL, true },
+	{ "an admin sees every attachment", SEE, ADMIN, OWNED, NULL, true },
+	{ "a stranger does not see it", SEE, STRANGER, OWNED, NULL, false },
+	{ "the owner hears of its attachment", HEAR, OWNER_OTHER, OWNED, NULL, true },
+	{ "an admin hears of every attachment", HEAR, ADMIN, OWNED, NULL, true },
+	{ "a stranger does not hear of it", HEAR, STRANGER, OWNED, NULL, false },
+	{ "an admin hears of a bind", HEAR_DRIVER, ADMIN, {}, NULL, true },
+	{ "a user does not hear of a bind", HEAR_DRIVER, OWNER, {}, NULL, false },
+
+	{ "root binds an assignable device", BIND, ROOT, {}, "0000:01:00.0", true },
+	{ "an admin binds an assignable device", BIND, ADMIN, {}, "0000:01:00.0", true },
+	{ "no one binds a device not named assignable", BIND, ROOT, {}, "0000:05:00.0", false },
+	{ "a user allowed the device does not bind it", BIND, OWNER, {}, "0000:01:00.0", false },
+};
+
+static int decide(const Policy *p, const VerdictRow *row) {
+	SysfsDevice d = {};
+
+	/* The devices on bus 02 are 8086:10d3 (the id rule's), the others 10de:10d3. */
+	if (row->address)
+		d = device(row->address, 5, row->address[6] == '2' ? 0x8086 : 0x10de, 0x10d3);
+	switch (row->decision) {
+	case ATTACH:
+		return policy_allows_group(p, &row->caller, &d, 1);
+	case OPEN:
+		return policy_may_open_device(&row->caller, &row->owner);
+	case DETACH:
+		return (int) policy_may_detach(p, &row->caller, &row->owner);
+	case SEE:
+		return policy_may_see_attachment(p, &row->caller, &row->owner);
+	case HEAR:
+		return policy_may_hear_event(p, &row->caller, &row->owner);
+	case HEAR_DRIVER:
+		return policy_may_hear_event(p, &row->caller, NULL);
+	case BIND:
+		return policy_is_admin(p, &row->caller) && policy_is_assignable(p, &d);
+	}
+	return -1;
+}
+
+static void verdict_table(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "admin user:1002\n"
+	              "allow user:1000 device:0000:01:00.0\n"
+	              "allow group:2000 id:8086:10d3\n"
+	              "assignable device:0000:01:00.0\n");
+	assert_int_equal(load(f), 0);
+	for (size_t i = 0; i < ELEMENTSOF(verdicts); i++) {
+		int verdict = decide(&f->policy, &verdicts[i]);
+		if (verdict != verdicts[i].expected)
+			fail_msg("%s: verdict %d, expected %d", verdicts[i].name, verdict,
+			         verdicts[i].expected);
+	}
+}
+
+/* ListDevices: a user sees a group's devices only when it may attach the whole group; a
+ * device without a group only an admin sees. */
+static void device_listing_filtered_by_group(void **state) {
+	Fixture *f = *state;
+	SysfsDevice listing[] = {
+		device("0000:01:00.0", 5, 0x10de, 1), /* group 5: allowed */
+		device("0000:01:00.1", 5, 0x10de, 2), /* group 5: allowed */
+		device("0000:02:00.0", 6, 0x10de, 3), /* group 6: one of two allowed */
+		device("0000:02:00.1", 6, 0x10de, 4), device("0000:03:00.0", -1, 0x10de, 5), /* no group */
+	};
+	bool allowed[ELEMENTSOF(listing)];
+	Caller user = caller(1000, 1000), admin = caller(1002, 1002);
+
+	write_main(f, "admin user:1002\n"
+	              "allow user:1000 iommu-group:5\n"
+	              "allow user:1000 device:0000:02:00.0\n"
+	              "allow user:1000 device:0000:03:00.0\n");
+	assert_int_equal(load(f), 0);
+	policy_filter_devices(&f->policy, &user, listing, ELEMENTSOF(listing), allowed);
+	assert_true(allowed[0] && allowed[1]);
+	assert_false(allowed[2] || allowed[3]);
+	assert_false(allowed[4]);
+	policy_filter_devices(&f->policy, &admin, listing, ELEMENTSOF(listing), allowed);
+	for (size_t i = 0; i < ELEMENTSOF(listing); i++)
+		assert_true(allowed[i]);
+}
+
+/* The limits as verdicts: the value in force comes back with the name of the limit passed. */
+static void limit_verdicts(void **state) {
+	Fixture *f = *state;
+	unsigned value = 0;
+
+	write_main(f, "limit attachments-per-user 2\nlimit connections 10\nlimit connections-per-user 3\n");
+	assert_int_equal(load(f), 0);
+	assert_null(policy_attachment_limit(&f->policy, 1, &value));
+	assert_string_equal(policy_attachment_limit(&f->policy, 2, &value),
+	                    POLICY_LIMIT_ATTACHMENTS_PER_USER);
+	assert_int_equal(value, 2);
+	assert_null(policy_connection_limit(&f->policy, 9, 2, &value));
+	assert_string_equal(policy_connection_limit(&f->policy, 9, 3, &value),
+	                    POLICY_LIMIT_CONNECTIONS_PER_USER);
+	assert_int_equal(value, 3);
+	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, &value), POLICY_LIMIT_CONNECTIONS);
+	assert_int_equal(value, 10);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -691,6 +849,9 @@ int main(void) {
 		T(assignable_names_devices),
 		T(limits_default_and_override),
 		T(only_regular_files_are_read),
+		T(verdict_table),
+		T(device_listing_filtered_by_group),
+		T(limit_verdicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,3 +81,10 @@ int test_is_closed(sd_event *event, int sock) {
 	}
 	return n == 0 || (n < 0 && errno == ECONNRESET);
 }
+
+PciAddress test_pci(const char *text) {
+	PciAddress a = {};
+
+	assert_int_equal(pci_address_parse(text, &a), 0);
+	return a;
+}

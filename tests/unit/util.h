@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "message.h"
+#include "pci.h"
 #include "wire.h"
 
 /* Entries in /proc/self/fd: compared before and after a case to catch fd leaks. */
@@ -27,3 +28,6 @@ VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, u
 
 /* Whether sock reached end of stream (or was reset) after running the event loop a while. */
 int test_is_closed(sd_event *event, int sock);
+
+/* The PCI address of a valid text (the test fails on an invalid one). */
+PciAddress test_pci(const char *text);

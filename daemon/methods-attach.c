@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Attachments: Attach, OpenDevice and Detach. Each asks the policy (policy.c) whether the
+ * caller may, lets the state model (state.c) do the kernel work, and commits what changed:
+ * audit record, Monitor event, fd-store sync. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "connection.h"
+#include "json.h"
+#include "log.h"
+#include "manager.h"
+#include "methods.h"
+#include "process.h"
+
+/* GroupNotViable names the members bound to a driver other than vfio-pci. */
+static int reply_group_not_viable(MethodCall *call, int group) {
+	_cleanup_free_ SysfsDevice *members = NULL;
+	_cleanup_free_ const char **blockers = NULL;
+	_cleanup_free_ char(*texts)[PCI_ADDRESS_MAX] = NULL;
+	size_t n = 0, k = 0;
+	int r = group >= 0 ? sysfs_list_group(call->manager->sysfs_fd, group, &members, &n) : 0;
+
+	if (r < 0)
+		log_warning_errno(r, "Failed to list the members of IOMMU group %d: %m", group);
+	blockers = n > 0 ? calloc(n, sizeof(*blockers)) : NULL;
+	texts = n > 0 ? calloc(n, sizeof(*texts)) : NULL;
+	if (n > 0 && (!blockers || !texts))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (members[i].driver[0] && strcmp(members[i].driver, "vfio-pci") != 0)
+			blockers[k++] = pci_address_format(members[i].address, texts[i]);
+	return method_send(call, message_new_group_not_viable(group, blockers, k));
+}
+
+static int reply_device_busy(MethodCall *call, PciAddress address, unsigned attachment) {
+	return method_send(call, message_new_device_busy(PCI_ADDRESS_TEXT(address), attachment));
+}
+
+/* The policy's verdict on the device's whole group: a group fd reaches every member. Returns
+ * 1 when allowed, 0 when PermissionDenied was answered, -errno. */
+static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
+	_cleanup_free_ SysfsDevice *members = NULL;
+	const char *address = PCI_ADDRESS_TEXT(device->address);
+	AuditRecord record;
+	size_t n = 0;
+	int r = 0;
+
+	if (call->admin)
+		return 1;
+	if (device->group >= 0)
+		r = sysfs_list_group(call->manager->sysfs_fd, device->group, &members, &n);
+	if (r < 0)
+		return method_send(call, message_new_kernel_error("read sysfs group", r));
+	if (policy_allows_group(&call->manager->policy, call->caller, members, n))
+		return 1;
+	record = method_record(call, "attach", "denied", address, 0, "policy");
+	audit_log(LOG_NOTICE, &record, "Attach of %s denied to pid %d uid %u by the policy.", address,
+	          (int) record.pid, (unsigned) record.uid);
+	return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
+}
+
+/* Limit attachments-per-user, counted before any kernel work. Returns 1 when within it, 0
+ * when LimitExceeded was answered, -errno. */
+static int attach_check_limit(MethodCall *call, PciAddress address) {
+	const char *limit;
+	unsigned n = 0, value = 0;
+	AuditRecord record;
+
+	for (Attachment *a = call->manager->state.attachments; a; a = a->next)
+		n += a->uid == call->caller->uid;
+	limit = policy_attachment_limit(&call->manager->policy, n, &value);
+	if (!limit)
+		return 1;
+	record = method_record(call, "attach", "refused", PCI_ADDRESS_TEXT(address), 0,
+	                       "limit " POLICY_LIMIT_ATTACHMENTS_PER_USER);
+	audit_log(LOG_NOTICE, &record,
+	          "Attach of %s refused to pid %d uid %u: it holds %u attachment(s), limit %s %u.",
+	          record.device, (int) record.pid, (unsigned) record.uid, n, limit, value);
+	return method_send(call, message_new_limit_exceeded(limit, value));
+}
+
+/* Finds the device for Attach and checks it may be attached: it exists, the policy allows the
+ * caller its whole group, the group is viable in sysfs, and the caller is within its limit.
+ * Answers the error itself: 1 when it may go on, 0 when answered, -errno. */
+static int attach_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret) {
+	int r = method_find_device(call, address, ret);
+
+	if (r > 0)
+		r = attach_check_policy(call, ret);
+	if (r > 0 && (ret->group < 0 || !ret->viable))
+		r = reply_group_not_viable(call, ret->group);
+	if (r > 0)
+		r = attach_check_limit(call, address);
+	return r;
+}
+
+/* The Attach reply: the attachment, and copies of the group and container fds. Replies
+ * nothing on failure: the caller undoes the attachment first. */
+static int attach_build_reply(const Attachment *a, json_object **ret, int fds[2]) {
+	_cleanup_json_ json_object *p = json_object_new_object();
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	r |= json_add(p, "attachment", attachment_to_json(a));
+	r |= json_add(p, "groupFd", json_object_new_int(0));
+	r |= json_add(p, "containerFd", json_object_new_int(1));
+	if (r < 0)
+		return -ENOMEM;
+	fds[0] = fcntl(a->group->fd, F_DUPFD_CLOEXEC, 3);
+	fds[1] = fcntl(a->vm->container_fd, F_DUPFD_CLOEXEC, 3);
+	if (fds[0] < 0 || fds[1] < 0) {
+		r = negative_errno();
+		close_many(fds, 2);
+		return r;
+	}
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+/* Raises the caller's RLIMIT_MEMLOCK to the policy's allowance, if it grants one: the DMA
+ * mappings the VMM makes through the container count against its own limit. */
+static int attach_raise_memlock(MethodCall *call, Attachment *a) {
+	uint64_t allowance = policy_memlock(&call->manager->policy, call->caller);
+	char text[32];
+	int r;
+
+	if (allowance == 0)
+		return 0;
+	r = process_raise_memlock(call->caller->pid, call->connection->peer_pidfd, allowance, &a->memlock);
+	if (r < 0)
+		return r;
+	if (a->memlock == UINT64_MAX)
+		(void) snprintf(text, sizeof(text), "infinity");
+	else
+		(void) snprintf(text, sizeof(text), "%" PRIu64 " bytes", a->memlock);
+	log_info("Attachment %u: RLIMIT_MEMLOCK of pid %d is %s (policy allowance %" PRIu64 " bytes).",
+	         a->id, (int) call->caller->pid, text, allowance);
+	return 0;
+}
+
+/* Binds a new attachment to the caller's process, raises its locked-memory limit and builds
+ * the reply; on failure the attachment is undone, so nothing outlives a call that answered an
+ * error. */
+static int attach_finish(MethodCall *call, Attachment *a, json_object **ret, int fds[2]) {
+	int owner = fcntl(call->connection->peer_pidfd, F_DUPFD_CLOEXEC, 3);
+	const char *operation = "watch the caller";
+	int r = owner < 0 ? negative_errno() : manager_watch_owner(call->manager, a, owner);
+
+	if (r >= 0) {
+		operation = "prlimit(RLIMIT_MEMLOCK)";
+		r = attach_raise_memlock(call, a);
+	}
+	if (r >= 0) {
+		operation = "prepare the Attach reply";
+		r = attach_build_reply(a, ret, fds);
+	}
+	if (r < 0) {
+		state_detach(&call->manager->state, a);
+		return r == -ENOMEM ? r : method_send(call, message_new_kernel_error(operation, r));
+	}
+	return 1;
+}
+
+static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure,
+                                int r) {
+	switch (failure->kind) {
+	case ATTACH_FAILURE_BUSY:
+		return reply_device_busy(call, device->address, failure->attachment);
+	case ATTACH_FAILURE_NOT_VIABLE:
+		return reply_group_not_viable(call, device->group);
+	default:
+		if (r == -ENOMEM)
+			return r;
+		return method_send(call, message_new_kernel_error(failure->operation ?: "attach", r));
+	}
+}
+
+/* Runs the kernel steps; on failure audits and answers. Returns 1 with *ret, 0, -errno. */
+static int attach_run(MethodCall *call, const SysfsDevice *device, int vm_fd, Attachment **ret) {
+	const char *address = PCI_ADDRESS_TEXT(device->address);
+	AttachFailure failure = {};
+	AuditRecord record;
+	int r = state_attach(&call->manager->state, device, vm_fd, call->caller->pid, call->caller->uid,
+	                     &failure, ret);
+
+	if (r >= 0)
+		return 1;
+	record = method_record(call, "attach", failure.kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
+	                       address, failure.attachment, strerror(-r));
+	audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", address,
+	          (int) record.pid, (unsigned) record.uid, strerror(-r));
+	return attach_reply_failure(call, device, &failure, r);
+}
+
+int method_attach(MethodCall *call, const void *params) {
+	const AttachParams *in = params;
+	AuditRecord record;
+	SysfsDevice device;
+	Attachment *a = NULL;
+	json_object *reply = NULL;
+	int fds[2] = { -EBADF, -EBADF }, r;
+
+	if ((size_t) in->vm_fd >= call->n_fds)
+		return method_send(call, message_new_invalid_parameter("vmFd"));
+	r = attach_find_device(call, in->address, &device);
+	if (r <= 0)
+		return r;
+	r = vm_fd_is_kvm(call->fds[in->vm_fd]);
+	if (r <= 0)
+		return method_send(call, message_new_plain_error(VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE));
+	r = attach_run(call, &device, call->fds[in->vm_fd], &a);
+	if (r <= 0)
+		return r;
+	r = attach_finish(call, a, &reply, fds);
+	if (r <= 0) {
+		record = method_record(call, "attach", "failed", PCI_ADDRESS_TEXT(device.address), 0,
+		                       "undone after the kernel steps");
+		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", record.device,
+		          (int) record.pid, (unsigned) record.uid);
+		return r;
+	}
+	record = method_record(call, "attach", "granted", PCI_ADDRESS_TEXT(a->address), a->id, NULL);
+	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id,
+	          record.device, a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
+	manager_emit_event(call->manager, "attach", a, NULL);
+	(void) persist_sync(&call->manager->persist, &call->manager->state);
+	return connection_reply(call->connection, reply, fds, 2);
+}
+
+/* The attachment a call's {"id"} names, or NULL when NoSuchAttachment was answered (*ret_r). */
+static Attachment *find_attachment(MethodCall *call, const IdParams *in, int *ret_r) {
+	Attachment *a = state_find_attachment(&call->manager->state, (unsigned) in->id);
+
+	if (!a)
+		*ret_r = method_send(call, message_new_no_such_attachment(in->id));
+	return a;
+}
+
+static PolicyOwner attachment_owner(const Attachment *a) {
+	return (PolicyOwner){ .pid = a->pid, .uid = a->uid };
+}
+
+int method_open_device(MethodCall *call, const void *params) {
+	_cleanup_json_ json_object *p = NULL;
+	const char *operation = NULL, *address;
+	int fd = -EBADF, r = 0;
+	AuditRecord record;
+	PolicyOwner owner;
+	Attachment *a;
+
+	a = find_attachment(call, params, &r);
+	if (!a)
+		return r;
+	address = PCI_ADDRESS_TEXT(a->address);
+	owner = attachment_owner(a);
+	owner.exited = process_has_exited(a->owner_pidfd) != 0;
+	if (!policy_may_open_device(call->caller, &owner)) {
+		record = method_record(call, "open", "denied", address, a->id, "not the attaching process");
+		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id,
+		          address, (int) record.pid, (unsigned) record.uid);
+		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
+	}
+	if (a->device_open)
+		return reply_device_busy(call, a->address, a->id);
+	r = state_open_device(&call->manager->state, a, &fd, &operation);
+	if (r < 0)
+		return method_send(call,
+		                   message_new_kernel_error(operation ?: "VFIO_GROUP_GET_DEVICE_FD", r));
+	p = json_object_new_object();
+	if (!p || json_add(p, "deviceFd", json_object_new_int(0)) < 0) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	record = method_record(call, "open", "granted", address, a->id, NULL);
+	audit_log(LOG_INFO, &record, "Attachment %u: device %s opened for pid %d.", a->id, address,
+	          (int) a->pid);
+	(void) persist_sync(&call->manager->persist, &call->manager->state);
+	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
+}
+
+int method_detach(MethodCall *call, const void *params) {
+	PolicyOwner owner;
+	PolicyDetach verdict;
+	Attachment *a;
+	int r = 0;
+
+	a = find_attachment(call, params, &r);
+	if (!a)
+		return r;
+	owner = attachment_owner(a);
+	verdict = policy_may_detach(&call->manager->policy, call->caller, &owner);
+	if (verdict == POLICY_DETACH_DENIED) {
+		AuditRecord record = method_record(call, "detach", "denied", PCI_ADDRESS_TEXT(a->address),
+		                                   a->id, "not the owner");
+		audit_log(LOG_NOTICE, &record, "Attachment %u: detach denied to pid %d uid %u.", a->id,
+		          (int) record.pid, (unsigned) record.uid);
+		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
+	}
+	manager_detach(call->manager, a, verdict == POLICY_DETACH_AS_OWNER ? "request" : "admin",
+	               &call->connection->peer);
+	return connection_reply(call->connection, NULL, NULL, 0);
+}
