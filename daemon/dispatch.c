@@ -184,7 +184,7 @@ static int dispatch_run(Connection *c, const MethodEntry *e, VarlinkCall *v, int
 	/* From here on the call is run; a oneway call's replies are dropped. */
 	c->oneway = v->oneway;
 	r = e->handler(&call, &params);
-	c->oneway = false;
+	c->oneway = r == METHOD_PENDING && v->oneway;
 	return r;
 }
 
@@ -204,6 +204,7 @@ int dispatch_message(Connection *c, const char *text, size_t length, int *fds, s
 		return dispatch_reply_unknown(c, call.method);
 	}
 	r = dispatch_run(c, entry, &call, fds, n_fds);
-	close_many(fds, n_fds);
+	if (r != -EAGAIN)
+		close_many(fds, n_fds);
 	return r;
 }

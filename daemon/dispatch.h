@@ -32,7 +32,11 @@ typedef struct MethodCall {
 
 /* A handler queues exactly one reply (or, for streaming, the first of them) and returns 0;
  * it returns -errno only when it could not even queue an error: the connection then closes.
+ * Two more answers: METHOD_PENDING when its kernel work runs on a worker and the reply comes
+ * later (methods.h, method_submit()), and -EAGAIN, before it took any fd, when a job holds
+ * what the call needs: the connection keeps the call and runs it again once a job ended.
  * params points at the row's parameter struct, decoded. */
+#define METHOD_PENDING 1
 typedef int (*MethodHandler)(MethodCall *call, const void *params);
 
 typedef enum MethodFlags {
@@ -53,9 +57,11 @@ typedef struct MethodEntry {
 } MethodEntry;
 
 /* Parses one message received on c and runs it. Takes ownership of the n_fds fds on every
- * path. Invalid messages get io.vfiod.ProtocolError and close the connection; unknown
- * interfaces and methods get the Varlink errors; a oneway call is run and gets no reply.
- * Returns 0, or -errno when the connection must close at once. */
+ * path but -EAGAIN. Invalid messages get io.vfiod.ProtocolError and close the connection;
+ * unknown interfaces and methods get the Varlink errors; a oneway call is run and gets no
+ * reply. Returns 0; METHOD_PENDING when the reply comes from a worker job's done(); -EAGAIN
+ * when the call must wait for a job (the text and fds stay the caller's, to run again); or
+ * -errno when the connection must close at once. */
 int dispatch_message(Connection *c, const char *text, size_t length, int *fds, size_t n_fds);
 
 /* The table itself, for tests that check every row. */

@@ -22,7 +22,9 @@ int json_append(json_object *array, json_object *value) {
 }
 
 int json_add_nullable(json_object *object, const char *key, json_object *value) {
-	if (json_object_object_add(object, key, value) < 0) {
+	/* json-c asserts on a NULL object: an allocation that failed before must not abort the
+	 * daemon here. */
+	if (!object || json_object_object_add(object, key, value) < 0) {
 		json_object_put(value);
 		return -ENOMEM;
 	}

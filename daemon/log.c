@@ -12,10 +12,6 @@ void log_set_max_level(int level) {
 	max_level = level;
 }
 
-int log_get_max_level(void) {
-	return max_level;
-}
-
 /* Formats one line; "%m" in format names -error, as in systemd. Returns error if it is
  * negative, else -EIO, so callers can return it whatever they pass. */
 int log_internal(int level, int error, const char *format, ...) {

@@ -11,7 +11,6 @@
 #include "macro.h"
 
 void log_set_max_level(int level);
-int log_get_max_level(void);
 
 _printf_(3, 4) int log_internal(int level, int error, const char *format, ...);
 

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "connection.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "manager.h"
 #include "sysfs.h"
@@ -49,6 +50,8 @@ int manager_new(Manager **ret) {
 		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
 	if (r >= 0)
 		r = sd_event_set_watchdog(m->event, true);
+	if (r >= 0)
+		r = workers_new(m->event, &m->workers);
 	if (r < 0) {
 		manager_free(m);
 		return r;
@@ -63,6 +66,8 @@ Manager *manager_free(Manager *m) {
 	while (m->connections)
 		connection_free(m->connections);
 	free(m->user_connections);
+	/* Jobs still running end first: their callers are gone, so what they made is undone. */
+	m->workers = workers_free(m->workers);
 	state_done(&m->state);
 	persist_done(&m->persist);
 	policy_done(&m->policy);
@@ -78,41 +83,99 @@ Manager *manager_free(Manager *m) {
 	return NULL;
 }
 
-/* Reads the policy files; the policy in force changes only when all of them are valid. */
-static int manager_reload_policy(Manager *m) {
+/* Reads the policy files into *policy; it changes only when all of them are valid. */
+static int manager_read_policy(const char *path, Policy *policy, PolicyError *error) {
 	char dropins[4096];
-	PolicyError error = {};
-	int r;
 
-	(void) snprintf(dropins, sizeof(dropins), "%s.d", m->policy_path);
-	r = policy_load(m->policy_path, dropins, &m->policy, &error);
+	(void) snprintf(dropins, sizeof(dropins), "%s.d", path);
+	return policy_load(path, dropins, policy, error);
+}
+
+static int manager_log_policy(Manager *m, int r, const PolicyError *error) {
 	if (r == -EINVAL)
-		return log_error_errno(r, "Policy not loaded, %s:%u: %s", error.path, error.line,
-		                       error.reason);
+		return log_error_errno(r, "Policy not loaded, %s:%u: %s", error->path, error->line, error->reason);
 	if (r < 0)
-		return log_error_errno(r, "Policy not loaded, %s: %m", error.path);
+		return log_error_errno(r, "Policy not loaded, %s: %m", error->path);
 	log_info("Policy loaded from %s: %zu rule(s).", m->policy_path, m->policy.n_rules);
 	return 0;
 }
 
+/* A reload on SIGHUP, on a worker: the files are read and user and group names looked up
+ * there (NSS may ask a directory service), the policy swapped on the loop. One at a time:
+ * NSS's getpwnam() is not reentrant, and a SIGHUP meanwhile asks for one more. */
+typedef struct ReloadWork {
+	WorkerJob job; /* first */
+	Manager *manager;
+	const char *path;
+	Policy policy;
+	PolicyError error;
+	int result;
+} ReloadWork;
+
+static void reload_run(WorkerJob *job) {
+	ReloadWork *w = (ReloadWork *) job;
+
+	w->result = manager_read_policy(w->path, &w->policy, &w->error);
+}
+
+static void manager_reload_policy(Manager *m);
+
+static void reload_done(WorkerJob *job) {
+	ReloadWork *w = (ReloadWork *) job;
+	Manager *m = w->manager;
+
+	if (w->result >= 0) {
+		policy_done(&m->policy);
+		m->policy = w->policy;
+	}
+	if (manager_log_policy(m, w->result, &w->error) < 0)
+		log_warning("Keeping the policy in force.");
+	free(w);
+	m->reloading = false;
+	if (m->reload_again) {
+		m->reload_again = false;
+		manager_reload_policy(m);
+		return;
+	}
+	(void) sd_notify(false, "READY=1");
+}
+
+static void manager_reload_policy(Manager *m) {
+	ReloadWork *w;
+
+	if (m->reloading) {
+		m->reload_again = true;
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		log_oom();
+		log_warning("Keeping the policy in force.");
+		return;
+	}
+	*w = (ReloadWork){ .job = { .run = reload_run, .done = reload_done }, .manager = m, .path = m->policy_path };
+	policy_limits_default(&w->policy.limits);
+	m->reloading = true;
+	(void) sd_notify(false, "RELOADING=1");
+	lifecycle_submit(m, &w->job);
+}
+
 static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
                      void *userdata) {
-	Manager *m = userdata;
-
-	(void) sd_notify(false, "RELOADING=1");
-	if (manager_reload_policy(m) < 0)
-		log_warning("Keeping the policy in force.");
-	(void) sd_notify(false, "READY=1");
+	manager_reload_policy(userdata);
 	return 0;
 }
 
 int manager_load_policy(Manager *m, const char *path) {
 	int r;
 
+	PolicyError error = {};
+
 	m->policy_path = strdup(path);
 	if (!m->policy_path)
 		return log_oom();
-	r = manager_reload_policy(m);
+	/* At start, before any call is served: here, on the loop. */
+	r = manager_log_policy(m, manager_read_policy(m->policy_path, &m->policy, &error), &error);
 	if (r < 0)
 		return r;
 	r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
@@ -168,6 +231,21 @@ static void manager_uncount_user_connection(Manager *m, uid_t uid) {
 
 	if (u && --u->n == 0)
 		*u = m->user_connections[--m->n_user_connections];
+}
+
+Connection *manager_find_connection(Manager *m, unsigned id) {
+	for (Connection *c = m->connections; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+void manager_wake_parked(Manager *m) {
+	for (Connection *c = m->connections, *next; c; c = next) {
+		next = c->next;
+		if (c->parked_text)
+			connection_wake(c);
+	}
 }
 
 int manager_add_connection(Manager *m, Connection *c) {
@@ -311,11 +389,11 @@ static int manager_restore(Manager *m, int *fds, char **names, size_t n) {
 		return restored;
 	for (Attachment *a = m->state.attachments, *next; a; a = next) {
 		next = a->next;
-		int r = manager_watch_owner(m, a, TAKE_FD(a->owner_pidfd));
+		int r = lifecycle_watch_owner(m, a, TAKE_FD(a->owner_pidfd));
 		if (r < 0) {
 			log_warning_errno(r, "Attachment %u: cannot watch its process, releasing it: %m",
 			                  a->id);
-			state_detach(&m->state, a);
+			state_detach_now(&m->state, a);
 		}
 	}
 	state_prune(&m->state);
@@ -395,102 +473,5 @@ int manager_run(Manager *m) {
 	(void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m");
-	return 0;
-}
-
-/* One event reply for a monitoring connection; -errno when it cannot be queued. */
-static int manager_send_event(Connection *c, const Event *e) {
-	json_object *p;
-
-	/* A monitor that does not read its events is dropped rather than buffered without end. */
-	if (c->writer.bytes_queued >= CONNECTION_MAX_QUEUED_BYTES)
-		return -ENOBUFS;
-	p = json_object_new_object();
-
-	if (!p || json_add(p, "event", event_to_json(e, &c->manager->state)) < 0) {
-		json_object_put(p);
-		return -ENOMEM;
-	}
-	return connection_reply_continues(c, p);
-}
-
-/* Whether the caller of monitor c may hear of e (policy_may_hear_event). */
-static bool monitor_may_see(Manager *m, const Connection *c, const Event *e) {
-	Caller caller = connection_caller(c);
-	PolicyOwner owner = e->attachment
-	                            ? (PolicyOwner){ .pid = e->attachment->pid, .uid = e->attachment->uid }
-	                            : (PolicyOwner){};
-
-	return policy_may_hear_event(&m->policy, &caller, e->attachment ? &owner : NULL);
-}
-
-void manager_emit(Manager *m, const Event *e) {
-	for (Connection *c = m->connections, *next; c; c = next) {
-		next = c->next;
-		if (!c->monitoring || !monitor_may_see(m, c, e))
-			continue;
-		if (manager_send_event(c, e) < 0) {
-			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.",
-			            c->id, (int) c->peer.pid);
-			connection_free(c);
-		}
-	}
-}
-
-void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason) {
-	manager_emit(m, &(Event){ .kind = kind, .attachment = a, .reason = reason });
-}
-
-void manager_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by) {
-	AuditRecord record = { .action = "detach",
-		               .outcome = "done",
-		               .pid = by ? by->pid : 0,
-		               .uid = by ? by->uid : 0,
-		               .device = PCI_ADDRESS_TEXT(a->address),
-		               .attachment = a->id,
-		               .reason = reason,
-		               .owner_pid = a->pid,
-		               .owner_uid = a->uid };
-
-	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id,
-	          PCI_ADDRESS_TEXT(a->address), a->group->number, a->vm->id, (int) a->pid, reason);
-	manager_emit_event(m, "detach", a, reason);
-	state_detach(&m->state, a);
-	(void) persist_sync(&m->persist, &m->state);
-}
-
-typedef struct OwnerWatch {
-	Manager *manager;
-	unsigned attachment;
-} OwnerWatch;
-
-static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                         void *userdata) {
-	OwnerWatch *w = userdata;
-	Attachment *a = state_find_attachment(&w->manager->state, w->attachment);
-
-	/* A pidfd turns readable when its process exits. */
-	if (a)
-		manager_detach(w->manager, a, "process-exit", NULL);
-	return 0;
-}
-
-int manager_watch_owner(Manager *m, Attachment *a, int pidfd) {
-	OwnerWatch *w = malloc(sizeof(*w));
-	int r;
-
-	if (!w) {
-		safe_close(pidfd);
-		return -ENOMEM;
-	}
-	*w = (OwnerWatch){ .manager = m, .attachment = a->id };
-	r = sd_event_add_io(m->event, &a->owner_source, pidfd, EPOLLIN, on_owner_exit, w);
-	if (r < 0) {
-		free(w);
-		safe_close(pidfd);
-		return r;
-	}
-	(void) sd_event_source_set_destroy_callback(a->owner_source, free);
-	a->owner_pidfd = pidfd;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "persist.h"
 #include "policy.h"
 #include "state.h"
+#include "worker.h"
 
 typedef struct Connection Connection;
 typedef struct Event Event; /* json.h */
@@ -42,9 +43,12 @@ typedef struct Manager {
 	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */
 	unsigned refusals_unlogged;         /* refused since then */
 	State state;
+	Workers *workers; /* the kernel work of calls, off the loop */
 	Persist persist;
 	Policy policy;
 	char *policy_path; /* vfiod.conf; its drop-ins are in policy_path + ".d" */
+	bool reloading;    /* a reload runs on a worker */
+	bool reload_again; /* and a SIGHUP came meanwhile */
 } Manager;
 
 /* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 or -errno. */
@@ -67,18 +71,12 @@ int manager_listen(Manager *m, const char *socket_path);
 /* Tells systemd we are ready and runs the loop until SIGTERM. Returns the exit code. */
 int manager_run(Manager *m);
 
-/* Sends an Event to every connection that called Monitor. */
-void manager_emit(Manager *m, const Event *e);
-/* The same for an event without a device. */
-void manager_emit_event(Manager *m, const char *kind, const Attachment *a, const char *reason);
+/* The open connection with id, NULL when it is gone. */
+Connection *manager_find_connection(Manager *m, unsigned id);
 
-/* Ends attachment a ("request", "process-exit", "admin"), audits it and tells monitors; by is
- * the caller who asked, NULL when the daemon itself ends it. */
-void manager_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by);
-
-/* Binds a to the process of pidfd (taken on every path): when that process exits, a is
- * detached with reason "process-exit", whenever that happens. */
-int manager_watch_owner(Manager *m, Attachment *a, int pidfd);
+/* A job ended and freed what it held: every connection whose call waited for one runs it
+ * again. */
+void manager_wake_parked(Manager *m);
 
 /* Registers c and counts it for its peer's uid. Returns 0 or -ENOMEM. */
 int manager_add_connection(Manager *m, Connection *c);

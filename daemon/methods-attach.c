@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager.h"
 #include "methods.h"
+#include "lifecycle.h"
 #include "process.h"
 
 /* GroupNotViable names the members bound to a driver other than vfio-pci. */
@@ -150,7 +151,7 @@ static int attach_raise_memlock(MethodCall *call, Attachment *a) {
 static int attach_finish(MethodCall *call, Attachment *a, json_object **ret, int fds[2]) {
 	int owner = fcntl(call->connection->peer_pidfd, F_DUPFD_CLOEXEC, 3);
 	const char *operation = "watch the caller";
-	int r = owner < 0 ? negative_errno() : manager_watch_owner(call->manager, a, owner);
+	int r = owner < 0 ? negative_errno() : lifecycle_watch_owner(call->manager, a, owner);
 
 	if (r >= 0) {
 		operation = "prlimit(RLIMIT_MEMLOCK)";
@@ -161,7 +162,7 @@ static int attach_finish(MethodCall *call, Attachment *a, json_object **ret, int
 		r = attach_build_reply(a, ret, fds);
 	}
 	if (r < 0) {
-		state_detach(&call->manager->state, a);
+		lifecycle_commit(call->manager, &(Change){ .detach = a }, "%s", "");
 		return r == -ENOMEM ? r : method_send(call, message_new_kernel_error(operation, r));
 	}
 	return 1;
@@ -181,56 +182,98 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 	}
 }
 
-/* Runs the kernel steps; on failure audits and answers. Returns 1 with *ret, 0, -errno. */
-static int attach_run(MethodCall *call, const SysfsDevice *device, int vm_fd, Attachment **ret) {
+/* Audits and answers an attach the state model or the kernel refused. */
+static int attach_refused(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure, int r) {
 	const char *address = PCI_ADDRESS_TEXT(device->address);
-	AttachFailure failure = {};
-	AuditRecord record;
-	int r = state_attach(&call->manager->state, device, vm_fd, call->caller->pid, call->caller->uid,
-	                     &failure, ret);
+	AuditRecord record = method_record(call, "attach", failure->kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
+	                                   address, failure->attachment, strerror(-r));
 
-	if (r >= 0)
-		return 1;
-	record = method_record(call, "attach", failure.kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
-	                       address, failure.attachment, strerror(-r));
-	audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", address,
-	          (int) record.pid, (unsigned) record.uid, strerror(-r));
-	return attach_reply_failure(call, device, &failure, r);
+	audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", address, (int) record.pid,
+	          (unsigned) record.uid, strerror(-r));
+	return attach_reply_failure(call, device, failure, r);
+}
+
+/* The attachment exists: bind it to its process, commit it and answer with its fds. */
+static int attach_complete(MethodCall *call, Attachment *a) {
+	json_object *reply = NULL;
+	int fds[2] = { -EBADF, -EBADF };
+	AuditRecord record;
+	int r = attach_finish(call, a, &reply, fds);
+
+	if (r <= 0) {
+		record = method_record(call, "attach", "failed", PCI_ADDRESS_TEXT(a->address), 0,
+		                       "undone after the kernel steps");
+		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", record.device, (int) record.pid,
+		          (unsigned) record.uid);
+		return r;
+	}
+	record = method_record(call, "attach", "granted", PCI_ADDRESS_TEXT(a->address), a->id, NULL);
+	lifecycle_commit(call->manager,
+	                 &(Change){ .record = &record,
+	                            .priority = LOG_INFO,
+	                            .event = &(Event){ .kind = "attach", .attachment = a },
+	                            .sync = true },
+	                 "Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id, record.device,
+	                 a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
+	return connection_reply(call->connection, reply, fds, 2);
+}
+
+/* An attach whose kernel work runs on a worker. */
+typedef struct AttachWork {
+	CallWork call; /* first */
+	AttachJob attach;
+	SysfsDevice device;
+} AttachWork;
+
+static void attach_work_run(WorkerJob *job) {
+	state_attach_run(&((AttachWork *) job)->attach);
+}
+
+static void attach_work_done(WorkerJob *job) {
+	AttachWork *w = (AttachWork *) job;
+	MethodCall call;
+	AttachFailure failure = {};
+	Attachment *a = NULL;
+	bool resumed = method_resume(&w->call, &call);
+	int r = state_attach_end(&w->call.manager->state, &w->attach, !resumed, &failure, &a);
+
+	if (resumed)
+		method_finish(&call, r < 0 ? attach_refused(&call, &w->device, &failure, r) : attach_complete(&call, a));
+	else if (r == -ECANCELED)
+		log_info("Attach of %s abandoned: its caller went away while the kernel worked.",
+		         PCI_ADDRESS_TEXT(w->device.address));
+	manager_wake_parked(w->call.manager);
+	free(w);
 }
 
 int method_attach(MethodCall *call, const void *params) {
 	const AttachParams *in = params;
-	AuditRecord record;
-	SysfsDevice device;
+	_cleanup_free_ AttachWork *w = calloc(1, sizeof(*w));
+	AttachFailure failure = {};
 	Attachment *a = NULL;
-	json_object *reply = NULL;
-	int fds[2] = { -EBADF, -EBADF }, r;
+	int r;
 
+	if (!w)
+		return -ENOMEM;
 	if ((size_t) in->vm_fd >= call->n_fds)
 		return method_send(call, message_new_invalid_parameter("vmFd"));
-	r = attach_find_device(call, in->address, &device);
+	r = attach_find_device(call, in->address, &w->device);
 	if (r <= 0)
 		return r;
-	r = vm_fd_is_kvm(call->fds[in->vm_fd]);
+	r = call->manager->state.vfio->vm_fd_is_kvm(call->fds[in->vm_fd]);
 	if (r <= 0)
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE));
-	r = attach_run(call, &device, call->fds[in->vm_fd], &a);
-	if (r <= 0)
+	r = state_attach_begin(&call->manager->state, &w->device, call->fds[in->vm_fd], call->caller->pid,
+	                       call->caller->uid, &failure, &w->attach, &a);
+	if (r == -EAGAIN)
 		return r;
-	r = attach_finish(call, a, &reply, fds);
-	if (r <= 0) {
-		record = method_record(call, "attach", "failed", PCI_ADDRESS_TEXT(device.address), 0,
-		                       "undone after the kernel steps");
-		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", record.device,
-		          (int) record.pid, (unsigned) record.uid);
-		return r;
-	}
-	record = method_record(call, "attach", "granted", PCI_ADDRESS_TEXT(a->address), a->id, NULL);
-	audit_log(LOG_INFO, &record, "Attachment %u: %s (group %d) to VM %u for pid %d uid %u.", a->id,
-	          record.device, a->group->number, a->vm->id, (int) a->pid, (unsigned) a->uid);
-	manager_emit_event(call->manager, "attach", a, NULL);
-	(void) persist_sync(&call->manager->persist, &call->manager->state);
-	return connection_reply(call->connection, reply, fds, 2);
+	if (r < 0)
+		return attach_refused(call, &w->device, &failure, r);
+	if (r == 0)
+		return attach_complete(call, a);
+	method_submit(call, &w->call, attach_work_run, attach_work_done);
+	TAKE_PTR(w);
+	return METHOD_PENDING;
 }
 
 /* The attachment a call's {"id"} names, or NULL when NoSuchAttachment was answered (*ret_r). */
@@ -246,14 +289,65 @@ static PolicyOwner attachment_owner(const Attachment *a) {
 	return (PolicyOwner){ .pid = a->pid, .uid = a->uid };
 }
 
-int method_open_device(MethodCall *call, const void *params) {
+/* An OpenDevice whose VFIO_GROUP_GET_DEVICE_FD (which opens and resets the device) runs on a
+ * worker. */
+typedef struct OpenWork {
+	CallWork call; /* first */
+	OpenJob open;
+} OpenWork;
+
+static void open_work_run(WorkerJob *job) {
+	state_open_run(&((OpenWork *) job)->open);
+}
+
+/* Answers an OpenDevice whose kernel work ended. */
+static int open_complete(MethodCall *call, OpenJob *job) {
 	_cleanup_json_ json_object *p = NULL;
-	const char *operation = NULL, *address;
-	int fd = -EBADF, r = 0;
+	const char *operation = NULL;
+	int fd = -EBADF, r = state_open_end(&call->manager->state, job, &fd, &operation);
+	AuditRecord record;
+	Attachment *a;
+
+	if (r == -ENOENT)
+		return method_send(call, message_new_no_such_attachment(job->attachment));
+	if (r < 0)
+		return method_send(call, message_new_kernel_error(operation ?: "VFIO_GROUP_GET_DEVICE_FD", r));
+	a = state_find_attachment(&call->manager->state, job->attachment);
+	p = json_object_new_object();
+	if (!p || json_add(p, "deviceFd", json_object_new_int(0)) < 0) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	record = method_record(call, "open", "granted", PCI_ADDRESS_TEXT(a->address), a->id, NULL);
+	lifecycle_commit(call->manager, &(Change){ .record = &record, .priority = LOG_INFO, .sync = true },
+	                 "Attachment %u: device %s opened for pid %d.", a->id, record.device, (int) a->pid);
+	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
+}
+
+static void open_work_done(WorkerJob *job) {
+	OpenWork *w = (OpenWork *) job;
+	MethodCall call;
+	const char *operation = NULL;
+	int fd = -EBADF;
+
+	if (method_resume(&w->call, &call))
+		method_finish(&call, open_complete(&call, &w->open));
+	else if (state_open_end(&w->call.manager->state, &w->open, &fd, &operation) >= 0)
+		/* Its process is gone: so is the attachment, once the owner watch runs. */
+		safe_close(fd);
+	free(w);
+}
+
+int method_open_device(MethodCall *call, const void *params) {
+	_cleanup_free_ OpenWork *w = calloc(1, sizeof(*w));
+	const char *address;
 	AuditRecord record;
 	PolicyOwner owner;
 	Attachment *a;
+	int r = 0;
 
+	if (!w)
+		return -ENOMEM;
 	a = find_attachment(call, params, &r);
 	if (!a)
 		return r;
@@ -262,26 +356,18 @@ int method_open_device(MethodCall *call, const void *params) {
 	owner.exited = process_has_exited(a->owner_pidfd) != 0;
 	if (!policy_may_open_device(call->caller, &owner)) {
 		record = method_record(call, "open", "denied", address, a->id, "not the attaching process");
-		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id,
-		          address, (int) record.pid, (unsigned) record.uid);
+		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id, address,
+		          (int) record.pid, (unsigned) record.uid);
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 	}
-	if (a->device_open)
+	r = state_open_begin(&call->manager->state, a, &w->open);
+	if (r == -EBUSY)
 		return reply_device_busy(call, a->address, a->id);
-	r = state_open_device(&call->manager->state, a, &fd, &operation);
 	if (r < 0)
-		return method_send(call,
-		                   message_new_kernel_error(operation ?: "VFIO_GROUP_GET_DEVICE_FD", r));
-	p = json_object_new_object();
-	if (!p || json_add(p, "deviceFd", json_object_new_int(0)) < 0) {
-		safe_close(fd);
-		return -ENOMEM;
-	}
-	record = method_record(call, "open", "granted", address, a->id, NULL);
-	audit_log(LOG_INFO, &record, "Attachment %u: device %s opened for pid %d.", a->id, address,
-	          (int) a->pid);
-	(void) persist_sync(&call->manager->persist, &call->manager->state);
-	return connection_reply(call->connection, TAKE_PTR(p), &fd, 1);
+		return method_send(call, message_new_kernel_error("fcntl F_DUPFD_CLOEXEC", r));
+	method_submit(call, &w->call, open_work_run, open_work_done);
+	TAKE_PTR(w);
+	return METHOD_PENDING;
 }
 
 int method_detach(MethodCall *call, const void *params) {
@@ -302,7 +388,7 @@ int method_detach(MethodCall *call, const void *params) {
 		          (int) record.pid, (unsigned) record.uid);
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 	}
-	manager_detach(call->manager, a, verdict == POLICY_DETACH_AS_OWNER ? "request" : "admin",
-	               &call->connection->peer);
+	lifecycle_detach(call->manager, a, verdict == POLICY_DETACH_AS_OWNER ? "request" : "admin",
+	                 &call->connection->peer);
 	return connection_reply(call->connection, NULL, NULL, 0);
 }

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "lifecycle.h"
 #include "methods.h"
 
 /* Records a Bind or Unbind in the audit trail: what came of it and why. */
@@ -25,85 +26,114 @@ static void audit_driver_change(MethodCall *call, const char *action, const char
 }
 
 /* The device of a Bind or Unbind, checked in this order: the address names a device,
- * vfiod.conf(5) names it assignable, no device of its group is attached. Answers the error
- * itself: 1 when the change may go ahead, 0 when answered, -errno. */
-static int driver_change_check(MethodCall *call, const char *action, PciAddress address, SysfsDevice *ret) {
+ * vfiod.conf(5) names it assignable, no device of its group is attached; then its group is
+ * reserved (*ret_group) until the change ended. Answers the error itself: 1 when the change may
+ * go ahead, 0 when answered, -EAGAIN when a job holds the group, -errno. */
+static int driver_change_check(MethodCall *call, const char *action, PciAddress address, SysfsDevice *ret,
+                               Group **ret_group) {
 	Manager *m = call->manager;
-	Attachment *a;
+	unsigned holder = 0;
 	int r = method_find_device(call, address, ret);
 
 	if (r <= 0)
 		return r;
 	if (!policy_is_assignable(&m->policy, ret)) {
 		audit_driver_change(call, action, "denied", address, "not assignable");
-		return method_send(call, message_new_address_error(VFIOD_ERROR_NOT_ASSIGNABLE,
-		                                                   PCI_ADDRESS_TEXT(address)));
+		return method_send(call, message_new_address_error(VFIOD_ERROR_NOT_ASSIGNABLE, PCI_ADDRESS_TEXT(address)));
 	}
-	a = ret->group >= 0 ? state_find_attachment_by_group(&m->state, ret->group) : NULL;
-	if (a) {
+	r = state_group_reserve(&m->state, ret->group, ret_group, &holder);
+	if (r == -EBUSY) {
 		audit_driver_change(call, action, "refused", address, "its IOMMU group is attached");
-		return method_send(call, message_new_device_busy(PCI_ADDRESS_TEXT(address), a->id));
+		return method_send(call, message_new_device_busy(PCI_ADDRESS_TEXT(address), holder));
 	}
-	return 1;
-}
-
-/* Answers a Bind or Unbind that ran: KernelError naming the step that failed, or the device
- * as it is now, which monitors hear of too. */
-static int driver_change_reply(MethodCall *call, const char *action, const SysfsDevice *d,
-                               const char *operation, int error) {
-	_cleanup_json_ json_object *p = NULL;
-	char reason[256];
-
-	if (error < 0) {
-		(void) snprintf(reason, sizeof(reason), "%s: %s", operation, strerror(-error));
-		audit_driver_change(call, action, "failed", d->address, reason);
-		return method_send(call, message_new_kernel_error(operation, error));
-	}
-	audit_driver_change(call, action, "done", d->address, NULL);
-	manager_emit(call->manager, &(Event){ .kind = action, .device = d });
-	p = json_object_new_object();
-	if (!p || json_add(p, "device", device_to_json(d, &call->manager->state)) < 0)
-		return -ENOMEM;
-	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+	return r < 0 ? r : 1;
 }
 
 typedef int (*SysfsDriverChange)(int root_fd, PciAddress address, const char **ret_operation);
 
-/* Runs change on device d and reads d again; names the step that failed in *ret_operation. */
-static int driver_change_run(MethodCall *call, SysfsDriverChange change, SysfsDevice *d,
-                             const char **ret_operation) {
-	int root_fd = call->manager->sysfs_fd;
-	int r = change(root_fd, d->address, ret_operation);
-
-	if (r < 0)
-		return r;
-	*ret_operation = "read sysfs device";
-	return sysfs_get_device(root_fd, d->address, d);
-}
-
-int method_bind(MethodCall *call, const void *params) {
-	const AddressParams *in = params;
-	const char *operation = NULL;
+/* A Bind or Unbind whose sysfs writes (a driver's probe or release behind them) run on a
+ * worker. */
+typedef struct DriverWork {
+	CallWork call; /* first */
+	const char *action;
+	SysfsDriverChange change;
+	int root_fd; /* the manager's sysfs root, open as long as the daemon runs */
 	SysfsDevice device;
-	int r = driver_change_check(call, "bind", in->address, &device);
+	Group *group; /* reserved, on the loop's side */
+	Caller requester; /* for the audit record, should the caller be gone by then */
+	const char *operation;
+	int result;
+} DriverWork;
 
-	if (r <= 0)
-		return r;
-	r = driver_change_run(call, sysfs_bind_vfio, &device, &operation);
+/* Runs the change and reads the device again; names the step that failed. */
+static void driver_work_run(WorkerJob *job) {
+	DriverWork *w = (DriverWork *) job;
+	int r = w->change(w->root_fd, w->device.address, &w->operation);
+
+	if (r >= 0) {
+		w->operation = "read sysfs device";
+		r = sysfs_get_device(w->root_fd, w->device.address, &w->device);
+	}
 	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
 	 * driver link. */
-	if (r >= 0 && strcmp(device.driver, "vfio-pci") != 0) {
-		operation = "probe the device with vfio-pci";
+	if (r >= 0 && w->change == sysfs_bind_vfio && strcmp(w->device.driver, "vfio-pci") != 0) {
+		w->operation = "probe the device with vfio-pci";
 		r = -ENODEV;
 	}
-	return driver_change_reply(call, "bind", &device, operation, r);
+	w->result = r;
+}
+
+/* Commits the change, audited and told to monitors: it happened whether or not its caller
+ * still waits for the answer. */
+static void driver_change_commit(Manager *m, DriverWork *w) {
+	MethodCall call = { .manager = m, .caller = &w->requester };
+	const char *address = PCI_ADDRESS_TEXT(w->device.address);
+	bool done = w->result >= 0;
+	char reason[256] = "";
+	AuditRecord record;
+
+	if (!done)
+		(void) snprintf(reason, sizeof(reason), ", %s: %s", w->operation, strerror(-w->result));
+	record = method_record(&call, w->action, done ? "done" : "failed", address, 0, done ? NULL : reason + 2);
+	lifecycle_commit(m,
+	                 &(Change){ .record = &record,
+	                            .priority = done ? LOG_INFO : LOG_NOTICE,
+	                            .event = done ? &(Event){ .kind = w->action, .device = &w->device } : NULL },
+	                 "%s of %s by pid %d uid %u: %s%s.", strcmp(w->action, "bind") == 0 ? "Bind" : "Unbind",
+	                 address, (int) record.pid, (unsigned) record.uid, record.outcome, reason);
+}
+
+/* Answers a Bind or Unbind that ran: KernelError naming the step that failed, or the device
+ * as it is now. */
+static int driver_change_reply(MethodCall *call, DriverWork *w) {
+	_cleanup_json_ json_object *p = NULL;
+
+	if (w->result < 0)
+		return method_send(call, message_new_kernel_error(w->operation, w->result));
+	p = json_object_new_object();
+	if (!p || json_add(p, "device", device_to_json(&w->device, &call->manager->state)) < 0)
+		return -ENOMEM;
+	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+}
+
+static void driver_work_done(WorkerJob *job) {
+	DriverWork *w = (DriverWork *) job;
+	Manager *m = w->call.manager;
+	MethodCall call;
+
+	state_group_unreserve(&m->state, w->group);
+	driver_change_commit(m, w);
+	if (method_resume(&w->call, &call))
+		method_finish(&call, driver_change_reply(&call, w));
+	manager_wake_parked(m);
+	free(w);
 }
 
 /* Unbinding from vfio-pci waits in the kernel until every user of the device lets go, which
- * would stall the daemon: a device in use anywhere is refused first. In use means its group
- * file open (by a VMM that kept its group or device fd after Detach, say: a device fd holds its
- * group file; or by a process vfiod does not know), or the device open through a path that
- * holds no group file, like the iommufd cdev /dev/vfio/devices/vfioN (vfio-pci enables the
+ * would hold a worker without end: a device in use anywhere is refused first. In use means its
+ * group file open (by a VMM that kept its group or device fd after Detach, say: a device fd
+ * holds its group file; or by a process vfiod does not know), or the device open through a path
+ * that holds no group file, like the iommufd cdev /dev/vfio/devices/vfioN (vfio-pci enables the
  * device exactly while it is open). Returns 1 when free, 0 when answered, -errno. */
 static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
 	_cleanup_close_ int fd = -EBADF;
@@ -127,16 +157,36 @@ static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
 	return 1;
 }
 
-int method_unbind(MethodCall *call, const void *params) {
-	const AddressParams *in = params;
-	const char *operation = NULL;
-	SysfsDevice device;
-	int r = driver_change_check(call, "unbind", in->address, &device);
+static int driver_change(MethodCall *call, const char *action, PciAddress address) {
+	_cleanup_free_ DriverWork *w = calloc(1, sizeof(*w));
+	bool bind = strcmp(action, "bind") == 0;
+	int r;
 
-	if (r > 0)
-		r = unbind_check_device_free(call, &device);
+	if (!w)
+		return -ENOMEM;
+	r = driver_change_check(call, action, address, &w->device, &w->group);
 	if (r <= 0)
 		return r;
-	r = driver_change_run(call, sysfs_unbind_vfio, &device, &operation);
-	return driver_change_reply(call, "unbind", &device, operation, r);
+	if (!bind) {
+		r = unbind_check_device_free(call, &w->device);
+		if (r <= 0) {
+			state_group_unreserve(&call->manager->state, w->group);
+			return r;
+		}
+	}
+	w->action = action;
+	w->change = bind ? sysfs_bind_vfio : sysfs_unbind_vfio;
+	w->root_fd = call->manager->sysfs_fd;
+	w->requester = (Caller){ .pid = call->caller->pid, .uid = call->caller->uid, .gid = call->caller->gid };
+	method_submit(call, &w->call, driver_work_run, driver_work_done);
+	TAKE_PTR(w);
+	return METHOD_PENDING;
+}
+
+int method_bind(MethodCall *call, const void *params) {
+	return driver_change(call, "bind", ((const AddressParams *) params)->address);
+}
+
+int method_unbind(MethodCall *call, const void *params) {
+	return driver_change(call, "unbind", ((const AddressParams *) params)->address);
 }

@@ -3,8 +3,10 @@
 /* What the handlers of every subject share: sending, audit records, finding a device. */
 
 #include "connection.h"
+#include "lifecycle.h"
 #include "manager.h"
 #include "methods.h"
+#include "process.h"
 
 int method_send(MethodCall *call, json_object *message) {
 	return connection_send(call->connection, message, NULL, 0);
@@ -30,4 +32,34 @@ int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret) {
 	if (r < 0)
 		return method_send(call, message_new_kernel_error("read sysfs device", r));
 	return 1;
+}
+
+void method_submit(MethodCall *call, CallWork *w, void (*run)(WorkerJob *job), void (*done)(WorkerJob *job)) {
+	w->job = (WorkerJob){ .run = run, .done = done };
+	w->manager = call->manager;
+	w->connection = call->connection->id;
+	call->connection->pending = true;
+	lifecycle_submit(call->manager, &w->job);
+}
+
+bool method_resume(CallWork *w, MethodCall *ret) {
+	Connection *c = manager_find_connection(w->manager, w->connection);
+
+	if (!c)
+		return false;
+	if (process_has_exited(c->peer_pidfd) != 0) {
+		/* Gone, though its hang-up is not read yet: nobody to answer. */
+		connection_call_done(c, 0);
+		return false;
+	}
+	w->caller = connection_caller(c);
+	*ret = (MethodCall){ .manager = w->manager,
+		             .connection = c,
+		             .caller = &w->caller,
+		             .admin = policy_is_admin(&w->manager->policy, &w->caller) };
+	return true;
+}
+
+void method_finish(MethodCall *call, int r) {
+	connection_call_done(call->connection, r);
 }

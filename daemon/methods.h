@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "pci.h"
 #include "sysfs.h"
+#include "worker.h"
 
 /* Parameter structs, decoded by the table's ParamSpec rows. */
 typedef struct InterfaceParams {
@@ -56,3 +57,24 @@ AuditRecord method_record(const MethodCall *call, const char *action, const char
 /* Reads the device at address, answering NoSuchDevice or KernelError itself. Returns 1 when
  * found, 0 when answered, -errno. */
 int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret);
+
+/* Calls whose kernel work runs on a worker (worker.h): the handler plans it on the loop,
+ * submits it with method_submit() and returns METHOD_PENDING; the job's done() takes the call
+ * up again with method_resume(), answers it, and ends with method_finish(). */
+typedef struct CallWork {
+	WorkerJob job; /* first: the pool hands this back */
+	Manager *manager;
+	unsigned connection; /* its id: the connection may be gone by done() */
+	Caller caller;       /* filled by method_resume() */
+} CallWork;
+
+/* Submits w's job for call; call's connection takes no further call until method_finish(). */
+void method_submit(MethodCall *call, CallWork *w, void (*run)(WorkerJob *job), void (*done)(WorkerJob *job));
+
+/* In done(): *ret is the call again when its connection is still there and its process
+ * alive. Returns false when the call is abandoned: its caller went away. */
+bool method_resume(CallWork *w, MethodCall *ret);
+
+/* In done(), once the call is answered (r: what answering returned; -errno closes the
+ * connection): the connection goes on with its next call. */
+void method_finish(MethodCall *call, int r);

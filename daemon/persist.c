@@ -80,16 +80,26 @@ typedef struct Wanted {
 	int fd;
 } Wanted;
 
+/* Records a job is working on (reserved) are not stored: they hold no settled fds yet, or no
+ * longer; the next sync after the job ended stores what came of it. */
+static bool record_is_settled(bool busy, int fd) {
+	return !busy && fd >= 0;
+}
+
 static size_t state_wanted(State *s, Wanted *w, size_t max) {
 	size_t n = 0;
 
 	for (Vm *vm = s->vms; vm && n + 2 <= max; vm = vm->next) {
+		if (!record_is_settled(vm->busy, vm->container_fd))
+			continue;
 		w[n] = (Wanted){ .fd = vm->vm_fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "vm-%u", vm->id);
 		w[n] = (Wanted){ .fd = vm->container_fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "container-%u", vm->id);
 	}
 	for (Group *g = s->groups; g && n < max; g = g->next) {
+		if (!record_is_settled(g->busy, g->fd))
+			continue;
 		w[n] = (Wanted){ .fd = g->fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "group-%d", g->number);
 	}
@@ -124,12 +134,16 @@ static json_object *state_describe(State *s) {
 	if (!o || r < 0)
 		return NULL;
 	for (Vm *vm = s->vms; vm; vm = vm->next) {
+		if (!record_is_settled(vm->busy, vm->container_fd))
+			continue;
 		json_object *v = json_object_new_object();
 		r |= json_add(v, "id", json_object_new_int64(vm->id));
 		r |= json_add(v, "iommuType", json_object_new_int(vm->iommu_type));
 		r |= v ? json_object_array_add(vms, v) : -ENOMEM;
 	}
 	for (Group *g = s->groups; g; g = g->next) {
+		if (!record_is_settled(g->busy, g->fd))
+			continue;
 		json_object *v = json_object_new_object();
 		r |= json_add(v, "number", json_object_new_int(g->number));
 		r |= json_add(v, "vm", json_object_new_int64(g->vm->id));

@@ -12,13 +12,9 @@
 #include "state.h"
 
 void state_init(State *s) {
-	*s = (State){ .next_vm_id = 1, .next_attachment_id = 1 };
+	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1 };
 }
 
-void state_done(State *s) {
-	while (s->attachments)
-		state_detach(s, s->attachments);
-}
 
 Attachment *state_find_attachment(State *s, unsigned id) {
 	for (Attachment *a = s->attachments; a; a = a->next)
@@ -55,6 +51,15 @@ Vm *state_find_vm(State *s, int vm_fd) {
 	return NULL;
 }
 
+#define UNLINK(head, type, item)                                                                            \
+	do {                                                                                                \
+		for (type **_p = &(head); *_p; _p = &(*_p)->next)                                           \
+			if (*_p == (item)) {                                                                \
+				*_p = (item)->next;                                                         \
+				break;                                                                      \
+			}                                                                                   \
+	} while (0)
+
 static void vm_free(Vm *vm) {
 	if (!vm)
 		return;
@@ -63,87 +68,81 @@ static void vm_free(Vm *vm) {
 	free(vm);
 }
 
-static void group_free(Group *g) {
-	if (!g)
+/* Frees vm once nothing refers to it: no attachment, no job. */
+static void vm_release_if_unused(State *s, Vm *vm) {
+	if (vm->n_attachments > 0 || vm->n_jobs > 0)
 		return;
+	UNLINK(s->vms, Vm, vm);
+	vm_free(vm);
+}
+
+static void group_unlink_free(State *s, Group *g) {
+	UNLINK(s->groups, Group, g);
 	safe_close(g->fd);
 	free(g);
 }
 
-/* A new VM: our own copy of its fd and a fresh container. Not linked yet. */
-static int vm_new(State *s, int vm_fd, Vm **ret, const char **ret_operation) {
+/* A group no attachment holds, released on the calling thread: out of its container (EBUSY
+ * while a client still holds a device fd of the group: the kernel keeps the group in the
+ * container until that fd is closed), then closed. */
+static void group_drop(State *s, Group *g) {
+	const char *operation = NULL;
+	int r = g->fd >= 0 && g->vm ? s->vfio->group_unset_container(g->fd, &operation) : 0;
+
+	if (r < 0)
+		log_debug_errno(r, "%s on group %d failed: %m", operation, g->number);
+	group_unlink_free(s, g);
+}
+
+/* A new VM record for vm_fd (our own copy), reserved until its container exists. */
+static int vm_new_reserved(State *s, int vm_fd, Vm **ret) {
 	Vm *vm = calloc(1, sizeof(*vm));
-	int r;
 
 	if (!vm)
 		return -ENOMEM;
-	vm->container_fd = -EBADF;
+	*vm = (Vm){ .id = s->next_vm_id, .container_fd = -EBADF, .busy = true };
 	vm->vm_fd = fcntl(vm_fd, F_DUPFD_CLOEXEC, 3);
 	if (vm->vm_fd < 0) {
-		*ret_operation = "fcntl F_DUPFD_CLOEXEC";
-		r = negative_errno();
-	} else
-		r = vfio_container_open(&vm->container_fd, &vm->iommu_type, ret_operation);
-	if (r < 0) {
-		vm_free(vm);
+		int r = negative_errno();
+		free(vm);
 		return r;
 	}
-	vm->id = s->next_vm_id++;
+	s->next_vm_id++;
+	vm->next = s->vms;
+	s->vms = vm;
 	*ret = vm;
 	return 0;
 }
 
-/* Opens group number and checks that the kernel finds it viable. Not linked yet. */
-static int group_new(int number, Group **ret, AttachFailure *failure) {
+/* A group record, reserved (busy) until a job has opened or changed it. */
+static Group *group_new_reserved(State *s, int number, Vm *vm) {
 	Group *g = calloc(1, sizeof(*g));
-	bool viable = false;
-	int r;
 
 	if (!g)
-		return -ENOMEM;
-	g->number = number;
-	g->fd = -EBADF;
-	r = vfio_group_open(number, &g->fd, &failure->operation);
-	if (r >= 0)
-		r = vfio_group_get_viable(g->fd, &viable, &failure->operation);
-	if (r >= 0 && !viable) {
-		failure->kind = ATTACH_FAILURE_NOT_VIABLE;
-		r = -EPERM;
-	}
-	if (r < 0) {
-		group_free(g);
-		return r;
-	}
-	*ret = g;
-	return 0;
+		return NULL;
+	*g = (Group){ .number = number, .fd = -EBADF, .vm = vm, .busy = true, .next = s->groups };
+	s->groups = g;
+	return g;
 }
 
-/* Puts a new group into vm's container; a VM's first group also sets the IOMMU type, which
- * the kernel accepts only once a group is in the container. */
-static int group_join_vm(Group *g, Vm *vm, bool first, const char **ret_operation) {
-	int r = vfio_group_set_container(g->fd, vm->container_fd, ret_operation);
-
-	if (r >= 0 && first) {
-		r = vfio_container_set_iommu(vm->container_fd, vm->iommu_type, ret_operation);
-		if (r < 0)
-			(void) vfio_group_unset_container(g->fd, NULL);
-	}
-	if (r >= 0)
-		g->vm = vm;
-	return r;
-}
-
-static int attachment_new(State *s, const SysfsDevice *device, pid_t pid, uid_t uid, Attachment **ret) {
+/* A new attachment of address to g in vm, linked. */
+static int attachment_link(State *s, PciAddress address, Group *g, Vm *vm, pid_t pid, uid_t uid, Attachment **ret) {
 	Attachment *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
-	a->id = s->next_attachment_id++;
-	a->address = device->address;
-	a->pid = pid;
-	a->uid = uid;
-	a->since = time(NULL);
-	a->owner_pidfd = -EBADF;
+	*a = (Attachment){ .id = s->next_attachment_id++,
+		           .address = address,
+		           .group = g,
+		           .vm = vm,
+		           .pid = pid,
+		           .uid = uid,
+		           .since = time(NULL),
+		           .owner_pidfd = -EBADF,
+		           .next = s->attachments };
+	s->attachments = a;
+	g->n_attachments++;
+	vm->n_attachments++;
 	*ret = a;
 	return 0;
 }
@@ -162,66 +161,164 @@ static int state_check_busy(State *s, const SysfsDevice *device, Vm *vm, AttachF
 	return -EBUSY;
 }
 
-int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
-                 AttachFailure *ret_failure, Attachment **ret) {
+int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
+                       AttachFailure *ret_failure, AttachJob *job, Attachment **ret) {
 	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
-	Vm *vm = state_find_vm(s, vm_fd), *new_vm = NULL;
-	Group *g = state_find_group(s, device->group), *new_group = NULL;
-	Attachment *a = NULL;
-	int r;
+	Vm *vm = state_find_vm(s, vm_fd);
+	Group *g = state_find_group(s, device->group);
+	int container = -EBADF, r;
 
+	if ((vm && vm->busy) || (g && g->busy))
+		return -EAGAIN;
 	r = state_check_busy(s, device, vm, &failure);
-	if (r >= 0 && !g)
-		r = group_new(device->group, &new_group, &failure);
-	if (r >= 0 && !vm)
-		r = vm_new(s, vm_fd, &new_vm, &failure.operation);
-	if (r >= 0 && new_group)
-		r = group_join_vm(new_group, vm ?: new_vm, !vm, &failure.operation);
-	if (r >= 0)
-		r = attachment_new(s, device, pid, uid, &a);
 	if (r < 0) {
-		/* Reverse order: the VM (container) was made after the group was opened. */
-		vm_free(new_vm);
-		group_free(new_group);
 		*ret_failure = failure;
 		return r;
 	}
-	if (new_vm) {
-		new_vm->next = s->vms;
-		s->vms = vm = new_vm;
+	/* The group is in this VM's container already: nothing for the kernel to do. */
+	if (g)
+		return attachment_link(s, device->address, g, vm, pid, uid, ret);
+	if (vm && (container = fcntl(vm->container_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		failure.operation = "fcntl F_DUPFD_CLOEXEC";
+		*ret_failure = failure;
+		return negative_errno();
 	}
-	if (new_group) {
-		new_group->next = s->groups;
-		s->groups = g = new_group;
+	r = vm ? 0 : vm_new_reserved(s, vm_fd, &vm);
+	g = r >= 0 ? group_new_reserved(s, device->group, vm) : NULL;
+	if (!g) {
+		safe_close(container);
+		if (r >= 0)
+			vm_release_if_unused(s, vm);
+		failure.operation = "allocate the group";
+		*ret_failure = failure;
+		return r < 0 ? r : -ENOMEM;
 	}
-	a->group = g;
-	a->vm = vm;
-	g->n_attachments++;
-	vm->n_attachments++;
-	a->next = s->attachments;
-	s->attachments = a;
-	*ret = a;
-	return 0;
+	vm->n_jobs++;
+	*job = (AttachJob){ .vfio = s->vfio,
+		            .group_number = device->group,
+		            .container_fd = container,
+		            .group_fd = -EBADF,
+		            .new_container_fd = -EBADF,
+		            .vm = vm,
+		            .group = g,
+		            .address = device->address,
+		            .pid = pid,
+		            .uid = uid };
+	return 1;
 }
 
-int state_open_device(State *s _unused_, Attachment *a, int *ret_fd, const char **ret_operation) {
-	int r = vfio_group_get_device_fd(a->group->fd, a->address, ret_fd, ret_operation);
+/* A VM's first group also sets the IOMMU type, which the kernel accepts only once a group is
+ * in the container. */
+static int attach_join_container(AttachJob *j, const char **op) {
+	int container = j->container_fd >= 0 ? j->container_fd : j->new_container_fd;
+	int r = j->vfio->group_set_container(j->group_fd, container, op);
 
-	if (r >= 0)
-		a->device_open = true;
+	if (r < 0 || j->container_fd >= 0)
+		return r;
+	r = j->vfio->container_set_iommu(j->new_container_fd, j->iommu_type, op);
+	if (r < 0)
+		(void) j->vfio->group_unset_container(j->group_fd, NULL);
 	return r;
 }
 
-#define UNLINK(head, type, item)                                                                            \
-	do {                                                                                                \
-		for (type **_p = &(head); *_p; _p = &(*_p)->next)                                           \
-			if (*_p == (item)) {                                                                \
-				*_p = (item)->next;                                                         \
-				break;                                                                      \
-			}                                                                                   \
-	} while (0)
+void state_attach_run(AttachJob *j) {
+	const char **op = &j->failure.operation;
+	bool viable = false;
+	int r;
 
-void state_detach(State *s, Attachment *a) {
+	j->failure.kind = ATTACH_FAILURE_KERNEL;
+	r = j->vfio->group_open(j->group_number, &j->group_fd, op);
+	if (r >= 0)
+		r = j->vfio->group_get_viable(j->group_fd, &viable, op);
+	if (r >= 0 && !viable) {
+		j->failure.kind = ATTACH_FAILURE_NOT_VIABLE;
+		r = -EPERM;
+	}
+	if (r >= 0 && j->container_fd < 0)
+		r = j->vfio->container_open(&j->new_container_fd, &j->iommu_type, op);
+	if (r >= 0)
+		r = attach_join_container(j, op);
+	if (r < 0) {
+		/* Reverse order: the container was made after the group was opened. */
+		j->new_container_fd = safe_close(j->new_container_fd);
+		j->group_fd = safe_close(j->group_fd);
+	} else
+		j->failure.kind = ATTACH_FAILURE_NONE;
+	j->container_fd = safe_close(j->container_fd);
+	j->result = r;
+}
+
+int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_failure, Attachment **ret) {
+	Vm *vm = j->vm;
+	Group *g = j->group;
+	int r = j->result;
+
+	vm->n_jobs--;
+	if (r >= 0 && abandon) {
+		(void) s->vfio->group_unset_container(j->group_fd, NULL);
+		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "abandoned" };
+		r = -ECANCELED;
+	}
+	if (r >= 0) {
+		if (vm->busy) {
+			vm->container_fd = TAKE_FD(j->new_container_fd);
+			vm->iommu_type = j->iommu_type;
+			vm->busy = false;
+		}
+		g->fd = TAKE_FD(j->group_fd);
+		g->busy = false;
+		r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
+		if (r >= 0)
+			return 0;
+		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "allocate the attachment" };
+		group_drop(s, g);
+	} else {
+		safe_close(j->new_container_fd);
+		safe_close(j->group_fd);
+		group_unlink_free(s, g);
+	}
+	/* A VM that never got its container goes with the job. */
+	vm_release_if_unused(s, vm);
+	*ret_failure = j->failure;
+	return r;
+}
+
+int state_open_begin(State *s, Attachment *a, OpenJob *job) {
+	int fd;
+
+	if (a->device_open)
+		return -EBUSY;
+	/* The job's own copy: the group's fd may close on the loop meanwhile (a detach). */
+	fd = fcntl(a->group->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return negative_errno();
+	a->device_open = true;
+	*job = (OpenJob){ .vfio = s->vfio, .group_fd = fd, .address = a->address, .attachment = a->id, .device_fd = -EBADF };
+	return 0;
+}
+
+void state_open_run(OpenJob *j) {
+	j->result = j->vfio->group_get_device_fd(j->group_fd, j->address, &j->device_fd, &j->operation);
+	j->group_fd = safe_close(j->group_fd);
+}
+
+int state_open_end(State *s, OpenJob *j, int *ret_fd, const char **ret_operation) {
+	Attachment *a = state_find_attachment(s, j->attachment);
+
+	if (!a) {
+		j->device_fd = safe_close(j->device_fd);
+		return -ENOENT;
+	}
+	if (j->result < 0) {
+		a->device_open = false;
+		*ret_operation = j->operation;
+		return j->result;
+	}
+	*ret_fd = TAKE_FD(j->device_fd);
+	return 0;
+}
+
+int state_detach(State *s, Attachment *a, ReleaseJob *job) {
 	Group *g = a->group;
 	Vm *vm = a->vm;
 
@@ -229,18 +326,84 @@ void state_detach(State *s, Attachment *a) {
 	sd_event_source_disable_unref(a->owner_source);
 	safe_close(a->owner_pidfd);
 	free(a);
-	if (--g->n_attachments == 0) {
-		const char *operation = NULL;
-		int r = vfio_group_unset_container(g->fd, &operation);
-		/* EBUSY while a client still holds a device fd of the group: the kernel keeps the
-		 * group in the container until that fd is closed. */
-		if (r < 0)
-			log_debug_errno(r, "%s on group %d failed: %m", operation, g->number);
-		UNLINK(s->groups, Group, g);
-		group_free(g);
+	vm->n_attachments--;
+	if (--g->n_attachments > 0)
+		return 0;
+	/* The group's last: the job releases it, the record stays reserved until then so that
+	 * nobody opens the group again while the kernel still has it open. */
+	*job = (ReleaseJob){ .vfio = s->vfio,
+		             .group_fd = TAKE_FD(g->fd),
+		             .container_fd = -EBADF,
+		             .vm_fd = -EBADF,
+		             .group_number = g->number };
+	g->busy = true;
+	g->vm = NULL;
+	if (vm->n_attachments == 0 && vm->n_jobs == 0) {
+		/* Closed after the group left the container, as QEMU does. */
+		job->container_fd = TAKE_FD(vm->container_fd);
+		job->vm_fd = TAKE_FD(vm->vm_fd);
+		vm_release_if_unused(s, vm);
 	}
-	if (--vm->n_attachments == 0) {
-		UNLINK(s->vms, Vm, vm);
+	return 1;
+}
+
+void state_release_run(ReleaseJob *j) {
+	j->result = j->vfio->group_unset_container(j->group_fd, &j->operation);
+	j->group_fd = safe_close(j->group_fd);
+	j->container_fd = safe_close(j->container_fd);
+	j->vm_fd = safe_close(j->vm_fd);
+}
+
+void state_release_end(State *s, ReleaseJob *j) {
+	Group *g = state_find_group(s, j->group_number);
+
+	/* EBUSY while a client still holds a device fd of the group: the kernel keeps the group
+	 * in the container until that fd is closed. */
+	if (j->result < 0)
+		log_debug_errno(j->result, "%s on group %d failed: %m", j->operation, j->group_number);
+	if (g && g->busy && !g->vm)
+		group_unlink_free(s, g);
+}
+
+void state_detach_now(State *s, Attachment *a) {
+	ReleaseJob job;
+
+	if (state_detach(s, a, &job) > 0) {
+		state_release_run(&job);
+		state_release_end(s, &job);
+	}
+}
+
+int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachment) {
+	Group *g = state_find_group(s, number);
+
+	if (g && g->busy)
+		return -EAGAIN;
+	if (g) {
+		Attachment *a = state_find_attachment_by_group(s, number);
+		*ret_attachment = a ? a->id : 0;
+		return -EBUSY;
+	}
+	g = group_new_reserved(s, number, NULL);
+	if (!g)
+		return -ENOMEM;
+	*ret = g;
+	return 0;
+}
+
+void state_group_unreserve(State *s, Group *g) {
+	group_unlink_free(s, g);
+}
+
+void state_done(State *s) {
+	while (s->attachments)
+		state_detach_now(s, s->attachments);
+	/* Records a job still held, had one been left running. */
+	while (s->groups)
+		group_unlink_free(s, s->groups);
+	while (s->vms) {
+		Vm *vm = s->vms;
+		s->vms = vm->next;
 		vm_free(vm);
 	}
 }
@@ -310,23 +473,13 @@ int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm 
 }
 
 void state_prune(State *s) {
-	for (Group **p = &s->groups; *p;) {
-		Group *g = *p;
-		if (g->n_attachments > 0) {
-			p = &g->next;
-			continue;
-		}
-		*p = g->next;
-		(void) vfio_group_unset_container(g->fd, NULL);
-		group_free(g);
+	for (Group *g = s->groups, *next; g; g = next) {
+		next = g->next;
+		if (g->n_attachments == 0 && !g->busy)
+			group_drop(s, g);
 	}
-	for (Vm **p = &s->vms; *p;) {
-		Vm *vm = *p;
-		if (vm->n_attachments > 0) {
-			p = &vm->next;
-			continue;
-		}
-		*p = vm->next;
-		vm_free(vm);
+	for (Vm *vm = s->vms, *next; vm; vm = next) {
+		next = vm->next;
+		vm_release_if_unused(s, vm);
 	}
 }

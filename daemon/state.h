@@ -2,13 +2,18 @@
 #pragma once
 
 /* The state model: VMs, their containers, the groups in them and the attachments, and which
- * of them owns each fd. Nothing else in the daemon holds a VFIO or VM fd.
+ * of them owns each long-lived fd. It lives on the event loop; the kernel work of a change
+ * runs on a worker thread (worker.h) between a *_begin() and an *_end() that are called on the
+ * loop, while the records it touches are reserved (busy).
  *
  *   Vm          owns the container fd and a copy of the VM fd, the latter only while the VM
  *               has attachments (a held VM fd keeps the whole VM alive).
  *   Group       owns /dev/vfio/N, opened once system-wide; it sits in one VM's container.
  *   Attachment  one device given to one VM; refers to its Group and Vm, which live as long
- *               as any attachment refers to them. */
+ *               as any attachment or job refers to them.
+ *
+ * Besides these, a job owns the fds it was given (dups) until its *_end(); the owner watch of
+ * an attachment (an sd-event source on its pidfd) is the lifecycle's (lifecycle.c). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,17 +26,20 @@
 typedef struct Vm {
 	unsigned id;
 	int vm_fd;
-	int container_fd;
+	int container_fd; /* -EBADF while a job creates it */
 	VfioIommuType iommu_type;
 	unsigned n_attachments;
+	unsigned n_jobs; /* jobs that hold the record (and a dup of its container) */
+	bool busy;       /* a job is creating its container: other attaches to it wait */
 	struct Vm *next;
 } Vm;
 
 typedef struct Group {
 	int number;
-	int fd;
-	Vm *vm;
+	int fd;  /* -EBADF while a job opens it or after a job took it to release it */
+	Vm *vm;  /* NULL while reserved for a driver change */
 	unsigned n_attachments;
+	bool busy; /* a job opens, joins, releases it or changes a member's driver: calls wait */
 	struct Group *next;
 } Group;
 
@@ -43,14 +51,15 @@ typedef struct Attachment {
 	pid_t pid;
 	uid_t uid;
 	time_t since;
-	bool device_open;
+	bool device_open; /* OpenDevice answered, or running */
 	uint64_t memlock; /* RLIMIT_MEMLOCK the owner was raised to, UINT64_MAX unlimited; 0 none */
-	int owner_pidfd;  /* the process that asked; see manager_watch_owner() */
+	int owner_pidfd;  /* the process that asked; see lifecycle_watch_owner() */
 	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;
 
 typedef struct State {
+	const VfioOps *vfio; /* &vfio_kernel; tests put a fake kernel here */
 	Vm *vms;
 	Group *groups;
 	Attachment *attachments;
@@ -74,36 +83,96 @@ typedef struct AttachFailure {
 
 void state_init(State *s);
 
-/* Releases every attachment, group and VM, closing their fds. */
+/* Releases every attachment, group and VM, closing their fds (on the calling thread). */
 void state_done(State *s);
 
 Attachment *state_find_attachment(State *s, unsigned id);
 Attachment *state_find_attachment_by_address(State *s, PciAddress address);
 /* The first attachment holding group number, NULL when the group is free. */
 Attachment *state_find_attachment_by_group(State *s, int group);
-
+Group *state_find_group(State *s, int number);
 /* The known VM whose held fd is the same open file as vm_fd, NULL when new. */
 Vm *state_find_vm(State *s, int vm_fd);
 
-/* The privileged half of QEMU's attach sequence for device (already found in sysfs and
- * checked viable there) on the VM of vm_fd (borrowed; the state keeps its own copy), for
- * the process pid/uid. Opens the group once, checks viability with the kernel, puts the
- * group in the VM's container, creating the container with the best IOMMU type on the VM's
- * first attachment. Any failure undoes the steps taken, in reverse, returns -errno and fills
- * *ret_failure. On success returns 0 and the new attachment (owned by the state). */
-int state_attach(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
-                 AttachFailure *ret_failure, Attachment **ret);
+/* Attach: the privileged half of QEMU's attach sequence for device (already found in sysfs
+ * and checked viable there) on the VM of vm_fd, for the process pid/uid. The kernel work
+ * (open the group once, check its viability with the kernel, put it in the VM's container,
+ * creating the container with the best IOMMU type on the VM's first group) runs in
+ * state_attach_run(), on any thread; it touches nothing but the job. */
+typedef struct AttachJob {
+	const VfioOps *vfio;
+	int group_number;
+	int container_fd;         /* a dup of the VM's container, or -EBADF: make one */
+	int group_fd;             /* out */
+	int new_container_fd;     /* out, when container_fd was -EBADF */
+	VfioIommuType iommu_type; /* out, for a new container */
+	int result;               /* out: 0 or -errno */
+	AttachFailure failure;    /* out */
+	/* The loop's side: the records reserved and who asked. */
+	Vm *vm;
+	Group *group;
+	PciAddress address;
+	pid_t pid;
+	uid_t uid;
+} AttachJob;
 
-/* Opens the device of attachment a: a new fd the caller owns. */
-int state_open_device(State *s, Attachment *a, int *ret_fd, const char **ret_operation);
+/* Decides, on the loop, what an attach needs. Returns 0 with *ret when it needed no kernel
+ * work (a group the VM has already); 1 when *job was planned and its group and VM reserved:
+ * run it with state_attach_run() and finish with state_attach_end(); -EAGAIN when a job holds
+ * the group or the VM (call again once it ended); other -errno with *ret_failure (busy for
+ * another VM: ATTACH_FAILURE_BUSY). */
+int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
+                       AttachFailure *ret_failure, AttachJob *job, Attachment **ret);
+void state_attach_run(AttachJob *job);
+/* Applies a job's outcome on the loop and frees its reservations. With abandon (the caller
+ * went away meanwhile) everything the job made is undone. Returns 0 with *ret, or the job's
+ * -errno with *ret_failure (also -ECANCELED when abandoned). Any failure undoes the steps
+ * taken, in reverse order. */
+int state_attach_end(State *s, AttachJob *job, bool abandon, AttachFailure *ret_failure, Attachment **ret);
 
-/* Ends attachment a: the group leaves the container and closes when no other attachment
- * holds it, the VM's container and VM fd close when its last attachment goes. */
-void state_detach(State *s, Attachment *a);
+/* OpenDevice: VFIO_GROUP_GET_DEVICE_FD, which opens (and resets) the device in the kernel. */
+typedef struct OpenJob {
+	const VfioOps *vfio;
+	int group_fd; /* a dup, owned by the job */
+	PciAddress address;
+	unsigned attachment;
+	int device_fd;         /* out */
+	int result;            /* out */
+	const char *operation; /* out, on failure */
+} OpenJob;
+
+/* Marks a's device open and plans *job. Returns 0, -EBUSY when it is open already. */
+int state_open_begin(State *s, Attachment *a, OpenJob *job);
+void state_open_run(OpenJob *job);
+/* Returns 0 with the new device fd (the caller's), or -errno with *ret_operation;
+ * -ENOENT when the attachment ended meanwhile (the fd is closed). */
+int state_open_end(State *s, OpenJob *job, int *ret_fd, const char **ret_operation);
+
+/* Detach: unlinks attachment a at once. When it was its group's last, the group's release
+ * (out of its container, closed, and the VM's fds with its last group) is *job's: returns 1
+ * and keeps the group reserved until state_release_end(); 0 when nothing is left to do. */
+typedef struct ReleaseJob {
+	const VfioOps *vfio;
+	int group_fd, container_fd, vm_fd; /* owned by the job; -EBADF for none */
+	int group_number;
+	const char *operation; /* out: a failed VFIO_GROUP_UNSET_CONTAINER, for the log */
+	int result;
+} ReleaseJob;
+
+int state_detach(State *s, Attachment *a, ReleaseJob *job);
+void state_release_run(ReleaseJob *job);
+void state_release_end(State *s, ReleaseJob *job);
+/* All three at once, on the calling thread (shutdown, restore, tests). */
+void state_detach_now(State *s, Attachment *a);
+
+/* Reserves group number for a driver change (Bind, Unbind): calls that need it wait until
+ * state_group_unreserve(). Returns 0, -EAGAIN when a job holds it, -EBUSY when attached (with
+ * *ret_attachment). */
+int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachment);
+void state_group_unreserve(State *s, Group *g);
 
 /* Restoring state saved in systemd's fd store (persist.c). Each takes its fds. */
 Vm *state_find_vm_by_id(State *s, unsigned id);
-Group *state_find_group(State *s, int number);
 int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type);
 int state_restore_group(State *s, int number, int fd, Vm *vm);
 /* The attachment keeps owner_pidfd in a->owner_pidfd for the caller to watch. */

@@ -161,13 +161,14 @@ int vm_fd_same(int fd1, int fd2) {
 	return r == 0;
 }
 
-const char *vfio_iommu_type_name(VfioIommuType type) {
-	switch (type) {
-	case VFIO_IOMMU_TYPE1V2:
-		return "Type1v2";
-	case VFIO_IOMMU_TYPE1:
-		return "Type1";
-	default:
-		return "none";
-	}
-}
+
+const VfioOps vfio_kernel = {
+	.group_open = vfio_group_open,
+	.group_get_viable = vfio_group_get_viable,
+	.container_open = vfio_container_open,
+	.group_set_container = vfio_group_set_container,
+	.group_unset_container = vfio_group_unset_container,
+	.container_set_iommu = vfio_container_set_iommu,
+	.group_get_device_fd = vfio_group_get_device_fd,
+	.vm_fd_is_kvm = vm_fd_is_kvm,
+};

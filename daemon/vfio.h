@@ -40,6 +40,22 @@ int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **
 /* VFIO_GROUP_GET_DEVICE_FD for the device at address; the new fd is O_CLOEXEC. */
 int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation);
 
+/* The kernel calls of the state model, as a table: state.c goes through it, so that a unit
+ * test can put a fake kernel behind the state model (tests/unit/test-state.c). vfio_kernel
+ * is the real one, the functions above. Each may be called from a worker thread. */
+typedef struct VfioOps {
+	int (*group_open)(int group, int *ret_fd, const char **ret_operation);
+	int (*group_get_viable)(int group_fd, bool *ret_viable, const char **ret_operation);
+	int (*container_open)(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation);
+	int (*group_set_container)(int group_fd, int container_fd, const char **ret_operation);
+	int (*group_unset_container)(int group_fd, const char **ret_operation);
+	int (*container_set_iommu)(int container_fd, VfioIommuType type, const char **ret_operation);
+	int (*group_get_device_fd)(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation);
+	int (*vm_fd_is_kvm)(int fd);
+} VfioOps;
+
+extern const VfioOps vfio_kernel;
+
 /* Checks on fds handed back from systemd's fd store after a restart. They go by what the
  * kernel answers, not by /proc paths, which differ between mount namespaces. */
 /* Whether fd is a VFIO container (VFIO_GET_API_VERSION answers). */
@@ -53,4 +69,3 @@ int vm_fd_is_kvm(int fd);
 /* Whether two fds refer to the same open file (kcmp KCMP_FILE): 1 same, 0 different. */
 int vm_fd_same(int fd1, int fd2);
 
-const char *vfio_iommu_type_name(VfioIommuType type);

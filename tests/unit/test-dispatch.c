@@ -23,6 +23,7 @@
 #include "dispatch.h"
 #include "json.h"
 #include "manager.h"
+#include "monitor.h"
 #include "message.h"
 #include "protocol.h"
 #include "wire.h"
@@ -548,8 +549,8 @@ static void monitor_streams_events(void **state) {
 	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
 	pump(f);
 	assert_true(f->manager->connections->monitoring);
-	manager_emit_event(f->manager, "attach", NULL, NULL);
-	manager_emit_event(f->manager, "detach", NULL, "admin");
+	monitor_emit_attachment(f->manager, "attach", NULL, NULL);
+	monitor_emit_attachment(f->manager, "detach", NULL, "admin");
 	r1 = receive_reply(f);
 	r2 = receive_reply(f);
 	assert_null(r1.error);
@@ -581,9 +582,9 @@ static void monitor_of_user_hears_own_events_only(void **state) {
 	f->manager->connections->peer.uid = 1000;
 	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
 	pump(f);
-	manager_emit_event(f->manager, "attach", &others, NULL);
-	manager_emit(f->manager, &(Event){ .kind = "bind", .device = &device });
-	manager_emit_event(f->manager, "attach", &own, NULL);
+	monitor_emit_attachment(f->manager, "attach", &others, NULL);
+	monitor_emit(f->manager, &(Event){ .kind = "bind", .device = &device });
+	monitor_emit_attachment(f->manager, "attach", &own, NULL);
 	/* Events arrive in order: the first one heard is the user's own. */
 	r = receive_reply(f);
 	assert_true(json_object_object_get_ex(r.parameters, "event", &event));
@@ -600,7 +601,7 @@ static void monitor_not_reading_is_dropped(void **state) {
 	pump(f);
 	assert_int_equal(f->manager->n_connections, 1);
 	for (int i = 0; i < 100000 && f->manager->n_connections > 0; i++) {
-		manager_emit_event(f->manager, "attach", NULL, NULL);
+		monitor_emit_attachment(f->manager, "attach", NULL, NULL);
 		if (i % 100 == 0)
 			pump(f);
 	}

@@ -179,7 +179,7 @@ static void detach_removes_what_it_releases(void **state) {
 	n = 0;
 	stored[0] = removed[0] = '\0';
 	/* One of two attachments of the group goes: only its owner pidfd leaves the store. */
-	state_detach(&f->state, state_find_attachment(&f->state, 7));
+	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	collect(f, stored, removed, fds, names, &n);
 	assert_string_equal(removed, "owner-7 state ");
@@ -188,7 +188,7 @@ static void detach_removes_what_it_releases(void **state) {
 	n = 0;
 	stored[0] = removed[0] = '\0';
 	/* The last one: group, VM and container go too. */
-	state_detach(&f->state, state_find_attachment(&f->state, 8));
+	state_detach_now(&f->state, state_find_attachment(&f->state, 8));
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	collect(f, stored, removed, fds, names, &n);
 	assert_non_null(strstr(removed, "vm-3 "));

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The state model through its kernel seam (VfioOps): a fake kernel answers with memfds and
+ * fails on request, so that reference counting, container sharing, busy checks, reservations
+ * while a job runs and the reverse-order undo of every failing step are checked without the
+ * rig. Every case ends with as many fds open as it began with. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "macro.h"
+#include "state.h"
+#include "util.h"
+
+/* The fake kernel: each call counted; the call named fail_at fails with fail_errno; the
+ * group named not_viable is not viable. */
+typedef enum FakeCall {
+	CALL_GROUP_OPEN,
+	CALL_GET_VIABLE,
+	CALL_CONTAINER_OPEN,
+	CALL_SET_CONTAINER,
+	CALL_UNSET_CONTAINER,
+	CALL_SET_IOMMU,
+	CALL_GET_DEVICE_FD,
+	N_CALLS,
+	CALL_NONE = N_CALLS,
+} FakeCall;
+
+static struct {
+	unsigned calls[N_CALLS];
+	FakeCall fail_at;
+	int fail_errno;
+	bool not_viable;
+} fake;
+
+static int fake_call(FakeCall call, const char **ret_operation, const char *name) {
+	fake.calls[call]++;
+	if (fake.fail_at != call)
+		return 0;
+	if (ret_operation)
+		*ret_operation = name;
+	return -fake.fail_errno;
+}
+
+static int fake_fd(void) {
+	int fd = memfd_create("test-state", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int fake_group_open(int group _unused_, int *ret_fd, const char **op) {
+	int r = fake_call(CALL_GROUP_OPEN, op, "open group");
+	if (r >= 0)
+		*ret_fd = fake_fd();
+	return r;
+}
+
+static int fake_get_viable(int fd _unused_, bool *ret, const char **op) {
+	int r = fake_call(CALL_GET_VIABLE, op, "VFIO_GROUP_GET_STATUS");
+	*ret = !fake.not_viable;
+	return r;
+}
+
+static int fake_container_open(int *ret_fd, VfioIommuType *ret_type, const char **op) {
+	int r = fake_call(CALL_CONTAINER_OPEN, op, "open container");
+	if (r >= 0) {
+		*ret_fd = fake_fd();
+		*ret_type = VFIO_IOMMU_TYPE1V2;
+	}
+	return r;
+}
+
+static int fake_set_container(int g _unused_, int c _unused_, const char **op) {
+	return fake_call(CALL_SET_CONTAINER, op, "VFIO_GROUP_SET_CONTAINER");
+}
+
+static int fake_unset_container(int g _unused_, const char **op) {
+	return fake_call(CALL_UNSET_CONTAINER, op, "VFIO_GROUP_UNSET_CONTAINER");
+}
+
+static int fake_set_iommu(int c _unused_, VfioIommuType t _unused_, const char **op) {
+	return fake_call(CALL_SET_IOMMU, op, "VFIO_SET_IOMMU");
+}
+
+static int fake_get_device_fd(int g _unused_, PciAddress a _unused_, int *ret_fd, const char **op) {
+	int r = fake_call(CALL_GET_DEVICE_FD, op, "VFIO_GROUP_GET_DEVICE_FD");
+	if (r >= 0)
+		*ret_fd = fake_fd();
+	return r;
+}
+
+static int fake_vm_fd_is_kvm(int fd _unused_) {
+	return 1;
+}
+
+static const VfioOps fake_kernel = {
+	.group_open = fake_group_open,
+	.group_get_viable = fake_get_viable,
+	.container_open = fake_container_open,
+	.group_set_container = fake_set_container,
+	.group_unset_container = fake_unset_container,
+	.container_set_iommu = fake_set_iommu,
+	.group_get_device_fd = fake_get_device_fd,
+	.vm_fd_is_kvm = fake_vm_fd_is_kvm,
+};
+
+typedef struct Fixture {
+	State state;
+	int vm1, vm2; /* stand-ins for two VMs' fds */
+	int fds_before;
+} Fixture;
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->fds_before = test_count_fds();
+	memset(&fake, 0, sizeof(fake));
+	fake.fail_at = CALL_NONE;
+	state_init(&f->state);
+	f->state.vfio = &fake_kernel;
+	f->vm1 = fake_fd();
+	f->vm2 = fake_fd();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+
+	state_done(&f->state);
+	safe_close(f->vm1);
+	safe_close(f->vm2);
+	assert_int_equal(test_count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+static SysfsDevice device(const char *address, int group) {
+	return (SysfsDevice){ .address = test_pci(address), .group = group, .viable = true };
+}
+
+/* begin, run and end in a row, as the worker would; returns what the attach came to. */
+static int attach(Fixture *f, SysfsDevice d, int vm_fd, AttachFailure *failure, Attachment **ret) {
+	AttachJob job;
+	int r = state_attach_begin(&f->state, &d, vm_fd, 1, 1000, failure, &job, ret);
+
+	if (r != 1)
+		return r;
+	state_attach_run(&job);
+	return state_attach_end(&f->state, &job, false, failure, ret);
+}
+
+static unsigned count_vms(State *s) {
+	unsigned n = 0;
+
+	for (Vm *vm = s->vms; vm; vm = vm->next)
+		n++;
+	return n;
+}
+
+static unsigned count_groups(State *s) {
+	unsigned n = 0;
+
+	for (Group *g = s->groups; g; g = g->next)
+		n++;
+	return n;
+}
+
+/* The first attach of a VM opens the group, makes a container and sets its IOMMU; a second
+ * group joins the same container without a new IOMMU setting; a second device of a group the
+ * VM has already costs the kernel nothing. */
+static void attaches_share_container_and_group(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL, *c = NULL;
+
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
+	assert_int_equal(fake.calls[CALL_CONTAINER_OPEN], 1);
+	assert_int_equal(fake.calls[CALL_SET_IOMMU], 1);
+	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &b), 0);
+	assert_int_equal(fake.calls[CALL_CONTAINER_OPEN], 1);
+	assert_int_equal(fake.calls[CALL_SET_IOMMU], 1);
+	assert_int_equal(fake.calls[CALL_SET_CONTAINER], 2);
+	assert_ptr_equal(a->vm, b->vm);
+	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm1, &failure, &c), 0);
+	assert_int_equal(fake.calls[CALL_GROUP_OPEN], 2);
+	assert_ptr_equal(b->group, c->group);
+	assert_int_equal(c->group->n_attachments, 2);
+	assert_int_equal(a->vm->n_attachments, 3);
+	assert_int_equal(count_vms(&f->state), 1);
+	assert_int_equal(count_groups(&f->state), 2);
+}
+
+/* A group stays while any attachment holds it, and the VM while it has any: each release
+ * comes with the last reference, the group out of its container first. */
+static void last_detach_releases(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL, *c = NULL;
+	int before;
+
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
+	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &b), 0);
+	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm1, &failure, &c), 0);
+	before = test_count_fds();
+	state_detach_now(&f->state, b);
+	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 0);
+	assert_int_equal(test_count_fds(), before);
+	state_detach_now(&f->state, c);
+	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 1);
+	assert_int_equal(count_groups(&f->state), 1);
+	assert_int_equal(test_count_fds(), before - 1); /* the group's fd */
+	state_detach_now(&f->state, a);
+	assert_int_equal(count_vms(&f->state), 0);
+	assert_int_equal(count_groups(&f->state), 0);
+	assert_int_equal(test_count_fds(), before - 4); /* and the group, container and VM copy */
+}
+
+/* A device attached, or a group in another VM's container, is busy for another VM, which
+ * gets the attachment holding it and no kernel call. */
+static void busy_for_another_vm(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL;
+
+	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &a), 0);
+	memset(fake.calls, 0, sizeof(fake.calls));
+	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm2, &failure, &b), -EBUSY);
+	assert_int_equal(failure.kind, ATTACH_FAILURE_BUSY);
+	assert_int_equal(failure.attachment, a->id);
+	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &b), -EBUSY);
+	for (unsigned i = 0; i < N_CALLS; i++)
+		assert_int_equal(fake.calls[i], 0);
+	assert_int_equal(count_vms(&f->state), 1);
+}
+
+/* Every step that fails is answered with its operation and undone in reverse: no record, no
+ * fd left, and the device attachable afterwards. */
+static void failing_steps_undo_everything(void **state) {
+	static const FakeCall steps[] = { CALL_GROUP_OPEN, CALL_GET_VIABLE, CALL_CONTAINER_OPEN, CALL_SET_CONTAINER,
+		                          CALL_SET_IOMMU };
+	Fixture *f = *state;
+	int before = test_count_fds();
+
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+		AttachFailure failure = {};
+		Attachment *a = NULL;
+
+		fake.fail_at = steps[i];
+		fake.fail_errno = EIO;
+		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), -EIO);
+		assert_int_equal(failure.kind, ATTACH_FAILURE_KERNEL);
+		assert_non_null(failure.operation);
+		assert_null(f->state.attachments);
+		assert_int_equal(count_vms(&f->state), 0);
+		assert_int_equal(count_groups(&f->state), 0);
+		assert_int_equal(test_count_fds(), before);
+	}
+	/* VFIO_SET_IOMMU failed after the group joined: it was taken out again. */
+	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 1);
+	fake.fail_at = CALL_NONE;
+	fake.not_viable = true;
+	{
+		AttachFailure failure = {};
+		Attachment *a = NULL;
+		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), -EPERM);
+		assert_int_equal(failure.kind, ATTACH_FAILURE_NOT_VIABLE);
+		fake.not_viable = false;
+		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
+	}
+}
+
+/* While a job works on a group or a new VM, every other call that needs them waits (EAGAIN);
+ * the records hold no fd the fd store could take; an abandoned job leaves nothing behind. */
+static void reservations_while_a_job_runs(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL;
+	Group *g = NULL;
+	unsigned holder = 0;
+	SysfsDevice d = device("0000:00:02.0", 1), other = device("0000:02:01.0", 4);
+	AttachJob job;
+	int before = test_count_fds();
+
+	assert_int_equal(state_attach_begin(&f->state, &d, f->vm1, 1, 1000, &failure, &job, &a), 1);
+	assert_true(f->state.groups->busy && f->state.groups->fd < 0);
+	assert_true(f->state.vms->busy && f->state.vms->container_fd < 0);
+	/* The same group, or another group of the same new VM: wait. */
+	assert_int_equal(attach(f, d, f->vm2, &failure, &b), -EAGAIN);
+	assert_int_equal(attach(f, other, f->vm1, &failure, &b), -EAGAIN);
+	assert_int_equal(state_group_reserve(&f->state, 1, &g, &holder), -EAGAIN);
+	state_attach_run(&job);
+	/* The caller went away meanwhile. */
+	assert_int_equal(state_attach_end(&f->state, &job, true, &failure, &a), -ECANCELED);
+	assert_int_equal(count_vms(&f->state), 0);
+	assert_int_equal(count_groups(&f->state), 0);
+	assert_int_equal(test_count_fds(), before);
+	/* And then the group is free for anyone. */
+	assert_int_equal(attach(f, d, f->vm2, &failure, &b), 0);
+}
+
+/* A detached group stays reserved until its release job ended: nobody opens it meanwhile. */
+static void released_group_reserved_until_the_job_ends(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL;
+	ReleaseJob job;
+
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
+	assert_int_equal(state_detach(&f->state, a, &job), 1);
+	assert_null(f->state.attachments);
+	assert_int_equal(count_vms(&f->state), 0);
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm2, &failure, &b), -EAGAIN);
+	state_release_run(&job);
+	state_release_end(&f->state, &job);
+	assert_int_equal(count_groups(&f->state), 0);
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm2, &failure, &b), 0);
+}
+
+/* OpenDevice: once per attachment; a failure lets the owner try again; the device fd of an
+ * attachment that ended meanwhile is closed, not handed out. */
+static void open_device_once(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL;
+	const char *operation = NULL;
+	OpenJob job;
+	int fd = -EBADF, before;
+
+	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
+	fake.fail_at = CALL_GET_DEVICE_FD;
+	fake.fail_errno = EIO;
+	assert_int_equal(state_open_begin(&f->state, a, &job), 0);
+	assert_int_equal(state_open_begin(&f->state, a, &(OpenJob){}), -EBUSY);
+	state_open_run(&job);
+	assert_int_equal(state_open_end(&f->state, &job, &fd, &operation), -EIO);
+	assert_string_equal(operation, "VFIO_GROUP_GET_DEVICE_FD");
+	assert_false(a->device_open);
+	fake.fail_at = CALL_NONE;
+	assert_int_equal(state_open_begin(&f->state, a, &job), 0);
+	state_open_run(&job);
+	assert_int_equal(state_open_end(&f->state, &job, &fd, &operation), 0);
+	assert_true(fd >= 0 && a->device_open);
+	fd = safe_close(fd);
+	/* Detached while the job ran. */
+	before = test_count_fds();
+	a->device_open = false;
+	assert_int_equal(state_open_begin(&f->state, a, &job), 0);
+	state_detach_now(&f->state, a);
+	state_open_run(&job);
+	assert_int_equal(state_open_end(&f->state, &job, &fd, &operation), -ENOENT);
+	assert_int_equal(test_count_fds(), before - 4);
+}
+
+/* A driver change reserves a free group, is refused for an attached one (naming it), and
+ * waits for a reserved one. */
+static void driver_change_reserves_the_group(void **state) {
+	Fixture *f = *state;
+	AttachFailure failure = {};
+	Attachment *a = NULL, *b = NULL;
+	Group *g = NULL;
+	unsigned holder = 0;
+
+	assert_int_equal(state_group_reserve(&f->state, 7, &g, &holder), 0);
+	assert_int_equal(attach(f, device("0000:07:00.0", 7), f->vm1, &failure, &b), -EAGAIN);
+	assert_int_equal(state_group_reserve(&f->state, 7, &(Group *){ NULL }, &holder), -EAGAIN);
+	state_group_unreserve(&f->state, g);
+	assert_int_equal(attach(f, device("0000:07:00.0", 7), f->vm1, &failure, &a), 0);
+	assert_int_equal(state_group_reserve(&f->state, 7, &g, &holder), -EBUSY);
+	assert_int_equal(holder, a->id);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		T(attaches_share_container_and_group),
+		T(last_detach_releases),
+		T(busy_for_another_vm),
+		T(failing_steps_undo_everything),
+		T(reservations_while_a_job_runs),
+		T(released_group_reserved_until_the_job_ends),
+		T(open_device_once),
+		T(driver_change_reserves_the_group),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
