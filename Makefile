@@ -3,6 +3,7 @@
 #   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
 #   make install         honours PREFIX and DESTDIR
 #   make bench           print the daemon's figures (policy verdicts, calls/s, memory per connection)
+#                        and the real kernel's in the rig (attach/detach, latency under load)
 #   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 BUILD ?= build
@@ -115,6 +116,11 @@ BENCH := $(BUILD)/bench/bench-daemon
 $(BENCH): $(BUILD)/bench/bench-daemon.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+# The real kernel's figures, from inside the rig: built into $(BUILD)/vm, which run.sh copies in.
+BENCH_RIG := $(BUILD)/vm/bench-rig
+$(BENCH_RIG): $(BUILD)/bench/bench-rig.o $(LIBVFIOD_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
@@ -125,13 +131,13 @@ $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all bench check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
+.PHONY: FORCE all bench bench-rig check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
 
 deps:
 	tests/deps.sh
 
-# The benchmark is built with the unit tests so that it keeps compiling; `make bench` runs it.
-check-unit: $(UNIT_BINS) $(BENCH)
+# The benchmarks are built with the unit tests so that they keep compiling; `make bench` runs them.
+check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
 
 check-asan:
@@ -180,8 +186,14 @@ check-fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
 		$(BUILD)/fuzz-scratch tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
 	@grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz.log
-bench: $(BENCH)
+# bench-daemon first, then the rig's boot (tests/vm/run.sh --bench; under two minutes), one
+# after the other so that neither disturbs the other's figures.
+BENCH_RIG_RUN = BUILD=$(BUILD) tests/vm/run.sh --bench
+bench: $(BENCH) all $(VM_PROGRAMS) $(BENCH_RIG)
 	$(BENCH)
+	$(BENCH_RIG_RUN)
+bench-rig: all $(VM_PROGRAMS) $(BENCH_RIG)
+	$(BENCH_RIG_RUN)
 
 fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
