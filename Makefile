@@ -52,7 +52,8 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
 	daemon/policy.c daemon/audit.c daemon/methods.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
+UNIT_TESTS := test-wire test-message test-interface test-sysfs test-dispatch test-persist test-policy \
+	test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -72,6 +73,14 @@ all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc $(EXA
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MD -MP -c -o $@ $<
+
+# The interface texts are declared once, in protocol/*.varlink; each becomes a C string literal
+# (backslash, double quote and ? escaped, every line ending in \n) that interface.c includes.
+$(BUILD)/protocol/%.varlink.h: protocol/%.varlink
+	@mkdir -p $(dir $@)
+	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/protocol/interface.o: $(BUILD)/protocol/io.vfiod.varlink.h $(BUILD)/protocol/org.varlink.service.varlink.h
+$(BUILD)/protocol/interface.o: ALL_CFLAGS += -I$(BUILD)/protocol
 
 $(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
 	$(AR) rcs $@ $^
