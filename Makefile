@@ -104,8 +104,12 @@ $(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile $(BUILD)/paths.stamp
 
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
-$(VFIOCTL): $(call obj,client/vfioctl.c daemon/policy.c daemon/sysfs.c) $(LIBVFIOD_A)
+# vfioctl links no daemon code: check-policy runs the daemon's own parser, `vfiod
+# --check-policy`, found at its install path (or $$VFIOD_BINARY, or on PATH).
+$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(BUILD)/client/vfioctl.o: ALL_CFLAGS += -DVFIOD_BINARY_PATH='"$(SBINDIR)/vfiod"'
+$(BUILD)/client/vfioctl.o: $(BUILD)/paths.stamp
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
@@ -139,8 +143,10 @@ deps:
 	tests/deps.sh
 
 # The benchmark is built with the unit tests so that it keeps compiling; `make bench` runs it.
-check-unit: $(UNIT_BINS) $(BENCH)
+# The command-line tools' offline parts (check-policy) run from the build tree.
+check-unit: $(UNIT_BINS) $(BENCH) $(VFIOD) $(VFIOCTL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
+	@echo "== tests/cli/check-policy.sh"; SBINDIR=$(SBINDIR) tests/cli/check-policy.sh $(BUILD)
 
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 check-unit
@@ -175,6 +181,7 @@ check-install:
 	test -f $(BUILD)/stage/usr/share/man/man5/vfiod.conf.5
 	test -f $(BUILD)/stage/usr/lib/systemd/system/vfiod.socket
 	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
+	grep -qa '/usr/sbin/vfiod' $(BUILD)/stage/usr/bin/vfioctl  # where check-policy looks for vfiod
 	@echo "check-install: staged install OK"
 
 # The protocol layer and dispatcher under libFuzzer: a bounded run in make check (new inputs
