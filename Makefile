@@ -54,7 +54,8 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/policy.c daemon/audit.c daemon/methods.c daemon/methods-info.c \
 	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-pci test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
+UNIT_TESTS := test-pci test-wire test-message test-interface test-sysfs test-dispatch test-persist \
+	test-policy test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -74,6 +75,14 @@ all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc $(EXA
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MD -MP -c -o $@ $<
+
+# The interface texts are declared once, in protocol/*.varlink; each becomes a C string literal
+# (backslash, double quote and ? escaped, every line ending in \n) that interface.c includes.
+$(BUILD)/protocol/%.varlink.h: protocol/%.varlink
+	@mkdir -p $(dir $@)
+	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/protocol/interface.o: $(BUILD)/protocol/io.vfiod.varlink.h $(BUILD)/protocol/org.varlink.service.varlink.h
+$(BUILD)/protocol/interface.o: ALL_CFLAGS += -I$(BUILD)/protocol
 
 $(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
 	$(AR) rcs $@ $^
@@ -97,8 +106,12 @@ $(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile $(BUILD)/paths.stamp
 
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
-$(VFIOCTL): $(call obj,client/vfioctl.c daemon/policy.c daemon/sysfs.c) $(LIBVFIOD_A)
+# vfioctl links no daemon code: check-policy runs the daemon's own parser, `vfiod
+# --check-policy`, found at its install path (or $$VFIOD_BINARY, or on PATH).
+$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(BUILD)/client/vfioctl.o: ALL_CFLAGS += -DVFIOD_BINARY_PATH='"$(SBINDIR)/vfiod"'
+$(BUILD)/client/vfioctl.o: $(BUILD)/paths.stamp
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
@@ -131,14 +144,16 @@ $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all bench bench-rig check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
+.PHONY: FORCE all bench bench-rig check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units
 
 deps:
 	tests/deps.sh
 
 # The benchmarks are built with the unit tests so that they keep compiling; `make bench` runs them.
-check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG)
+# The command-line tools' offline parts (check-policy) run from the build tree.
+check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG) $(VFIOD) $(VFIOCTL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
+	@echo "== tests/cli/check-policy.sh"; SBINDIR=$(SBINDIR) tests/cli/check-policy.sh $(BUILD)
 
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 check-unit
@@ -173,6 +188,7 @@ check-install:
 	test -f $(BUILD)/stage/usr/share/man/man5/vfiod.conf.5
 	test -f $(BUILD)/stage/usr/lib/systemd/system/vfiod.socket
 	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
+	grep -qa '/usr/sbin/vfiod' $(BUILD)/stage/usr/bin/vfioctl  # where check-policy looks for vfiod
 	@echo "check-install: staged install OK"
 
 # The protocol layer and dispatcher under libFuzzer: a bounded run in make check (new inputs
@@ -231,4 +247,10 @@ install: all units
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' -type f -not -path '*/rig/*' -not -path '*/stage/*' 2>/dev/null)
+# Every object this Makefile builds: their dependency files, and none deleted as intermediate
+# (the unit tests' and the rig programs' objects are reached through pattern rules only).
+ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
+	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c bench/bench-daemon.c \
+	tests/fuzz/fuzz-dispatch.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
+.SECONDARY: $(ALL_OBJS)
+-include $(wildcard $(ALL_OBJS:.o=.d))

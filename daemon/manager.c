@@ -80,17 +80,15 @@ Manager *manager_free(Manager *m) {
 
 /* Reads the policy files; the policy in force changes only when all of them are valid. */
 static int manager_reload_policy(Manager *m) {
-	char dropins[4096];
 	PolicyError error = {};
+	char why[POLICY_ERROR_TEXT_MAX];
 	int r;
 
-	(void) snprintf(dropins, sizeof(dropins), "%s.d", m->policy_path);
-	r = policy_load(m->policy_path, dropins, &m->policy, &error);
-	if (r == -EINVAL)
-		return log_error_errno(r, "Policy not loaded, %s:%u: %s", error.path, error.line,
-		                       error.reason);
-	if (r < 0)
-		return log_error_errno(r, "Policy not loaded, %s: %m", error.path);
+	r = policy_load_config(m->policy_path, &m->policy, &error);
+	if (r < 0) {
+		policy_error_format(&error, r, why, sizeof(why));
+		return log_error_errno(r, "Policy not loaded, %s", why);
+	}
 	log_info("Policy loaded from %s: %zu rule(s).", m->policy_path, m->policy.n_rules);
 	return 0;
 }
