@@ -814,6 +814,8 @@ static void limit_verdicts(void **state) {
 	assert_int_equal(value, 3);
 	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, &value), POLICY_LIMIT_CONNECTIONS);
 	assert_int_equal(value, 10);
+}
+
 /* The daemon's configuration: FILE, then FILE.d, as vfiod and vfiod --check-policy read it. */
 static void config_reads_its_dropins(void **state) {
 	Fixture *f = *state;
