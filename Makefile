@@ -3,6 +3,7 @@
 #   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
 #   make install         honours PREFIX and DESTDIR
 #   make bench           print the daemon's figures (policy verdicts, calls/s, memory per connection)
+#                        and the real kernel's in the rig (attach/detach, latency under load)
 #   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 BUILD ?= build
@@ -53,7 +54,8 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/policy.c daemon/audit.c daemon/methods.c daemon/methods-info.c \
 	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c daemon/worker.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-sysfs test-dispatch test-persist test-policy test-limits
+UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface \
+	test-sysfs test-dispatch test-persist test-policy test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -73,6 +75,14 @@ all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc $(EXA
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MD -MP -c -o $@ $<
+
+# The interface texts are declared once, in protocol/*.varlink; each becomes a C string literal
+# (backslash, double quote and ? escaped, every line ending in \n) that interface.c includes.
+$(BUILD)/protocol/%.varlink.h: protocol/%.varlink
+	@mkdir -p $(dir $@)
+	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/protocol/interface.o: $(BUILD)/protocol/io.vfiod.varlink.h $(BUILD)/protocol/org.varlink.service.varlink.h
+$(BUILD)/protocol/interface.o: ALL_CFLAGS += -I$(BUILD)/protocol
 
 $(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
 	$(AR) rcs $@ $^
@@ -96,8 +106,12 @@ $(BUILD)/libvfiod.pc: client/libvfiod.pc.in Makefile $(BUILD)/paths.stamp
 
 $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
-$(VFIOCTL): $(call obj,client/vfioctl.c daemon/policy.c daemon/sysfs.c) $(LIBVFIOD_A)
+# vfioctl links no daemon code: check-policy runs the daemon's own parser, `vfiod
+# --check-policy`, found at its install path (or $$VFIOD_BINARY, or on PATH).
+$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(BUILD)/client/vfioctl.o: ALL_CFLAGS += -DVFIOD_BINARY_PATH='"$(SBINDIR)/vfiod"'
+$(BUILD)/client/vfioctl.o: $(BUILD)/paths.stamp
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
@@ -115,6 +129,11 @@ BENCH := $(BUILD)/bench/bench-daemon
 $(BENCH): $(BUILD)/bench/bench-daemon.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+# The real kernel's figures, from inside the rig: built into $(BUILD)/vm, which run.sh copies in.
+BENCH_RIG := $(BUILD)/vm/bench-rig
+$(BENCH_RIG): $(BUILD)/bench/bench-rig.o $(LIBVFIOD_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
@@ -125,14 +144,16 @@ $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
 
 # ---- tests ----
-.PHONY: FORCE all bench check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units fuzz
+.PHONY: FORCE all bench bench-rig check check-fresh check-unit check-asan check-units check-rig check-rig-asan check-install check-fuzz fuzz fuzz-build demo install clean deps units
 
 deps:
 	tests/deps.sh
 
-# The benchmark is built with the unit tests so that it keeps compiling; `make bench` runs it.
-check-unit: $(UNIT_BINS) $(BENCH)
+# The benchmarks are built with the unit tests so that they keep compiling; `make bench` runs them.
+# The command-line tools' offline parts (check-policy) run from the build tree.
+check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG) $(VFIOD) $(VFIOCTL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
+	@echo "== tests/cli/check-policy.sh"; SBINDIR=$(SBINDIR) tests/cli/check-policy.sh $(BUILD)
 
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 check-unit
@@ -167,6 +188,7 @@ check-install:
 	test -f $(BUILD)/stage/usr/share/man/man5/vfiod.conf.5
 	test -f $(BUILD)/stage/usr/lib/systemd/system/vfiod.socket
 	grep -q '^ExecStart=/usr/sbin/vfiod$$' $(BUILD)/stage/usr/lib/systemd/system/vfiod.service
+	grep -qa '/usr/sbin/vfiod' $(BUILD)/stage/usr/bin/vfioctl  # where check-policy looks for vfiod
 	@echo "check-install: staged install OK"
 
 # The protocol layer and dispatcher under libFuzzer: a bounded run in make check (new inputs
@@ -180,8 +202,14 @@ check-fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
 		$(BUILD)/fuzz-scratch tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
 	@grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz.log
-bench: $(BENCH)
+# bench-daemon first, then the rig's boot (tests/vm/run.sh --bench; under two minutes), one
+# after the other so that neither disturbs the other's figures.
+BENCH_RIG_RUN = BUILD=$(BUILD) tests/vm/run.sh --bench
+bench: $(BENCH) all $(VM_PROGRAMS) $(BENCH_RIG)
 	$(BENCH)
+	$(BENCH_RIG_RUN)
+bench-rig: all $(VM_PROGRAMS) $(BENCH_RIG)
+	$(BENCH_RIG_RUN)
 
 fuzz: fuzz-build
 	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
@@ -219,4 +247,10 @@ install: all units
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' -type f -not -path '*/rig/*' -not -path '*/stage/*' 2>/dev/null)
+# Every object this Makefile builds: their dependency files, and none deleted as intermediate
+# (the unit tests' and the rig programs' objects are reached through pattern rules only).
+ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
+	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c bench/bench-daemon.c \
+	tests/fuzz/fuzz-dispatch.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
+.SECONDARY: $(ALL_OBJS)
+-include $(wildcard $(ALL_OBJS:.o=.d))

@@ -3,19 +3,26 @@
 /* vfioctl: inspect and manage vfiod from the command line, through libvfiod. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
+#include <inttypes.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "libvfiod.h"
 #include "macro.h"
 #include "message.h"
-#include "policy.h"
 #include "protocol.h"
+
+/* The daemon check-policy runs, where `make install` puts it (the Makefile defines it). */
+#ifndef VFIOD_BINARY_PATH
+#error "VFIOD_BINARY_PATH must name the installed vfiod"
+#endif
 
 typedef struct Options {
 	const char *socket_path;
@@ -191,35 +198,78 @@ static int command_attachments(vfiod_client *client, const Options *o, int argc 
 	return print_listing(client, o, &listing);
 }
 
-/* Offline: the daemon's own parser on FILE and the *.conf files of FILE.d. */
-static int check_policy(int argc, char *argv[]) {
-	char dropins[PATH_MAX];
-	PolicyError error = {};
-	Policy policy = {};
+/* Starts `vfiod --check-policy path`: binary when not NULL, else the installed vfiod, else
+ * vfiod on PATH. Returns 0 and its pid, or -errno. */
+static int spawn_vfiod(const char *binary, const posix_spawn_file_actions_t *actions, const char *path,
+                       pid_t *ret_pid) {
+	char *args[] = { (char *) "vfiod", (char *) "--check-policy", (char *) path, NULL };
 	int r;
+
+	if (binary)
+		return -posix_spawn(ret_pid, binary, actions, NULL, args, environ);
+	r = posix_spawn(ret_pid, VFIOD_BINARY_PATH, actions, NULL, args, environ);
+	if (r == ENOENT)
+		r = posix_spawnp(ret_pid, "vfiod", actions, NULL, args, environ);
+	return -r;
+}
+
+/* Copies each line read from fd to stderr after "vfioctl: ". Takes fd. */
+static void relay_errors(int fd) {
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	ssize_t n;
+	FILE *f = fdopen(fd, "r");
+
+	if (!f) {
+		safe_close(fd);
+		return;
+	}
+	while ((n = getline(&line, &size, f)) > 0)
+		fprintf(stderr, "vfioctl: %s%s", line, line[n - 1] == '\n' ? "" : "\n");
+	fclose(f);
+}
+
+/* Offline: the daemon's own parser on FILE and the *.conf files of FILE.d, run as
+ * `vfiod --check-policy FILE` so that vfioctl links no daemon code. vfiod's verdict goes to
+ * our stdout, its complaints to our stderr under our name. 0 when it found FILE valid,
+ * -EINVAL when not, other -errno when it could not be run. */
+static int check_policy(int argc, char *argv[]) {
+	_cleanup_close_ int read_fd = -EBADF, write_fd = -EBADF;
+	const char *binary = getenv("VFIOD_BINARY");
+	posix_spawn_file_actions_t actions;
+	int pipe_fds[2], status, r;
+	pid_t pid;
 
 	if (argc != 1) {
 		fprintf(stderr, "vfioctl: check-policy takes one file\n");
 		return -EINVAL;
 	}
-	if (snprintf(dropins, sizeof(dropins), "%s.d", argv[0]) >= (int) sizeof(dropins)) {
-		fprintf(stderr, "vfioctl: path too long: %s\n", argv[0]);
-		return -ENAMETOOLONG;
-	}
-	if (access(argv[0], F_OK) < 0) {
-		fprintf(stderr, "vfioctl: %s: %s\n", argv[0], strerror(errno));
+	if (binary && !*binary)
+		binary = NULL;
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
 		return -errno;
+	read_fd = pipe_fds[0];
+	write_fd = pipe_fds[1];
+	r = -posix_spawn_file_actions_init(&actions);
+	if (r < 0)
+		return r;
+	r = -posix_spawn_file_actions_adddup2(&actions, write_fd, STDERR_FILENO);
+	if (r == 0)
+		r = spawn_vfiod(binary, &actions, argv[0], &pid);
+	posix_spawn_file_actions_destroy(&actions);
+	if (r < 0) {
+		fprintf(stderr, "vfioctl: cannot run %s: %s\n",
+		        binary ?: VFIOD_BINARY_PATH " or vfiod on PATH", strerror(-r));
+		return r;
 	}
-	r = policy_load(argv[0], dropins, &policy, &error);
-	if (r < 0 && error.line > 0)
-		fprintf(stderr, "vfioctl: %s:%u: %s\n", error.path, error.line, error.reason);
-	else if (r < 0)
-		fprintf(stderr, "vfioctl: %s: %s\n", error.path,
-		        error.reason[0] ? error.reason : strerror(-r));
-	else
-		printf("%s: valid, %zu rule(s)\n", argv[0], policy.n_rules);
-	policy_done(&policy);
-	return r;
+	write_fd = safe_close(write_fd);
+	relay_errors(TAKE_FD(read_fd));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "vfioctl: vfiod --check-policy killed by signal %d\n", WTERMSIG(status));
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EINVAL;
 }
 
 /* {key: value}, taking value; NULL on allocation failure. */

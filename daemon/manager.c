@@ -83,19 +83,13 @@ Manager *manager_free(Manager *m) {
 	return NULL;
 }
 
-/* Reads the policy files into *policy; it changes only when all of them are valid. */
-static int manager_read_policy(const char *path, Policy *policy, PolicyError *error) {
-	char dropins[4096];
-
-	(void) snprintf(dropins, sizeof(dropins), "%s.d", path);
-	return policy_load(path, dropins, policy, error);
-}
-
 static int manager_log_policy(Manager *m, int r, const PolicyError *error) {
-	if (r == -EINVAL)
-		return log_error_errno(r, "Policy not loaded, %s:%u: %s", error->path, error->line, error->reason);
-	if (r < 0)
-		return log_error_errno(r, "Policy not loaded, %s: %m", error->path);
+	char why[POLICY_ERROR_TEXT_MAX];
+
+	if (r < 0) {
+		policy_error_format(error, r, why, sizeof(why));
+		return log_error_errno(r, "Policy not loaded, %s", why);
+	}
 	log_info("Policy loaded from %s: %zu rule(s).", m->policy_path, m->policy.n_rules);
 	return 0;
 }
@@ -115,7 +109,7 @@ typedef struct ReloadWork {
 static void reload_run(WorkerJob *job) {
 	ReloadWork *w = (ReloadWork *) job;
 
-	w->result = manager_read_policy(w->path, &w->policy, &w->error);
+	w->result = policy_load_config(w->path, &w->policy, &w->error);
 }
 
 static void manager_reload_policy(Manager *m);
@@ -167,15 +161,14 @@ static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo 
 }
 
 int manager_load_policy(Manager *m, const char *path) {
-	int r;
-
 	PolicyError error = {};
+	int r;
 
 	m->policy_path = strdup(path);
 	if (!m->policy_path)
 		return log_oom();
 	/* At start, before any call is served: here, on the loop. */
-	r = manager_log_policy(m, manager_read_policy(m->policy_path, &m->policy, &error), &error);
+	r = manager_log_policy(m, policy_load_config(m->policy_path, &m->policy, &error), &error);
 	if (r < 0)
 		return r;
 	r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);

@@ -425,6 +425,23 @@ int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyErr
 	return 0;
 }
 
+int policy_load_config(const char *path, Policy *ret, PolicyError *e) {
+	char dropins[PATH_MAX];
+
+	if (snprintf(dropins, sizeof(dropins), "%s.d", path) >= (int) sizeof(dropins)) {
+		(void) snprintf(e->path, sizeof(e->path), "%s", path);
+		return -ENAMETOOLONG;
+	}
+	return policy_load(path, dropins, ret, e);
+}
+
+void policy_error_format(const PolicyError *e, int r, char *buf, size_t size) {
+	if (e->line > 0)
+		(void) snprintf(buf, size, "%s:%u: %s", e->path, e->line, e->reason);
+	else
+		(void) snprintf(buf, size, "%s: %s", e->path, e->reason[0] ? e->reason : strerror(-r));
+}
+
 static bool subject_matches(const PolicyRule *r, const Caller *c) {
 	if (r->subject == SUBJECT_USER)
 		return r->id == c->uid;

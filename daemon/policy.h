@@ -88,6 +88,16 @@ int policy_parse_file(const char *path, Policy *p, PolicyError *error);
  * success). A missing file or directory is no error: no rules, only root may act. */
 int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyError *error);
 
+/* Loads a configuration as the daemon reads it: path, then the *.conf of path.d
+ * (policy_load()). -ENAMETOOLONG, with *error naming path, when path.d is too long. */
+int policy_load_config(const char *path, Policy *ret, PolicyError *error);
+
+/* Writes what a failed load (its return r and *error) says into buf: "PATH:LINE: REASON",
+ * or "PATH: REASON" for a fault of no line, with strerror(-r) when there is no reason.
+ * POLICY_ERROR_TEXT_MAX bytes hold any of them. */
+#define POLICY_ERROR_TEXT_MAX 600u
+void policy_error_format(const PolicyError *error, int r, char *buf, size_t size);
+
 /* Root always is an admin; others when an admin rule names them. */
 bool policy_is_admin(const Policy *p, const Caller *c);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The vfiod wire contract: names and limits of ../shared/protocol.md, in one place. */
+/* The vfiod wire contract: names and limits of doc/protocol.md, in one place. The interface
+ * text itself is protocol/io.vfiod.varlink. */
 
 #include <stddef.h>
 
@@ -57,7 +58,8 @@
 /* Extension (documented in vfiod(8)): a limit of vfiod.conf(5) was reached. */
 #define VFIOD_ERROR_LIMIT_EXCEEDED VFIOD_INTERFACE ".LimitExceeded"
 
-/* The io.vfiod interface description, exactly as GetInterfaceDescription returns it. */
+/* The io.vfiod interface description, exactly as GetInterfaceDescription returns it: the text
+ * of protocol/io.vfiod.varlink, built in. */
 extern const char protocol_interface_description[];
 /* The org.varlink.service interface description. */
 extern const char protocol_service_description[];

@@ -11,8 +11,9 @@
 #include "protocol.h"
 
 /* Bytes received and not yet split into messages, and the fds that came with them.
- * Fds belong to the message at the head of the buffer (protocol.md: fds arrive only with
- * a message's first byte, and only with a chunk that holds at most one message). */
+ * Fds belong to the message at the head of the buffer (doc/protocol.md, Transport: fds
+ * arrive only with a message's first byte, and only with a chunk that holds at most one
+ * message). */
 typedef struct WireReader {
 	char *buffer;
 	size_t size;        /* bytes held */

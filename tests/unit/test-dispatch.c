@@ -142,6 +142,7 @@ static void get_info_names_interfaces(void **state) {
 	                    VFIOD_INTERFACE);
 }
 
+/* What a client reads is the interface text (tests/unit/test-interface.c checks that text). */
 static void interface_description_is_the_idl(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
@@ -151,65 +152,6 @@ static void interface_description_is_the_idl(void **state) {
 	r = receive_reply(f);
 	assert_null(r.error);
 	assert_string_equal(string_parameter(&r, "description"), protocol_interface_description);
-}
-
-/* The IDL in protocol/interface.c begins with the contract's text, verbatim; extensions may
- * only follow it. Read from ../shared/protocol.md beside the checkout, when it is there. */
-/* The next line of *text (without its newline), advancing *text; NULL at the end. */
-static const char *next_line(const char **text, size_t *length) {
-	const char *line = *text, *nl;
-
-	if (!*line)
-		return NULL;
-	nl = strchr(line, '\n');
-	*length = nl ? (size_t) (nl - line) : strlen(line);
-	*text = nl ? nl + 1 : line + *length;
-	return line;
-}
-
-/* The interface text is the contract with extensions added and nothing changed: the
- * contract's lines, in order, with extra lines only after it, or inside it as blocks that
- * open with an "# Extension" comment (vfiod(8) documents each). */
-static void interface_description_keeps_the_contract(void **state) {
-	(void) state;
-	const char *srcdir = getenv("VFIOD_SRCDIR");
-	const char *contract, *text = protocol_interface_description, *want, *line;
-	char path[1024], *doc = NULL, *start, *end;
-	size_t size = 0, want_length = 0, length = 0;
-	bool in_extension = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/../shared/protocol.md", srcdir ? srcdir : ".");
-	f = fopen(path, "re");
-	if (!f) {
-		skip();
-		return;
-	}
-	assert_true(getdelim(&doc, &size, '\0', f) > 0);
-	fclose(f);
-	start = strstr(doc, "## Interface `io.vfiod`\n```\n");
-	assert_non_null(start);
-	start = strchr(start, '\n') + 5;
-	end = strstr(start, "```");
-	assert_non_null(end);
-	*end = '\0';
-	contract = start;
-	want = next_line(&contract, &want_length);
-	while (want && (line = next_line(&text, &length))) {
-		if (length == want_length && memcmp(line, want, length) == 0) {
-			in_extension = false;
-			want = next_line(&contract, &want_length);
-			continue;
-		}
-		if (memmem(line, length, "# Extension", strlen("# Extension")))
-			in_extension = true;
-		if (!in_extension)
-			fail_msg("interface line '%.*s' is neither the contract's '%.*s' nor an extension",
-			         (int) length, line, (int) want_length, want);
-	}
-	if (want)
-		fail_msg("contract line '%.*s' missing from the interface", (int) want_length, want);
-	free(doc);
 }
 
 static void interface_description_unknown_fails(void **state) {
@@ -919,7 +861,6 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(interface_description_is_the_idl, setup, teardown),
-		cmocka_unit_test(interface_description_keeps_the_contract),
 		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -815,6 +816,58 @@ static void limit_verdicts(void **state) {
 	assert_int_equal(value, 10);
 }
 
+/* The daemon's configuration: FILE, then FILE.d, as vfiod and vfiod --check-policy read it. */
+static void config_reads_its_dropins(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "allow user:1000 any\n");
+	write_dropin(f, "10-a.conf", "admin user:1001\n");
+	assert_int_equal(policy_load_config(f->path, &f->policy, &f->error), 0);
+	assert_int_equal(f->policy.n_rules, 2);
+	assert_int_equal(f->policy.rules[1].kind, RULE_ADMIN);
+	write_dropin(f, "20-b.conf", "admin nobody:1\n");
+	assert_int_equal(policy_load_config(f->path, &f->policy, &f->error), -EINVAL);
+	assert_int_equal(f->error.line, 1);
+	assert_int_equal(f->policy.n_rules, 2);
+}
+
+static void config_path_too_long_fails(void **state) {
+	Fixture *f = *state;
+	char path[PATH_MAX];
+
+	memset(path, 'a', sizeof(path) - 2);
+	path[sizeof(path) - 2] = '\0';
+	assert_int_equal(policy_load_config(path, &f->policy, &f->error), -ENAMETOOLONG);
+	assert_int_equal(strncmp(f->error.path, "aaaa", 4), 0);
+}
+
+/* What vfiod logs and vfiod --check-policy prints for a failed load. */
+static void errors_name_file_line_and_reason(void **state) {
+	static const struct {
+		PolicyError error;
+		int r;
+		const char *text;
+	} cases[] = {
+		{ { "/etc/vfiod/vfiod.conf", 4, "bad device" },
+		  -EINVAL,
+		  "/etc/vfiod/vfiod.conf:4: bad device" },
+		{ { "/etc/x.conf.d/1.conf", 0, "not a regular file" },
+		  -EINVAL,
+		  "/etc/x.conf.d/1.conf: not a regular file" },
+		{ { "/etc/x.conf", 0, "" }, -EACCES, "/etc/x.conf: Permission denied" },
+	};
+	char text[POLICY_ERROR_TEXT_MAX];
+
+	(void) state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		policy_error_format(&cases[i].error, cases[i].r, text, sizeof(text));
+		assert_string_equal(text, cases[i].text);
+	}
+	/* Cut at the buffer, never beyond. */
+	policy_error_format(&cases[0].error, cases[0].r, text, 8);
+	assert_string_equal(text, "/etc/vf");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -852,6 +905,9 @@ int main(void) {
 		T(verdict_table),
 		T(device_listing_filtered_by_group),
 		T(limit_verdicts),
+		T(config_reads_its_dropins),
+		T(config_path_too_long_fails),
+		cmocka_unit_test(errors_name_file_line_and_reason),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

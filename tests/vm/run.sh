@@ -5,6 +5,8 @@
 #
 #   tests/vm/run.sh [TEST...]   run every t-*.sh, or the named ones
 #   tests/vm/run.sh --demo      run demo.sh and show its output
+#   tests/vm/run.sh --bench     run bench.sh (make bench) and print its figures, also kept in
+#                               $BUILD/rig/bench.txt
 #
 # Environment: BUILD (default build), VFIOD_RIG_CACHE (kernel package cache, default
 # $BUILD/rig-cache), VFIOD_RIG_TIMEOUT (seconds for the whole boot, default 600).
@@ -24,6 +26,7 @@ tests=()
 for arg in "$@"; do
 	case "$arg" in
 	--demo) mode=demo ;;
+	--bench) mode=bench ;;
 	-*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
 	*) tests+=("$arg") ;;
 	esac
@@ -185,8 +188,8 @@ build_initramfs() {
 	CONF
 	copy_systemd
 	cp tests/vm/init "$ROOT/init"
-	cp tests/vm/lib.sh tests/vm/runner.sh tests/vm/systemd-run.sh tests/vm/demo.sh tests/vm/t-*.sh \
-		tests/vm/s-*.sh "$ROOT/tests/"
+	cp tests/vm/lib.sh tests/vm/runner.sh tests/vm/systemd-run.sh tests/vm/demo.sh tests/vm/bench.sh \
+		tests/vm/t-*.sh tests/vm/s-*.sh "$ROOT/tests/"
 	chmod 0755 "$ROOT/init" "$ROOT"/tests/*.sh
 	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/initramfs.gz"
 }
@@ -247,6 +250,19 @@ log "booting $KVER ($mode)"
 if [ "$mode" = demo ]; then
 	boot demo || true
 	grep -q '^DEMO-OK' "$RIG/console.log" || { log "the demo failed (see $RIG/console.log)"; exit 1; }
+	exit 0
+fi
+if [ "$mode" = bench ]; then
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	boot bench || true
+	grep -q '^BENCH-OK' "$RIG/console.log" || { log "the benchmark failed (see $RIG/console.log)"; exit 1; }
+	{
+		echo "host: $(nproc) CPUs, load average $load_before before the boot, $(cut -d' ' -f1-3 /proc/loadavg) after"
+		sed -n '/^BENCH-BEGIN$/,/^BENCH-END$/{/^BENCH-/d;p}' "$RIG/console.log"
+	} >"$RIG/bench.txt"
+	echo
+	log "figures (also in $RIG/bench.txt):"
+	cat "$RIG/bench.txt"
 	exit 0
 fi
 BOOTS=0

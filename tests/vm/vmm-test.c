@@ -37,47 +37,9 @@
 
 #include "libvfiod.h"
 #include "protocol.h"
+#include "rig.h"
 
 #define MAX_DEVICES 8
-
-#define CHECK(expr)                                                                                         \
-	do {                                                                                                \
-		if (!(expr)) {                                                                              \
-			fprintf(stderr, "vmm-test: %s:%d: check failed: %s (errno %d: %s)\n", __FILE__,     \
-			        __LINE__, #expr, errno, strerror(errno));                                   \
-			exit(1);                                                                            \
-		}                                                                                           \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                                      \
-	do {                                                                                                \
-		long long _a = (long long) (a), _b = (long long) (b);                                       \
-		if (_a != _b) {                                                                             \
-			fprintf(stderr, "vmm-test: %s:%d: %s == %s failed: %lld != %lld (errno %d)\n",      \
-			        __FILE__, __LINE__, #a, #b, _a, _b, errno);                                 \
-			exit(1);                                                                            \
-		}                                                                                           \
-	} while (0)
-
-static int create_vm(void) {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int vm;
-
-	CHECK(kvm >= 0);
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	CHECK(vm >= 0);
-	close(kvm);
-	return vm;
-}
-
-static vfiod_client *connect_daemon(void) {
-	vfiod_client *client = NULL;
-	int r = vfiod_connect(NULL, &client);
-
-	errno = -r;
-	CHECK(r >= 0);
-	return client;
-}
 
 static unsigned read_sysfs_id(const char *address, const char *file) {
 	char path[128], text[16] = "";
