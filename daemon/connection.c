@@ -22,9 +22,15 @@ static bool connection_is_backlogged(const Connection *c) {
 	       c->writer.n_queued >= c->manager->policy.limits.queued_replies;
 }
 
-/* Whether more calls are to be read: not when ending, nor while the client lags behind. */
+/* Whether a call is waiting: run on a worker (pending), or parked until a job ends. */
+static bool connection_is_waiting(const Connection *c) {
+	return c->pending || c->parked_text;
+}
+
+/* Whether more calls are to be read: not when ending, nor while the client lags behind, nor
+ * while a call waits (the calls behind it wait in the socket). */
 static bool connection_wants_read(const Connection *c) {
-	return !c->read_eof && !c->closing && !connection_is_backlogged(c);
+	return !c->read_eof && !c->closing && !connection_is_backlogged(c) && !connection_is_waiting(c);
 }
 
 static int connection_update_events(Connection *c) {
@@ -32,6 +38,10 @@ static int connection_update_events(Connection *c) {
 
 	if (connection_wants_read(c))
 		events |= EPOLLIN;
+	/* While a call waits, nothing is read, but a peer that hangs up is noticed: its call is
+	 * then abandoned rather than answered to nobody. */
+	else if (connection_is_waiting(c) && !c->hung_up)
+		events |= EPOLLRDHUP;
 	if (!wire_writer_is_empty(&c->writer))
 		events |= EPOLLOUT;
 	return sd_event_source_set_io_events(c->io_source, events);
@@ -39,28 +49,68 @@ static int connection_update_events(Connection *c) {
 
 /* Whether the connection has nothing left to do and can go. */
 static bool connection_is_finished(Connection *c) {
-	return (c->closing || c->read_eof) && wire_writer_is_empty(&c->writer);
+	return (c->closing || c->read_eof) && wire_writer_is_empty(&c->writer) && !c->pending;
 }
 
-/* Runs every complete call buffered, in order, while the client keeps up with the replies. */
-static int connection_process(Connection *c) {
-	while (!c->closing && !c->monitoring && !connection_is_backlogged(c)) {
-		_cleanup_free_ char *text = NULL;
-		int fds[PROTOCOL_MAX_FDS];
-		size_t length, n_fds = 0;
-		int r;
+static void connection_unpark(Connection *c) {
+	free(c->parked_text);
+	c->parked_text = NULL;
+	close_many(c->parked_fds, c->n_parked_fds);
+	c->n_parked_fds = 0;
+	c->parked_ready = false;
+}
 
+/* Keeps a call that must wait for a job (dispatch answered -EAGAIN): its text and fds, to
+ * run again once woken. Takes text; the fds stay in fds[] for the caller to clear. */
+static void connection_park(Connection *c, char *text, size_t length, int *fds, size_t n_fds) {
+	c->parked_text = text;
+	c->parked_length = length;
+	for (size_t i = 0; i < n_fds; i++)
+		c->parked_fds[i] = TAKE_FD(fds[i]);
+	c->n_parked_fds = n_fds;
+	c->parked_ready = false;
+}
+
+/* Runs one call: the parked one once woken, else the next complete one buffered. Returns 1
+ * when one ran to its answer, 0 when none could run, -errno. */
+static int connection_run_one(Connection *c) {
+	_cleanup_free_ char *text = NULL;
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length, n_fds = 0;
+	int r;
+
+	if (c->parked_text) {
+		if (!c->parked_ready)
+			return 0;
+		text = TAKE_PTR(c->parked_text);
+		length = c->parked_length;
+		n_fds = c->n_parked_fds;
+		for (size_t i = 0; i < n_fds; i++)
+			fds[i] = TAKE_FD(c->parked_fds[i]);
+		c->n_parked_fds = 0;
+	} else {
 		r = wire_reader_next(&c->reader, &text, &length, fds, &n_fds);
 		if (r == -EMSGSIZE)
 			return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
-		if (r < 0)
+		if (r <= 0)
 			return r;
-		if (r == 0)
-			return 0;
 		/* A whole request arrived: the next one gets its own request-timeout. */
 		c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
-		r = dispatch_message(c, text, length, fds, n_fds);
-		if (r < 0)
+	}
+	r = dispatch_message(c, text, length, fds, n_fds);
+	if (r == -EAGAIN) {
+		connection_park(c, TAKE_PTR(text), length, fds, n_fds);
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
+/* Runs the complete calls buffered, in order, while the client keeps up with the replies and
+ * no call waits. */
+static int connection_process(Connection *c) {
+	while (!c->closing && !c->monitoring && !connection_is_backlogged(c) && !c->pending) {
+		int r = connection_run_one(c);
+		if (r <= 0)
 			return r;
 	}
 	return 0;
@@ -147,6 +197,16 @@ static int on_request_timeout(sd_event_source *s _unused_, uint64_t usec _unused
 	return 0;
 }
 
+/* The peer hung up while a call waited: a parked call never started and goes; a pending one
+ * is abandoned when its job ends (method_resume()), and the connection with it. */
+static void connection_hang_up(Connection *c) {
+	c->hung_up = true;
+	if (c->parked_text) {
+		connection_unpark(c);
+		c->closing = true;
+	}
+}
+
 static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
 	Connection *c = userdata;
 	int r = 0;
@@ -155,6 +215,8 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 	 * reading: then sending tells whether the peer is gone. */
 	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && connection_wants_read(c))
 		r = connection_read(c);
+	else if ((revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && connection_is_waiting(c))
+		connection_hang_up(c);
 	if (r >= 0)
 		r = connection_process(c);
 	connection_settle(c, r);
@@ -260,6 +322,7 @@ void connection_free(Connection *c) {
 	sd_event_source_disable_unref(c->timeout_source);
 	wire_reader_done(&c->reader);
 	wire_writer_done(&c->writer);
+	connection_unpark(c);
 	safe_close(c->peer_pidfd);
 	free(c->peer_groups);
 	safe_close(c->fd);
@@ -320,4 +383,21 @@ int connection_reply_protocol_error(Connection *c, const char *reason, bool fata
 	if (fatal)
 		c->closing = true;
 	return r;
+}
+
+void connection_call_done(Connection *c, int r) {
+	c->pending = false;
+	c->oneway = false;
+	if (c->hung_up)
+		c->closing = true;
+	if (r >= 0)
+		r = connection_process(c);
+	connection_settle(c, r);
+}
+
+void connection_wake(Connection *c) {
+	if (!c->parked_text || c->pending)
+		return;
+	c->parked_ready = true;
+	connection_settle(c, connection_process(c));
 }

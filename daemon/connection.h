@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "policy.h"
+#include "protocol.h"
 #include "wire.h"
 
 typedef struct Manager Manager;
@@ -33,6 +34,13 @@ typedef struct Connection {
 	bool read_eof;   /* the peer shut down its sending side */
 	bool closing;    /* close once the queued replies are sent */
 	bool oneway;     /* running a oneway call: its replies are dropped */
+	bool pending;    /* a call's kernel work runs on a worker: nothing else runs meanwhile */
+	bool hung_up;    /* the peer went away while a call waited */
+	char *parked_text; /* a call that waits for a job to end (dispatch answered -EAGAIN) */
+	size_t parked_length;
+	int parked_fds[PROTOCOL_MAX_FDS];
+	size_t n_parked_fds;
+	bool parked_ready; /* woken: the parked call runs at the next chance */
 
 	sd_event_source *timeout_source; /* armed while a request is half-sent */
 	unsigned timeout_sec;            /* the request-timeout it was armed with */
@@ -48,6 +56,14 @@ int connection_new(Manager *m, int fd, Connection **ret);
 
 /* Unregisters and frees the connection, closing its socket and every fd it holds. */
 void connection_free(Connection *c);
+
+/* The call that waited for its worker job has been answered (r: what answering returned;
+ * -errno closes the connection): the connection goes on with its next call, or goes when its
+ * peer hung up meanwhile. */
+void connection_call_done(Connection *c, int r);
+
+/* A job ended: a call parked for one runs again (and may park again). */
+void connection_wake(Connection *c);
 
 /* Queues a whole message (a reply or an error, from message.h's builders; NULL stands for
  * an allocation failure). Takes ownership of message and of the n_fds fds on every path.

@@ -7,6 +7,7 @@
  * process, and hands kernel work to the workers. */
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "audit.h"
 #include "json.h"

@@ -47,8 +47,9 @@ bool method_resume(CallWork *w, MethodCall *ret) {
 
 	if (!c)
 		return false;
-	if (process_has_exited(c->peer_pidfd) != 0) {
-		/* Gone, though its hang-up is not read yet: nobody to answer. */
+	if (c->hung_up || process_has_exited(c->peer_pidfd) != 0) {
+		/* Nobody to answer: the caller hung up, or its process is gone though its hang-up
+		 * was not seen yet. */
 		connection_call_done(c, 0);
 		return false;
 	}

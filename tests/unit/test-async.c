@@ -107,6 +107,7 @@ static int setup(void **state) {
 	f->fds_before = test_count_fds();
 	assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
 	assert_int_equal(manager_new(&f->manager), 0);
+	test_wait_for_workers(f->manager->workers);
 	f->manager->state.vfio = &gated_kernel;
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);

@@ -43,6 +43,7 @@ static int setup(void **state) {
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
 	assert_int_equal(manager_new(&f->manager), 0);
+	test_wait_for_workers(f->manager->workers);
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
@@ -72,8 +73,7 @@ static int teardown(void **state) {
 }
 
 static void pump(Fixture *f) {
-	for (int i = 0; i < 8; i++)
-		assert_true(sd_event_run(f->manager->event, 0) >= 0);
+	test_run_loop(f->manager->event, 0);
 }
 
 /* Sends raw bytes (a NUL is not added) with optional fds on the first sendmsg. */

@@ -47,6 +47,7 @@ static int setup(void **state) {
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
 	assert_int_equal(manager_new(&f->manager), 0);
+	test_wait_for_workers(f->manager->workers);
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);

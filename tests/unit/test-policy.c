@@ -676,22 +676,16 @@ typedef struct VerdictRow {
 	int expected;        /* bool, or a PolicyDetach */
 } VerdictRow;
 
-#define ROOT                                                                                                \
-	{ .pid = 10, .uid = 0, .gid = 0 }
-#define ADMIN                                                                                               \
-	{ .pid = 11, .uid = 1002, .gid = 1002 }
-#define OWNER                                                                                               \
-	{ .pid = 500, .uid = 1000, .gid = 1000 }
-#define OWNER_OTHER                                                                                         \
-	{ .pid = 501, .uid = 1000, .gid = 1000 } /* the owner's user, another process */
-#define STRANGER                                                                                            \
-	{ .pid = 12, .uid = 1001, .gid = 1001 }
-#define MEMBER                                                                                              \
-	{ .pid = 13, .uid = 1003, .gid = 2000 } /* primary group vmmers */
-#define OWNED                                                                                               \
-	{ .pid = 500, .uid = 1000 }
-#define OWNED_GONE                                                                                          \
-	{ .pid = 500, .uid = 1000, .exited = true }
+/* clang-format off */
+#define ROOT        { .pid = 10, .uid = 0, .gid = 0 }
+#define ADMIN       { .pid = 11, .uid = 1002, .gid = 1002 }
+#define OWNER       { .pid = 500, .uid = 1000, .gid = 1000 }
+#define OWNER_OTHER { .pid = 501, .uid = 1000, .gid = 1000 } /* the owner's user, another process */
+#define STRANGER    { .pid = 12, .uid = 1001, .gid = 1001 }
+#define MEMBER      { .pid = 13, .uid = 1003, .gid = 2000 } /* primary group vmmers */
+#define OWNED       { .pid = 500, .uid = 1000 }
+#define OWNED_GONE  { .pid = 500, .uid = 1000, .exited = true }
+/* clang-format on */
 
 static const VerdictRow verdicts[] = {
 	{ "root attaches anything", ATTACH, ROOT, {}, "0000:05:00.0", true },

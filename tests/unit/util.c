@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "worker.h"
 
 int test_count_fds(void) {
 	DIR *d = opendir("/proc/self/fd");
@@ -42,7 +43,17 @@ void test_send_raw(int sock, const void *data, size_t size, const int *fds, size
 	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t) size);
 }
 
+static Workers *test_workers;
+
+void test_wait_for_workers(Workers *w) {
+	test_workers = w;
+}
+
 void test_run_loop(sd_event *event, uint64_t wait_usec) {
+	/* A worker job's done() comes through the loop: while one runs, wait for it however
+	 * long it takes, never for a fixed time. */
+	if (test_workers && workers_pending(test_workers) > 0)
+		wait_usec = UINT64_MAX;
 	assert_true(sd_event_run(event, wait_usec) >= 0);
 	for (int i = 0; i < 8; i++)
 		assert_true(sd_event_run(event, 0) >= 0);

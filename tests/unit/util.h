@@ -17,8 +17,13 @@ int test_count_fds(void);
 /* One sendmsg() of size raw bytes (no NUL added) with n_fds fds (at most 32) attached. */
 void test_send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds);
 
-/* Runs the event loop: one iteration waiting up to wait_usec for an event, then the work
- * that is ready at once. */
+/* Makes test_run_loop() wait for the jobs of w whenever some are pending (NULL: never). */
+typedef struct Workers Workers;
+void test_wait_for_workers(Workers *w);
+
+/* Runs the event loop: one iteration waiting up to wait_usec for an event (as long as it
+ * takes while a worker job is pending, see test_wait_for_workers()), then the work that is
+ * ready at once. */
 void test_run_loop(sd_event *event, uint64_t wait_usec);
 
 /* The next message on sock, parsed as a reply (its fds closed). Runs the daemon's event loop
