@@ -2,7 +2,8 @@
 #pragma once
 
 /* One client connection: its buffers, the peer credentials taken at accept, the reply queue
- * and teardown. Calls are answered in order, one at a time. */
+ * and teardown. Calls are answered in order, one at a time, and one per turn in the manager's
+ * run queue. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -37,6 +38,8 @@ typedef struct Connection {
 	sd_event_source *timeout_source; /* armed while a request is half-sent */
 	unsigned timeout_sec;            /* the request-timeout it was armed with */
 	struct Connection *prev, *next;
+	bool queued; /* in the manager's run queue: a call is ready and waits for its turn */
+	struct Connection *queue_prev, *queue_next;
 } Connection;
 
 /* The caller as the policy sees it; valid while c lives. */
@@ -46,13 +49,18 @@ Caller connection_caller(const Connection *c);
  * registered with the manager, which frees it on teardown. Returns 0 or -errno. */
 int connection_new(Manager *m, int fd, Connection **ret);
 
-/* Unregisters and frees the connection, closing its socket and every fd it holds. */
+/* Unregisters and frees the connection (taking it out of the run queue), closing its
+ * socket and every fd it holds. */
 void connection_free(Connection *c);
 
 /* Queues a whole message (a reply or an error, from message.h's builders; NULL stands for
  * an allocation failure). Takes ownership of message and of the n_fds fds on every path.
  * Returns 0 or -errno (the connection is then closed). */
 int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds);
+
+/* Runs c's next call: its turn in the run queue, which took it out. Queues c again when it
+ * has another call ready; frees c when it is done or failed. */
+void connection_run(Connection *c);
 
 /* Queues a reply. Takes ownership of parameters (NULL for none) and of the n_fds fds on
  * every path. Returns 0 or -errno (the connection is then closed). */
