@@ -2,8 +2,8 @@
 #   make                 daemon, CLI, client library
 #   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
 #   make install         honours PREFIX and DESTDIR
-#   make bench           print the daemon's figures (policy verdicts, calls/s, memory per connection)
-#                        and the real kernel's in the rig (attach/detach, latency under load)
+#   make bench           print the daemon's figures (policy verdicts, calls/s, fairness, memory per
+#                        connection) and the real kernel's in the rig (attach/detach, latency under load)
 #   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 BUILD ?= build

@@ -28,13 +28,24 @@ static bool connection_is_waiting(const Connection *c) {
 }
 
 /* Whether more calls are to be read: not when ending, nor while the client lags behind, nor
- * while a call waits (the calls behind it wait in the socket). */
+ * while a call waits for its turn in the run queue or for a job (the calls behind it wait in
+ * the socket, and new data cannot move the connection forward). */
 static bool connection_wants_read(const Connection *c) {
-	return !c->read_eof && !c->closing && !connection_is_backlogged(c) && !connection_is_waiting(c);
+	return !c->read_eof && !c->closing && !connection_is_backlogged(c) && !c->queued &&
+	       !connection_is_waiting(c);
+}
+
+/* Whether a call is ready to run, with nothing holding it back: a parked call once woken, or
+ * the next one buffered. */
+static bool connection_is_runnable(Connection *c) {
+	if (c->closing || c->monitoring || c->pending || connection_is_backlogged(c))
+		return false;
+	return c->parked_text ? c->parked_ready : wire_reader_has_message(&c->reader);
 }
 
 static int connection_update_events(Connection *c) {
 	uint32_t events = 0;
+	int r = 0;
 
 	if (connection_wants_read(c))
 		events |= EPOLLIN;
@@ -44,12 +55,30 @@ static int connection_update_events(Connection *c) {
 		events |= EPOLLRDHUP;
 	if (!wire_writer_is_empty(&c->writer))
 		events |= EPOLLOUT;
-	return sd_event_source_set_io_events(c->io_source, events);
+	/* Epoll reports a hang-up even for no events, level-triggered: a queued connection whose
+	 * peer went away would wake the loop every turn until its own turn came. Off instead. */
+	if (events == 0)
+		r = sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_source_set_io_events(c->io_source, events);
+	if (r >= 0 && events != 0)
+		r = sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
+	return r;
 }
 
-/* Whether the connection has nothing left to do and can go. */
-static bool connection_is_finished(Connection *c) {
+/* Whether the connection has nothing left to do and can go. No call waits at the end of
+ * stream: a connection reads on, and so meets the end, only with no call ready; but a call
+ * that runs on a worker keeps it until the call is answered. */
+static bool connection_is_finished(const Connection *c) {
 	return (c->closing || c->read_eof) && wire_writer_is_empty(&c->writer) && !c->pending;
+}
+
+/* Puts the connection in the run queue when a call is ready to run, takes it out when not. */
+static int connection_schedule(Connection *c) {
+	if (connection_is_runnable(c))
+		return manager_queue_connection(c->manager, c);
+	manager_dequeue_connection(c->manager, c);
+	return 0;
 }
 
 static void connection_unpark(Connection *c) {
@@ -61,7 +90,7 @@ static void connection_unpark(Connection *c) {
 }
 
 /* Keeps a call that must wait for a job (dispatch answered -EAGAIN): its text and fds, to
- * run again once woken. Takes text; the fds stay in fds[] for the caller to clear. */
+ * run again once woken. Takes text and the fds. */
 static void connection_park(Connection *c, char *text, size_t length, int *fds, size_t n_fds) {
 	c->parked_text = text;
 	c->parked_length = length;
@@ -71,49 +100,49 @@ static void connection_park(Connection *c, char *text, size_t length, int *fds, 
 	c->parked_ready = false;
 }
 
-/* Runs one call: the parked one once woken, else the next complete one buffered. Returns 1
- * when one ran to its answer, 0 when none could run, -errno. */
-static int connection_run_one(Connection *c) {
-	_cleanup_free_ char *text = NULL;
-	int fds[PROTOCOL_MAX_FDS];
-	size_t length, n_fds = 0;
+/* The next call to run: the parked one, woken, else the next complete one buffered. Returns
+ * 1 with its text and fds, 0 when there is none, -errno. */
+static int connection_next_call(Connection *c, char **ret_text, size_t *ret_length, int *fds,
+                                size_t *ret_n_fds) {
 	int r;
 
 	if (c->parked_text) {
-		if (!c->parked_ready)
-			return 0;
-		text = TAKE_PTR(c->parked_text);
-		length = c->parked_length;
-		n_fds = c->n_parked_fds;
-		for (size_t i = 0; i < n_fds; i++)
+		*ret_text = TAKE_PTR(c->parked_text);
+		*ret_length = c->parked_length;
+		*ret_n_fds = c->n_parked_fds;
+		for (size_t i = 0; i < c->n_parked_fds; i++)
 			fds[i] = TAKE_FD(c->parked_fds[i]);
 		c->n_parked_fds = 0;
-	} else {
-		r = wire_reader_next(&c->reader, &text, &length, fds, &n_fds);
-		if (r == -EMSGSIZE)
-			return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
-		if (r <= 0)
-			return r;
+		c->parked_ready = false;
+		return 1;
+	}
+	r = wire_reader_next(&c->reader, ret_text, ret_length, fds, ret_n_fds);
+	if (r == -EMSGSIZE)
+		return connection_reply_protocol_error(c, "request larger than 65536 bytes", true);
+	if (r > 0)
 		/* A whole request arrived: the next one gets its own request-timeout. */
 		c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
-	}
+	return r;
+}
+
+/* Runs the next call, if one is ready. A call that must wait for a job is parked. */
+static int connection_process(Connection *c) {
+	_cleanup_free_ char *text = NULL;
+	int fds[PROTOCOL_MAX_FDS];
+	size_t length = 0, n_fds = 0;
+	int r;
+
+	if (!connection_is_runnable(c))
+		return 0;
+	r = connection_next_call(c, &text, &length, fds, &n_fds);
+	if (r <= 0)
+		return r;
 	r = dispatch_message(c, text, length, fds, n_fds);
 	if (r == -EAGAIN) {
 		connection_park(c, TAKE_PTR(text), length, fds, n_fds);
 		return 0;
 	}
-	return r < 0 ? r : 1;
-}
-
-/* Runs the complete calls buffered, in order, while the client keeps up with the replies and
- * no call waits. */
-static int connection_process(Connection *c) {
-	while (!c->closing && !c->monitoring && !connection_is_backlogged(c) && !c->pending) {
-		int r = connection_run_one(c);
-		if (r <= 0)
-			return r;
-	}
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int connection_read(Connection *c) {
@@ -135,18 +164,11 @@ static int connection_read(Connection *c) {
 	return 0;
 }
 
-/* Sends what the socket takes; each time the queue drains, runs the calls that the reply
- * bound held back. Returns 0 when done or blocked, -errno on failure. */
+/* Sends what the socket takes. Returns 0 when done or blocked, -errno on failure. */
 static int connection_flush(Connection *c) {
-	while (!wire_writer_is_empty(&c->writer)) {
-		int r = wire_writer_flush(&c->writer, c->fd);
-		if (r <= 0)
-			return r;
-		r = connection_process(c);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	int r = wire_writer_flush(&c->writer, c->fd);
+
+	return r < 0 ? r : 0;
 }
 
 static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata);
@@ -171,11 +193,14 @@ static int connection_update_timer(Connection *c) {
 	return r;
 }
 
-/* After reading or a time-out: sends what the socket takes, waits for what comes next, and
- * frees the connection when it is done or r < 0. */
+/* After reading, a call or a time-out: sends what the socket takes, queues the connection
+ * for its next call (once the client has read enough of the replies the bound held back),
+ * waits for what comes next, and frees the connection when it is done or r < 0. */
 static void connection_settle(Connection *c, int r) {
 	if (r >= 0)
 		r = connection_flush(c);
+	if (r >= 0)
+		r = connection_schedule(c);
 	if (r >= 0 && !connection_is_finished(c))
 		r = connection_update_events(c);
 	if (r >= 0 && !connection_is_finished(c))
@@ -217,10 +242,12 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 		r = connection_read(c);
 	else if ((revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && connection_is_waiting(c))
 		connection_hang_up(c);
-	if (r >= 0)
-		r = connection_process(c);
 	connection_settle(c, r);
 	return 0;
+}
+
+void connection_run(Connection *c) {
+	connection_settle(c, connection_process(c));
 }
 
 /* The peer's supplementary groups; the kernel says how much room they need (ERANGE). */
@@ -314,6 +341,8 @@ void connection_free(Connection *c) {
 
 	if (!c)
 		return;
+	if (c->manager)
+		manager_dequeue_connection(c->manager, c);
 	if (c->manager && (c->prev || c->next || c->manager->connections == c)) {
 		manager_remove_connection(c->manager, c);
 		registered = c->manager;
@@ -337,7 +366,6 @@ int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds)
 	_cleanup_json_ json_object *owned = message;
 	const char *text;
 	size_t length;
-	int r;
 
 	if (!owned) {
 		close_many(fds, n_fds);
@@ -353,10 +381,8 @@ int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds)
 		close_many(fds, n_fds);
 		return -ENOMEM;
 	}
-	r = wire_writer_queue(&c->writer, text, length, fds, n_fds);
-	if (r < 0)
-		return r;
-	return connection_update_events(c);
+	/* Sent by connection_settle(), which follows every call, read and time-out. */
+	return wire_writer_queue(&c->writer, text, length, fds, n_fds);
 }
 
 int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_fds) {
@@ -364,7 +390,10 @@ int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_
 }
 
 int connection_reply_continues(Connection *c, json_object *parameters) {
-	return connection_send(c, message_new_reply(parameters, true), NULL, 0);
+	int r = connection_send(c, message_new_reply(parameters, true), NULL, 0);
+
+	/* A Monitor's events come outside any call: nothing settles the connection after. */
+	return r < 0 ? r : connection_update_events(c);
 }
 
 int connection_reply_error(Connection *c, const char *error, json_object *parameters) {
@@ -390,8 +419,7 @@ void connection_call_done(Connection *c, int r) {
 	c->oneway = false;
 	if (c->hung_up)
 		c->closing = true;
-	if (r >= 0)
-		r = connection_process(c);
+	/* Its next call waits for its turn in the run queue, like any other. */
 	connection_settle(c, r);
 }
 
@@ -399,5 +427,5 @@ void connection_wake(Connection *c) {
 	if (!c->parked_text || c->pending)
 		return;
 	c->parked_ready = true;
-	connection_settle(c, connection_process(c));
+	connection_settle(c, 0);
 }

@@ -2,7 +2,8 @@
 #pragma once
 
 /* One client connection: its buffers, the peer credentials taken at accept, the reply queue
- * and teardown. Calls are answered in order, one at a time. */
+ * and teardown. Calls are answered in order, one at a time, and one per turn in the manager's
+ * run queue. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -29,13 +30,13 @@ typedef struct Connection {
 	int peer_pidfd;     /* the peer process, from SO_PEERPIDFD (or pidfd_open) at accept */
 	gid_t *peer_groups; /* supplementary groups, from SO_PEERGROUPS at accept */
 	size_t n_peer_groups;
-	bool monitoring; /* a Monitor call holds the connection: no further calls are read */
-	unsigned id;     /* for log lines */
-	bool read_eof;   /* the peer shut down its sending side */
-	bool closing;    /* close once the queued replies are sent */
-	bool oneway;     /* running a oneway call: its replies are dropped */
-	bool pending;    /* a call's kernel work runs on a worker: nothing else runs meanwhile */
-	bool hung_up;    /* the peer went away while a call waited */
+	bool monitoring;   /* a Monitor call holds the connection: no further calls are read */
+	unsigned id;       /* for log lines */
+	bool read_eof;     /* the peer shut down its sending side */
+	bool closing;      /* close once the queued replies are sent */
+	bool oneway;       /* running a oneway call: its replies are dropped */
+	bool pending;      /* a call's kernel work runs on a worker: nothing else runs meanwhile */
+	bool hung_up;      /* the peer went away while a call waited */
 	char *parked_text; /* a call that waits for a job to end (dispatch answered -EAGAIN) */
 	size_t parked_length;
 	int parked_fds[PROTOCOL_MAX_FDS];
@@ -45,6 +46,8 @@ typedef struct Connection {
 	sd_event_source *timeout_source; /* armed while a request is half-sent */
 	unsigned timeout_sec;            /* the request-timeout it was armed with */
 	struct Connection *prev, *next;
+	bool queued; /* in the manager's run queue: a call is ready and waits for its turn */
+	struct Connection *queue_prev, *queue_next;
 } Connection;
 
 /* The caller as the policy sees it; valid while c lives. */
@@ -54,7 +57,8 @@ Caller connection_caller(const Connection *c);
  * registered with the manager, which frees it on teardown. Returns 0 or -errno. */
 int connection_new(Manager *m, int fd, Connection **ret);
 
-/* Unregisters and frees the connection, closing its socket and every fd it holds. */
+/* Unregisters and frees the connection (taking it out of the run queue), closing its
+ * socket and every fd it holds. */
 void connection_free(Connection *c);
 
 /* The call that waited for its worker job has been answered (r: what answering returned;
@@ -69,6 +73,10 @@ void connection_wake(Connection *c);
  * an allocation failure). Takes ownership of message and of the n_fds fds on every path.
  * Returns 0 or -errno (the connection is then closed). */
 int connection_send(Connection *c, json_object *message, int *fds, size_t n_fds);
+
+/* Runs c's next call: its turn in the run queue, which took it out. Queues c again when it
+ * has another call ready; frees c when it is done or failed. */
+void connection_run(Connection *c);
 
 /* Queues a reply. Takes ownership of parameters (NULL for none) and of the n_fds fds on
  * every path. Returns 0 or -errno (the connection is then closed). */

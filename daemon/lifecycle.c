@@ -54,7 +54,9 @@ static void lifecycle_end_attachment(Manager *m, Attachment *a) {
 		free(w);
 		return;
 	}
-	*w = (ReleaseWork){ .job = { .run = release_run, .done = release_done }, .manager = m, .release = w->release };
+	*w = (ReleaseWork){ .job = { .run = release_run, .done = release_done },
+		            .manager = m,
+		            .release = w->release };
 	lifecycle_submit(m, &w->job);
 }
 
@@ -89,7 +91,12 @@ void lifecycle_detach(Manager *m, Attachment *a, const char *reason, const struc
 		               .owner_uid = a->uid };
 	Event event = { .kind = "detach", .attachment = a, .reason = reason };
 
-	lifecycle_commit(m, &(Change){ .record = &record, .priority = LOG_INFO, .event = &event, .detach = a, .sync = true },
+	lifecycle_commit(m,
+	                 &(Change){ .record = &record,
+	                            .priority = LOG_INFO,
+	                            .event = &event,
+	                            .detach = a,
+	                            .sync = true },
 	                 "Attachment %u: %s (group %d) of VM %u for pid %d detached: %s.", a->id, address,
 	                 a->group->number, a->vm->id, (int) a->pid, reason);
 }
@@ -99,7 +106,8 @@ typedef struct OwnerWatch {
 	unsigned attachment;
 } OwnerWatch;
 
-static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
+static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                         void *userdata) {
 	OwnerWatch *w = userdata;
 	Attachment *a = state_find_attachment(&w->manager->state, w->attachment);
 

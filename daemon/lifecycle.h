@@ -19,9 +19,9 @@ typedef struct Manager Manager;
 typedef struct Change {
 	const AuditRecord *record; /* written with the message, at priority */
 	int priority;
-	const Event *event;  /* what monitors hear; NULL for nothing */
-	Attachment *detach;  /* the attachment the change ends, after monitors heard of it */
-	bool sync;           /* the fd store must follow (attachments and opened devices) */
+	const Event *event; /* what monitors hear; NULL for nothing */
+	Attachment *detach; /* the attachment the change ends, after monitors heard of it */
+	bool sync;          /* the fd store must follow (attachments and opened devices) */
 } Change;
 
 _printf_(3, 4) void lifecycle_commit(Manager *m, const Change *change, const char *format, ...);

@@ -65,6 +65,7 @@ Manager *manager_free(Manager *m) {
 		return NULL;
 	while (m->connections)
 		connection_free(m->connections);
+	sd_event_source_disable_unref(m->run_source);
 	free(m->user_connections);
 	/* Jobs still running end first: their callers are gone, so what they made is undone. */
 	m->workers = workers_free(m->workers);
@@ -147,7 +148,9 @@ static void manager_reload_policy(Manager *m) {
 		log_warning("Keeping the policy in force.");
 		return;
 	}
-	*w = (ReloadWork){ .job = { .run = reload_run, .done = reload_done }, .manager = m, .path = m->policy_path };
+	*w = (ReloadWork){ .job = { .run = reload_run, .done = reload_done },
+		           .manager = m,
+		           .path = m->policy_path };
 	policy_limits_default(&w->policy.limits);
 	m->reloading = true;
 	(void) sd_notify(false, "RELOADING=1");
@@ -265,6 +268,95 @@ void manager_remove_connection(Manager *m, Connection *c) {
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	m->n_connections--;
+}
+
+/* Fairness between connections. A connection with a complete call buffered waits in the run
+ * queue, first in, first out; each dispatch of run_source runs one call of the head, which
+ * then goes to the tail if it has another call ready. However many calls a client pipelines,
+ * a connection gets one call per round. A queued connection reads nothing more
+ * (connection_wants_read()), so new data cannot move it forward, and a connection that is
+ * backlogged (its client does not read its replies) or monitoring is not in the queue at
+ * all: it costs the others nothing.
+ *
+ * run_source is a one-shot defer source of normal priority, created afresh for every call.
+ * sd-event (libsystemd 252) dispatches one source per iteration, the pending one of highest
+ * priority and, among equals, the one pending since the earliest iteration; a defer source
+ * stays pending with the iteration it was created in, however often it is disabled and
+ * enabled again. A long-lived defer source would thus win every iteration against the IO
+ * sources (other clients' data, new connections, owner pidfds, the request timers) until the
+ * queue ran dry; a fresh one queues up behind the sources already pending. A lower priority
+ * would not do either: a client that kept some connection readable with partial requests
+ * would hold the queue back for as long as it kept sending. */
+static int on_run_queue(sd_event_source *s, void *userdata);
+
+/* Whether run_source will run once more. */
+static bool manager_run_queue_armed(const Manager *m) {
+	return m->run_source && sd_event_source_get_enabled(m->run_source, NULL) > 0;
+}
+
+/* Arms a fresh run_source for the next call. Without memory for one, the spent source is
+ * enabled again: the queue keeps going, only ahead of the IO sources for a while. */
+static int manager_arm_run_queue(Manager *m) {
+	sd_event_source *fresh = NULL;
+
+	if (sd_event_add_defer(m->event, &fresh, on_run_queue, m) < 0)
+		return m->run_source ? sd_event_source_set_enabled(m->run_source, SD_EVENT_ONESHOT)
+		                     : -ENOMEM;
+	sd_event_source_disable_unref(m->run_source);
+	m->run_source = fresh;
+	return 0;
+}
+
+static int on_run_queue(sd_event_source *s _unused_, void *userdata) {
+	Manager *m = userdata;
+	Connection *c = m->run_queue;
+
+	if (c) {
+		manager_dequeue_connection(m, c);
+		/* Queues c again when it has another call ready, or frees it. */
+		connection_run(c);
+	}
+	if (m->run_queue && !manager_run_queue_armed(m) && manager_arm_run_queue(m) < 0) {
+		/* Closed rather than left waiting for a turn that would never come. */
+		log_error("Cannot run the queued calls: closing their connections.");
+		while (m->run_queue)
+			connection_free(m->run_queue);
+	}
+	return 0;
+}
+
+int manager_queue_connection(Manager *m, Connection *c) {
+	if (c->queued)
+		return 0;
+	if (!manager_run_queue_armed(m)) {
+		int r = manager_arm_run_queue(m);
+		if (r < 0)
+			return r;
+	}
+	c->queued = true;
+	c->queue_prev = m->run_queue_tail;
+	c->queue_next = NULL;
+	if (m->run_queue_tail)
+		m->run_queue_tail->queue_next = c;
+	else
+		m->run_queue = c;
+	m->run_queue_tail = c;
+	return 0;
+}
+
+void manager_dequeue_connection(Manager *m, Connection *c) {
+	if (!c->queued)
+		return;
+	if (c->queue_prev)
+		c->queue_prev->queue_next = c->queue_next;
+	else
+		m->run_queue = c->queue_next;
+	if (c->queue_next)
+		c->queue_next->queue_prev = c->queue_prev;
+	else
+		m->run_queue_tail = c->queue_prev;
+	c->queue_prev = c->queue_next = NULL;
+	c->queued = false;
 }
 
 /* Logs a refused connection, at most once per refusal_log_interval_usec: a client

@@ -37,7 +37,9 @@ typedef struct Manager {
 	int sysfs_fd;
 	Connection *connections;
 	size_t n_connections;
-	UserCount *user_connections; /* one entry per uid with connections open */
+	Connection *run_queue, *run_queue_tail; /* connections with a call to run, in turn */
+	sd_event_source *run_source;            /* runs the next call of the queue's head */
+	UserCount *user_connections;            /* one entry per uid with connections open */
 	size_t n_user_connections, allocated_user_connections;
 	uint64_t refusal_log_interval_usec; /* MANAGER_REFUSAL_LOG_INTERVAL_USEC; tests set it */
 	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */
@@ -81,6 +83,13 @@ void manager_wake_parked(Manager *m);
 /* Registers c and counts it for its peer's uid. Returns 0 or -ENOMEM. */
 int manager_add_connection(Manager *m, Connection *c);
 void manager_remove_connection(Manager *m, Connection *c);
+
+/* The run queue: each connection with a call to run waits in it for its turn, and each
+ * turn of the loop runs one call of the connection at its head (see manager.c).
+ * manager_queue_connection() puts c at the tail unless it is queued already; returns 0 or
+ * -errno (c is then not queued). manager_dequeue_connection() takes c out, if it is in. */
+int manager_queue_connection(Manager *m, Connection *c);
+void manager_dequeue_connection(Manager *m, Connection *c);
 
 /* The connections open for uid (limit connections-per-user). */
 unsigned manager_count_user_connections(const Manager *m, uid_t uid);

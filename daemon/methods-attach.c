@@ -185,11 +185,12 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 /* Audits and answers an attach the state model or the kernel refused. */
 static int attach_refused(MethodCall *call, const SysfsDevice *device, const AttachFailure *failure, int r) {
 	const char *address = PCI_ADDRESS_TEXT(device->address);
-	AuditRecord record = method_record(call, "attach", failure->kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
-	                                   address, failure->attachment, strerror(-r));
+	AuditRecord record =
+	        method_record(call, "attach", failure->kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
+	                      address, failure->attachment, strerror(-r));
 
-	audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", address, (int) record.pid,
-	          (unsigned) record.uid, strerror(-r));
+	audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u refused: %s", address,
+	          (int) record.pid, (unsigned) record.uid, strerror(-r));
 	return attach_reply_failure(call, device, failure, r);
 }
 
@@ -203,8 +204,8 @@ static int attach_complete(MethodCall *call, Attachment *a) {
 	if (r <= 0) {
 		record = method_record(call, "attach", "failed", PCI_ADDRESS_TEXT(a->address), 0,
 		                       "undone after the kernel steps");
-		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", record.device, (int) record.pid,
-		          (unsigned) record.uid);
+		audit_log(LOG_NOTICE, &record, "Attach of %s for pid %d uid %u undone.", record.device,
+		          (int) record.pid, (unsigned) record.uid);
 		return r;
 	}
 	record = method_record(call, "attach", "granted", PCI_ADDRESS_TEXT(a->address), a->id, NULL);
@@ -238,7 +239,8 @@ static void attach_work_done(WorkerJob *job) {
 	int r = state_attach_end(&w->call.manager->state, &w->attach, !resumed, &failure, &a);
 
 	if (resumed)
-		method_finish(&call, r < 0 ? attach_refused(&call, &w->device, &failure, r) : attach_complete(&call, a));
+		method_finish(&call, r < 0 ? attach_refused(&call, &w->device, &failure, r)
+		                           : attach_complete(&call, a));
 	else if (r == -ECANCELED)
 		log_info("Attach of %s abandoned: its caller went away while the kernel worked.",
 		         PCI_ADDRESS_TEXT(w->device.address));
@@ -311,7 +313,8 @@ static int open_complete(MethodCall *call, OpenJob *job) {
 	if (r == -ENOENT)
 		return method_send(call, message_new_no_such_attachment(job->attachment));
 	if (r < 0)
-		return method_send(call, message_new_kernel_error(operation ?: "VFIO_GROUP_GET_DEVICE_FD", r));
+		return method_send(call,
+		                   message_new_kernel_error(operation ?: "VFIO_GROUP_GET_DEVICE_FD", r));
 	a = state_find_attachment(&call->manager->state, job->attachment);
 	p = json_object_new_object();
 	if (!p || json_add(p, "deviceFd", json_object_new_int(0)) < 0) {
@@ -356,8 +359,8 @@ int method_open_device(MethodCall *call, const void *params) {
 	owner.exited = process_has_exited(a->owner_pidfd) != 0;
 	if (!policy_may_open_device(call->caller, &owner)) {
 		record = method_record(call, "open", "denied", address, a->id, "not the attaching process");
-		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id, address,
-		          (int) record.pid, (unsigned) record.uid);
+		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id,
+		          address, (int) record.pid, (unsigned) record.uid);
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 	}
 	r = state_open_begin(&call->manager->state, a, &w->open);

@@ -39,7 +39,8 @@ static int driver_change_check(MethodCall *call, const char *action, PciAddress 
 		return r;
 	if (!policy_is_assignable(&m->policy, ret)) {
 		audit_driver_change(call, action, "denied", address, "not assignable");
-		return method_send(call, message_new_address_error(VFIOD_ERROR_NOT_ASSIGNABLE, PCI_ADDRESS_TEXT(address)));
+		return method_send(call, message_new_address_error(VFIOD_ERROR_NOT_ASSIGNABLE,
+		                                                   PCI_ADDRESS_TEXT(address)));
 	}
 	r = state_group_reserve(&m->state, ret->group, ret_group, &holder);
 	if (r == -EBUSY) {
@@ -59,7 +60,7 @@ typedef struct DriverWork {
 	SysfsDriverChange change;
 	int root_fd; /* the manager's sysfs root, open as long as the daemon runs */
 	SysfsDevice device;
-	Group *group; /* reserved, on the loop's side */
+	Group *group;     /* reserved, on the loop's side */
 	Caller requester; /* for the audit record, should the caller be gone by then */
 	const char *operation;
 	int result;
@@ -94,13 +95,15 @@ static void driver_change_commit(Manager *m, DriverWork *w) {
 
 	if (!done)
 		(void) snprintf(reason, sizeof(reason), ", %s: %s", w->operation, strerror(-w->result));
-	record = method_record(&call, w->action, done ? "done" : "failed", address, 0, done ? NULL : reason + 2);
-	lifecycle_commit(m,
-	                 &(Change){ .record = &record,
-	                            .priority = done ? LOG_INFO : LOG_NOTICE,
-	                            .event = done ? &(Event){ .kind = w->action, .device = &w->device } : NULL },
-	                 "%s of %s by pid %d uid %u: %s%s.", strcmp(w->action, "bind") == 0 ? "Bind" : "Unbind",
-	                 address, (int) record.pid, (unsigned) record.uid, record.outcome, reason);
+	record = method_record(&call, w->action, done ? "done" : "failed", address, 0,
+	                       done ? NULL : reason + 2);
+	lifecycle_commit(
+	        m,
+	        &(Change){ .record = &record,
+	                   .priority = done ? LOG_INFO : LOG_NOTICE,
+	                   .event = done ? &(Event){ .kind = w->action, .device = &w->device } : NULL },
+	        "%s of %s by pid %d uid %u: %s%s.", strcmp(w->action, "bind") == 0 ? "Bind" : "Unbind",
+	        address, (int) record.pid, (unsigned) record.uid, record.outcome, reason);
 }
 
 /* Answers a Bind or Unbind that ran: KernelError naming the step that failed, or the device
@@ -177,7 +180,8 @@ static int driver_change(MethodCall *call, const char *action, PciAddress addres
 	w->action = action;
 	w->change = bind ? sysfs_bind_vfio : sysfs_unbind_vfio;
 	w->root_fd = call->manager->sysfs_fd;
-	w->requester = (Caller){ .pid = call->caller->pid, .uid = call->caller->uid, .gid = call->caller->gid };
+	w->requester =
+	        (Caller){ .pid = call->caller->pid, .uid = call->caller->uid, .gid = call->caller->gid };
 	method_submit(call, &w->call, driver_work_run, driver_work_done);
 	TAKE_PTR(w);
 	return METHOD_PENDING;

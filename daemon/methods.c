@@ -34,7 +34,8 @@ int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret) {
 	return 1;
 }
 
-void method_submit(MethodCall *call, CallWork *w, void (*run)(WorkerJob *job), void (*done)(WorkerJob *job)) {
+void method_submit(MethodCall *call, CallWork *w, void (*run)(WorkerJob *job),
+                   void (*done)(WorkerJob *job)) {
 	w->job = (WorkerJob){ .run = run, .done = done };
 	w->manager = call->manager;
 	w->connection = call->connection->id;

@@ -38,8 +38,8 @@ void monitor_emit(Manager *m, const Event *e) {
 		if (!c->monitoring || !monitor_may_hear(m, c, e))
 			continue;
 		if (monitor_send(c, e) < 0) {
-			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.", c->id,
-			            (int) c->peer.pid);
+			log_warning("Dropping monitor connection %u (pid %d): it does not read its events.",
+			            c->id, (int) c->peer.pid);
 			connection_free(c);
 		}
 	}

@@ -15,7 +15,6 @@ void state_init(State *s) {
 	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1 };
 }
 
-
 Attachment *state_find_attachment(State *s, unsigned id) {
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (a->id == id)
@@ -126,7 +125,8 @@ static Group *group_new_reserved(State *s, int number, Vm *vm) {
 }
 
 /* A new attachment of address to g in vm, linked. */
-static int attachment_link(State *s, PciAddress address, Group *g, Vm *vm, pid_t pid, uid_t uid, Attachment **ret) {
+static int attachment_link(State *s, PciAddress address, Group *g, Vm *vm, pid_t pid, uid_t uid,
+                           Attachment **ret) {
 	Attachment *a = calloc(1, sizeof(*a));
 
 	if (!a)
@@ -270,7 +270,8 @@ int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_fa
 		r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
 		if (r >= 0)
 			return 0;
-		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "allocate the attachment" };
+		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL,
+			                      .operation = "allocate the attachment" };
 		group_drop(s, g);
 	} else {
 		safe_close(j->new_container_fd);
@@ -293,7 +294,11 @@ int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 	if (fd < 0)
 		return negative_errno();
 	a->device_open = true;
-	*job = (OpenJob){ .vfio = s->vfio, .group_fd = fd, .address = a->address, .attachment = a->id, .device_fd = -EBADF };
+	*job = (OpenJob){ .vfio = s->vfio,
+		          .group_fd = fd,
+		          .address = a->address,
+		          .attachment = a->id,
+		          .device_fd = -EBADF };
 	return 0;
 }
 

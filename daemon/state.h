@@ -36,8 +36,8 @@ typedef struct Vm {
 
 typedef struct Group {
 	int number;
-	int fd;  /* -EBADF while a job opens it or after a job took it to release it */
-	Vm *vm;  /* NULL while reserved for a driver change */
+	int fd; /* -EBADF while a job opens it or after a job took it to release it */
+	Vm *vm; /* NULL while reserved for a driver change */
 	unsigned n_attachments;
 	bool busy; /* a job opens, joins, releases it or changes a member's driver: calls wait */
 	struct Group *next;

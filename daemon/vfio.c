@@ -161,7 +161,6 @@ int vm_fd_same(int fd1, int fd2) {
 	return r == 0;
 }
 
-
 const VfioOps vfio_kernel = {
 	.group_open = vfio_group_open,
 	.group_get_viable = vfio_group_get_viable,

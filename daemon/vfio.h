@@ -50,7 +50,8 @@ typedef struct VfioOps {
 	int (*group_set_container)(int group_fd, int container_fd, const char **ret_operation);
 	int (*group_unset_container)(int group_fd, const char **ret_operation);
 	int (*container_set_iommu)(int container_fd, VfioIommuType type, const char **ret_operation);
-	int (*group_get_device_fd)(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation);
+	int (*group_get_device_fd)(int group_fd, PciAddress address, int *ret_fd,
+	                           const char **ret_operation);
 	int (*vm_fd_is_kvm)(int fd);
 } VfioOps;
 
@@ -68,4 +69,3 @@ int vm_fd_is_kvm(int fd);
 
 /* Whether two fds refer to the same open file (kcmp KCMP_FILE): 1 same, 0 different. */
 int vm_fd_same(int fd1, int fd2);
-

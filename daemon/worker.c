@@ -18,7 +18,7 @@ struct Workers {
 	pthread_cond_t wake;          /* a job was queued, or the pool stops */
 	WorkerJob *queue, *queue_end; /* submitted, not started */
 	unsigned n_queued;
-	WorkerJob *finished;          /* run, done() not called yet (LIFO; reversed when drained) */
+	WorkerJob *finished; /* run, done() not called yet (LIFO; reversed when drained) */
 	pthread_t threads[WORKER_THREADS];
 	unsigned n_threads;
 	unsigned n_running;
@@ -89,7 +89,8 @@ void workers_complete(Workers *w) {
 	}
 }
 
-static int on_event_fd(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
+static int on_event_fd(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                       void *userdata) {
 	workers_complete(userdata);
 	return 0;
 }

@@ -34,6 +34,13 @@ bool wire_reader_has_partial(const WireReader *r) {
 	return r->size > 0;
 }
 
+bool wire_reader_has_message(WireReader *r) {
+	if (r->size > r->scanned && memchr(r->buffer + r->scanned, '\0', r->size - r->scanned))
+		return true;
+	r->scanned = r->size;
+	return r->size >= r->max_message;
+}
+
 /* Room for one more chunk, never more than a message and a chunk. */
 static int wire_reader_reserve(WireReader *r) {
 	size_t want = r->size + WIRE_READ_CHUNK;

@@ -50,6 +50,11 @@ int wire_reader_next(WireReader *r, char **ret_message, size_t *ret_length, int 
 /* True when bytes of an incomplete message are buffered. */
 bool wire_reader_has_partial(const WireReader *r);
 
+/* True when wire_reader_next() has something to return: a complete message, or -EMSGSIZE
+ * for one that grew past max_message. Remembers how far it found no NUL, as
+ * wire_reader_next() does, so that asking again after each fill costs no rescan. */
+bool wire_reader_has_message(WireReader *r);
+
 typedef struct WireOutgoing WireOutgoing;
 
 /* Messages queued for sending, in order. */

@@ -106,8 +106,9 @@ static int setup(void **state) {
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
 	assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+	/* The test holds jobs at the gate on purpose: the loop must not wait for them. */
 	assert_int_equal(manager_new(&f->manager), 0);
-	test_wait_for_workers(f->manager->workers);
+	test_wait_for_workers(NULL);
 	f->manager->state.vfio = &gated_kernel;
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The limits of vfiod.conf(5) as a client meets them: a real manager listening on a socket
- * in a temporary directory (or a connection over a socketpair), a fake sysfs tree, the event
- * loop run by hand, limits set small in the policy. */
+/* The limits of vfiod.conf(5) as a client meets them, and the turns connections take in the
+ * run queue: a real manager listening on a socket in a temporary directory (or a connection
+ * over a socketpair), a fake sysfs tree, the event loop run by hand, limits set small in the
+ * policy. */
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,20 +208,27 @@ static bool connection_reads(Connection *c) {
 	return events & EPOLLIN;
 }
 
+/* n GetInterfaceDescription calls (large replies) from client i, in one write. */
+static void send_descriptions(Fixture *f, size_t i, size_t n) {
+	static const char call[] = "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+	                           "\"parameters\":{\"interface\":\"io.vfiod\"}}";
+	_cleanup_free_ char *calls = malloc(n * sizeof(call));
+
+	assert_non_null(calls);
+	for (size_t k = 0; k < n; k++)
+		memcpy(calls + k * sizeof(call), call, sizeof(call));
+	send_text(f, i, calls, n * sizeof(call));
+}
+
 /* A client that pipelines calls and does not read: at queued-replies unsent replies, the
  * daemon stops reading it; nothing is dropped, every call is answered once it reads. */
 static void queued_replies_stop_reading(void **state) {
-	static const char call[] = "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
-	                           "\"parameters\":{\"interface\":\"io.vfiod\"}}";
 	Fixture *f = *state;
-	char calls[100 * sizeof(call)];
 	Connection *c;
 
 	f->manager->policy.limits.queued_replies = 4;
 	c = pair_client(f, 0, 4096);
-	for (size_t i = 0; i < 100; i++)
-		memcpy(calls + i * sizeof(call), call, sizeof(call));
-	send_text(f, 0, calls, sizeof(calls));
+	send_descriptions(f, 0, 100);
 	pump(f);
 	/* Replies wait (the socket is full), at most 4; the other calls wait unread. Reading
 	 * resumes below the bound. */
@@ -362,6 +371,217 @@ static void attachments_per_user_exceeded_fails(void **state) {
 	assert_limit_exceeded(&raised, "attachments-per-user", 2);
 }
 
+/* ---- Fairness: one call per connection per turn of the loop ---- */
+
+#define N_PIPELINED 100
+
+/* One turn of the daemon's loop: one event source dispatched, nothing waited for. */
+static void turn(Fixture *f) {
+	assert_true(sd_event_run(f->manager->event, 0) >= 0);
+}
+
+/* n calls in one write, of methods that do not exist ("io.vfiod.Missing0", ...): each
+ * answer (MethodNotFound) names its call, so the order of the answers shows. */
+static void send_pipelined(Fixture *f, size_t i, unsigned n) {
+	_cleanup_free_ char *calls = NULL;
+	size_t size = 0;
+	FILE *s = open_memstream(&calls, &size);
+
+	assert_non_null(s);
+	for (unsigned k = 0; k < n; k++)
+		assert_true(fprintf(s, "{\"method\":\"io.vfiod.Missing%u\"}%c", k, '\0') > 0);
+	assert_int_equal(fclose(s), 0);
+	send_text(f, i, calls, size);
+}
+
+/* Asserts that reply answers call k of send_pipelined(); any other reply must be no error. */
+static void assert_answers(const VarlinkReply *reply, unsigned k, bool pipelined) {
+	json_object *method = NULL;
+	char expected[64];
+
+	if (!pipelined) {
+		assert_null(reply->error);
+		return;
+	}
+	(void) snprintf(expected, sizeof(expected), "io.vfiod.Missing%u", k);
+	assert_string_equal(reply->error, VARLINK_ERROR_METHOD_NOT_FOUND);
+	assert_true(json_object_object_get_ex(reply->parameters, "method", &method));
+	assert_string_equal(json_object_get_string(method), expected);
+}
+
+/* Takes the replies that reached client i, without running the daemon's loop; n counts
+ * them, and those to a pipeline are checked to come in the order of its calls. Returns the
+ * new count. */
+static unsigned take_replies(Fixture *f, size_t i, unsigned n, bool pipelined) {
+	int r;
+
+	do
+		r = wire_reader_fill(&f->readers[i], f->clients[i]);
+	while (r > 0);
+	assert_true(r == -EAGAIN || r == 0);
+	for (;;) {
+		_cleanup_(varlink_reply_done) VarlinkReply reply = {};
+		_cleanup_free_ char *text = NULL;
+		int fds[PROTOCOL_MAX_FDS];
+		size_t length, n_fds = 0;
+
+		r = wire_reader_next(&f->readers[i], &text, &length, fds, &n_fds);
+		assert_true(r >= 0);
+		if (r == 0)
+			return n;
+		assert_int_equal(n_fds, 0);
+		assert_int_equal(message_parse_reply(text, length, &reply), 0);
+		assert_answers(&reply, n, pipelined);
+		n++;
+	}
+}
+
+/* A connection that pipelines gets one call run per turn, as every other does: a call that
+ * comes later on another connection is answered while most of the pipeline still waits. */
+static void pipelined_calls_do_not_delay_others(void **state) {
+	Fixture *f = *state;
+	unsigned a = 0, b = 0, turns = 0;
+
+	pair_client(f, 0, 0);
+	pair_client(f, 1, 0);
+	send_pipelined(f, 0, N_PIPELINED);
+	for (; turns < 2; turns++)
+		turn(f);
+	send_text(f, 1, GET_INFO, sizeof(GET_INFO));
+	for (; turns < 12 && b == 0; turns++) {
+		turn(f);
+		a = take_replies(f, 0, a, true);
+		b = take_replies(f, 1, b, false);
+	}
+	assert_int_equal(b, 1);
+	/* At most one of the pipeline's calls per turn, and they had begun. */
+	assert_in_range(a, 1, turns);
+}
+
+/* Two pipelines take turns: each gets every answer, in the order of its calls, and neither
+ * waits for the whole of the other. */
+static void pipelines_take_turns_and_are_answered_in_order(void **state) {
+	Fixture *f = *state;
+	unsigned a = 0, b = 0, other_when_first_done = UINT_MAX;
+
+	pair_client(f, 0, 0);
+	pair_client(f, 1, 0);
+	send_pipelined(f, 0, N_PIPELINED);
+	send_pipelined(f, 1, N_PIPELINED);
+	for (unsigned turns = 0; turns < 10 * N_PIPELINED && (a < N_PIPELINED || b < N_PIPELINED); turns++) {
+		turn(f);
+		a = take_replies(f, 0, a, true);
+		b = take_replies(f, 1, b, true);
+		if (other_when_first_done == UINT_MAX && (a == N_PIPELINED || b == N_PIPELINED))
+			other_when_first_done = a == N_PIPELINED ? b : a;
+	}
+	assert_int_equal(a, N_PIPELINED);
+	assert_int_equal(b, N_PIPELINED);
+	assert_in_range(other_when_first_done, N_PIPELINED - 2, N_PIPELINED);
+	assert_served(f, 0);
+	assert_served(f, 1);
+}
+
+/* A client that pipelines and then shuts its sending side down gets every answer, in order,
+ * before the daemon closes the connection. */
+static void pipeline_before_end_of_stream_is_answered(void **state) {
+	Fixture *f = *state;
+	unsigned a = 0;
+
+	pair_client(f, 0, 0);
+	send_pipelined(f, 0, N_PIPELINED);
+	assert_int_equal(shutdown(f->clients[0], SHUT_WR), 0);
+	for (unsigned turns = 0; turns < 10 * N_PIPELINED && a < N_PIPELINED; turns++) {
+		turn(f);
+		a = take_replies(f, 0, a, true);
+	}
+	assert_int_equal(a, N_PIPELINED);
+	assert_true(test_is_closed(f->manager->event, f->clients[0]));
+	assert_int_equal(f->manager->n_connections, 0);
+}
+
+/* A client that pipelines and closes its socket: its connection goes at its next turn (the
+ * reply cannot be sent), with every fd. */
+static void pipeline_of_closed_client_is_dropped(void **state) {
+	Fixture *f = *state;
+
+	pair_client(f, 0, 0);
+	send_pipelined(f, 0, N_PIPELINED);
+	f->clients[0] = safe_close(f->clients[0]);
+	for (int turns = 0; turns < 10 && f->manager->n_connections > 0; turns++)
+		turn(f);
+	assert_int_equal(f->manager->n_connections, 0);
+	assert_null(f->manager->run_queue);
+}
+
+/* Connections with calls they may not run now stay out of the run queue: one whose client
+ * does not read its replies (queued-replies reached) and one that called Monitor. A call on
+ * another connection is answered within a few turns; the two run nothing more. */
+static void backlogged_and_monitoring_connections_stay_out_of_the_queue(void **state) {
+	static const char monitor_then_calls[] =
+	        "{\"method\":\"io.vfiod.Monitor\",\"more\":true}\0" GET_INFO "\0" GET_INFO;
+	Fixture *f = *state;
+	Connection *slow, *monitor;
+	unsigned b = 0, turns = 0;
+
+	f->manager->policy.limits.queued_replies = 4;
+	slow = pair_client(f, 0, 4096);
+	monitor = pair_client(f, 1, 0);
+	pair_client(f, 2, 0);
+	send_descriptions(f, 0, N_PIPELINED);
+	send_text(f, 1, monitor_then_calls, sizeof(monitor_then_calls));
+	for (; turns < 50; turns++)
+		turn(f);
+	assert_int_equal(slow->writer.n_queued, 4);
+	assert_true(monitor->monitoring);
+	assert_false(slow->queued);
+	assert_false(monitor->queued);
+	assert_null(f->manager->run_queue);
+
+	send_text(f, 2, GET_INFO, sizeof(GET_INFO));
+	for (turns = 0; turns < 4 && b == 0; turns++) {
+		turn(f);
+		b = take_replies(f, 2, b, false);
+	}
+	assert_int_equal(b, 1);
+	assert_int_equal(slow->writer.n_queued, 4);
+	/* Monitor answers with events only, and the calls behind it never run. */
+	assert_int_equal(take_replies(f, 1, 0, false), 0);
+}
+
+/* A connection freed while it waits in the run queue leaves it; the others run on. */
+static void connection_freed_while_queued_leaves_the_queue(void **state) {
+	Fixture *f = *state;
+	Connection *c[3];
+	unsigned answered[3] = {};
+	size_t middle, first, last;
+
+	for (size_t i = 0; i < 3; i++) {
+		c[i] = pair_client(f, i, 0);
+		send_pipelined(f, i, 10);
+	}
+	for (int turns = 0; turns < 20 && !(c[0]->queued && c[1]->queued && c[2]->queued); turns++)
+		turn(f);
+	assert_true(c[0]->queued && c[1]->queued && c[2]->queued);
+	/* Whichever is in the middle goes. */
+	for (middle = 0; c[middle] != f->manager->run_queue->queue_next; middle++)
+		;
+	first = (middle + 1) % 3;
+	last = (middle + 2) % 3;
+	connection_free(c[middle]);
+	assert_ptr_equal(f->manager->run_queue->queue_next, f->manager->run_queue_tail);
+	assert_ptr_equal(f->manager->run_queue_tail->queue_prev, f->manager->run_queue);
+	for (unsigned turns = 0; turns < 200 && answered[first] + answered[last] < 20; turns++) {
+		turn(f);
+		answered[first] = take_replies(f, first, answered[first], true);
+		answered[last] = take_replies(f, last, answered[last], true);
+	}
+	assert_int_equal(answered[first], 10);
+	assert_int_equal(answered[last], 10);
+	assert_int_equal(f->manager->n_connections, 2);
+	assert_null(f->manager->run_queue);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(connections_per_user_exceeded_fails, setup, teardown),
@@ -372,6 +592,15 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(half_sent_request_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(complete_and_idle_requests_do_not_time_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(attachments_per_user_exceeded_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipelined_calls_do_not_delay_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipelines_take_turns_and_are_answered_in_order, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(pipeline_before_end_of_stream_is_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipeline_of_closed_client_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(backlogged_and_monitoring_connections_stay_out_of_the_queue,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(connection_freed_while_queued_leaves_the_queue, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -247,8 +247,8 @@ static void busy_for_another_vm(void **state) {
 /* Every step that fails is answered with its operation and undone in reverse: no record, no
  * fd left, and the device attachable afterwards. */
 static void failing_steps_undo_everything(void **state) {
-	static const FakeCall steps[] = { CALL_GROUP_OPEN, CALL_GET_VIABLE, CALL_CONTAINER_OPEN, CALL_SET_CONTAINER,
-		                          CALL_SET_IOMMU };
+	static const FakeCall steps[] = { CALL_GROUP_OPEN, CALL_GET_VIABLE, CALL_CONTAINER_OPEN,
+		                          CALL_SET_CONTAINER, CALL_SET_IOMMU };
 	Fixture *f = *state;
 	int before = test_count_fds();
 

@@ -167,6 +167,34 @@ static void complete_message_over_bound_fails(void **state) {
 	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), -EMSGSIZE);
 }
 
+/* wire_reader_has_message() says whether wire_reader_next() would return anything: the
+ * daemon runs a connection's call only then, and keeps reading it otherwise. */
+static void has_message_tells_what_next_returns(void **state) {
+	Pair *p = *state;
+	char big[1024];
+	int fds[PROTOCOL_MAX_FDS];
+	size_t n_fds, length;
+	char *text;
+
+	assert_false(wire_reader_has_message(&p->reader));
+	test_send_raw(p->a, "one\0tw", 6, NULL, 0);
+	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
+	assert_true(wire_reader_has_message(&p->reader));
+	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), 1);
+	free(text);
+	assert_false(wire_reader_has_message(&p->reader));
+	assert_true(wire_reader_has_partial(&p->reader));
+	/* "tw" and 1022 bytes more, no NUL: at the bound, next has an error to return. */
+	memset(big, 'x', sizeof(big));
+	test_send_raw(p->a, big, sizeof(big) - 3, NULL, 0);
+	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
+	assert_false(wire_reader_has_message(&p->reader));
+	test_send_raw(p->a, big, 1, NULL, 0);
+	assert_true(wire_reader_fill(&p->reader, p->b) > 0);
+	assert_true(wire_reader_has_message(&p->reader));
+	assert_int_equal(wire_reader_next(&p->reader, &text, &length, fds, &n_fds), -EMSGSIZE);
+}
+
 static void fds_round_trip(void **state) {
 	Pair *p = *state;
 	WireWriter w;
@@ -345,6 +373,7 @@ int main(void) {
 		T(several_messages_in_one_read),
 		T(oversized_message_fails),
 		T(complete_message_over_bound_fails),
+		T(has_message_tells_what_next_returns),
 		T(fds_round_trip),
 		T(fds_with_two_messages_fail),
 		T(fds_not_at_message_boundary_fail),
