@@ -64,13 +64,21 @@ grep -q "$RIG_PAIR_B" /tmp/viable.out || fail "GroupNotViable does not name $RIG
 check_fds "after the refusals" "$base"
 
 # All of the above ran with no capability but CAP_SYS_RESOURCE (bit 24, for prlimit) and
-# no_new_privs (vfiod(8), PRIVILEGES).
-for set in CapEff CapPrm CapBnd; do
-	check_eq "vfiod's $set" 0000000001000000 "$(awk -v s="$set:" '$1 == s { print $2 }' "/proc/$VFIOD_PID/status")"
+# no_new_privs (vfiod(8), PRIVILEGES), in every thread: capabilities are per thread, and the
+# workers that did the kernel work started after the daemon dropped them.
+threads=$(ls "/proc/$VFIOD_PID/task" | wc -l)
+[ "$threads" -gt 1 ] || fail "vfiod has no worker thread after the attaches"
+for task in /proc/$VFIOD_PID/task/*; do
+	for set in CapEff CapPrm CapBnd; do
+		check_eq "$set of vfiod's thread $(basename "$task")" 0000000001000000 \
+			"$(awk -v s="$set:" '$1 == s { print $2 }' "$task/status")"
+	done
+	for set in CapInh CapAmb; do
+		check_eq "$set of vfiod's thread $(basename "$task")" 0000000000000000 \
+			"$(awk -v s="$set:" '$1 == s { print $2 }' "$task/status")"
+	done
+	check_eq "NoNewPrivs of vfiod's thread $(basename "$task")" 1 \
+		"$(awk '$1 == "NoNewPrivs:" { print $2 }' "$task/status")"
 done
-for set in CapInh CapAmb; do
-	check_eq "vfiod's $set" 0000000000000000 "$(awk -v s="$set:" '$1 == s { print $2 }' "/proc/$VFIOD_PID/status")"
-done
-check_eq "vfiod's NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$VFIOD_PID/status")"
 vfioctl info >/dev/null || fail "the daemon stopped answering"
 stop_vfiod

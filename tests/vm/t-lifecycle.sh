@@ -126,4 +126,16 @@ attach
 detach admin
 attach
 detach request" "$(sed -n '401,$p' /tmp/events)"
+# A VMM that goes away right after sending its Attach: the daemon meets its end before,
+# while or after the kernel work (which runs on a worker), and in every case nothing stays
+# and the group is attachable again. (After the monitor: whether an abandoned attach was
+# first granted, and so heard of, depends on where the daemon met the VMM's end.)
+base=$(daemon_fds)
+for i in 1 2 3 4 5; do
+	$VMM attach-abandon "$RIG_SOLO" >/dev/null || fail "attach-abandon $i"
+	wait_until no_attachments || fail "abandoned attach $i left: $(vfioctl attachments)"
+	$VMM attach "$RIG_SOLO" >/dev/null || fail "$RIG_SOLO not attachable after abandoned attach $i"
+done
+check_fds "after abandoned attaches" "$base"
+check_eq "daemon VM fds after abandoned attaches" 0 "$(vm_fds)"
 stop_vfiod

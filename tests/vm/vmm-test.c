@@ -18,6 +18,8 @@
  *                                         of fd passed as vmFd: vm (default), pipe, null,
  *                                         kvm-system; prints the error's parameters
  *   vmm-test expect-open ERROR ID         OpenDevice(ID) fails with ERROR
+ *   vmm-test attach-abandon ADDRESS       send an Attach and exit without waiting for its
+ *                                         reply: the daemon meets the VMM's end wherever it is
  *   vmm-test keep-device ADDRESS          attach, keep a copy of the device fd, detach (every
  *                                         other fd closed), print "KEPT", close it on SIGTERM */
 
@@ -32,12 +34,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "libvfiod.h"
 #include "protocol.h"
 #include "rig.h"
+#include "wire.h"
 
 #define MAX_DEVICES 8
 
@@ -286,6 +291,27 @@ static void attach_only(const char *address) {
 	vfiod_disconnect(client);
 }
 
+/* Sends an Attach of address for a new VM and exits at once: whether the daemon has read the
+ * call, runs its kernel work or has answered by then, it must leave nothing behind. */
+static void attach_abandon(const char *address) {
+	const char *path = getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), vm = create_vm();
+	char call[256];
+	WireWriter writer;
+
+	CHECK(sock >= 0 && strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	CHECK(connect(sock, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+	snprintf(call, sizeof(call), "{\"method\":\"%s\",\"parameters\":{\"address\":\"%s\",\"vmFd\":0}}",
+	         VFIOD_METHOD_ATTACH, address);
+	wire_writer_init(&writer);
+	CHECK(wire_writer_queue(&writer, call, strlen(call), &vm, 1) == 0);
+	CHECK(wire_writer_flush(&writer, sock) == 1);
+	printf("SENT\n");
+	_exit(0);
+}
+
 /* An fd of the named kind, to pass where a VM fd belongs. */
 static int make_fd(const char *kind) {
 	int pipe_fds[2];
@@ -358,6 +384,8 @@ int main(int argc, char *argv[]) {
 		expect_attach_error(argv[2], argv[3], argc == 5 ? argv[4] : "vm");
 	else if (strcmp(command, "expect-open") == 0 && argc == 4)
 		expect_open_error(argv[2], argv[3]);
+	else if (strcmp(command, "attach-abandon") == 0 && argc == 3)
+		attach_abandon(argv[2]);
 	else if (strcmp(command, "keep-device") == 0 && argc == 3)
 		keep_device(argv[2]);
 	else {
