@@ -19,6 +19,7 @@ VERSION := 0.1
 
 CC ?= cc
 AR ?= ar
+AWK ?= awk
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 SANITIZE ?=
@@ -34,7 +35,7 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka))$(CMO
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
-	-Iprotocol -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
+	-Iprotocol -I$(BUILD)/protocol -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -47,7 +48,8 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 # The wire layer, linked into daemon, client and tests.
-PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c protocol/pci.c
+PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c protocol/idl.c protocol/reply.c \
+	protocol/pci.c
 # Everything of the daemon but main(), so unit tests link the real modules.
 DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
 	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
@@ -55,7 +57,7 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c daemon/worker.c \
 	daemon/lifecycle.c daemon/monitor.c
 CLIENT_LIB_SRCS := client/libvfiod.c
-UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface \
+UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
 	test-sysfs test-dispatch test-persist test-policy test-limits
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -73,17 +75,26 @@ EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
 
 all: $(VFIOD) $(VFIOCTL) $(LIBVFIOD_A) $(LIBVFIOD_SO) $(BUILD)/libvfiod.pc $(EXAMPLE_VMM)
 
-$(BUILD)/%.o: %.c
+# The interfaces are declared once, in protocol/NAME.varlink, and the build makes the rest from
+# each: a C string literal of the text (backslash, double quote and ? escaped, every line ending
+# in \n) that interface.c serves, and through protocol/idl.awk (POSIX awk) X-macro lists of
+# every method's and type's fields (NAME.idl.h, for IDL_PARAMS: the daemon's decode tables and
+# the client's reply decoding) and the tables protocol/idl.c holds (NAME.idl-tables.h). Every
+# object waits for them; its -MD file then names those it includes.
+INTERFACES := io.vfiod org.varlink.service
+GENERATED := $(foreach i,$(INTERFACES),$(addprefix $(BUILD)/protocol/$(i),.varlink.h .idl.h .idl-tables.h))
+$(BUILD)/%.o: %.c | $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MD -MP -c -o $@ $<
-
-# The interface texts are declared once, in protocol/*.varlink; each becomes a C string literal
-# (backslash, double quote and ? escaped, every line ending in \n) that interface.c includes.
 $(BUILD)/protocol/%.varlink.h: protocol/%.varlink
 	@mkdir -p $(dir $@)
 	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
-$(BUILD)/protocol/interface.o: $(BUILD)/protocol/io.vfiod.varlink.h $(BUILD)/protocol/org.varlink.service.varlink.h
-$(BUILD)/protocol/interface.o: ALL_CFLAGS += -I$(BUILD)/protocol
+$(BUILD)/protocol/%.idl.h $(BUILD)/protocol/%.idl-tables.h: protocol/%.varlink protocol/idl.awk
+	@mkdir -p $(dir $@)
+	$(AWK) -v header=$(BUILD)/protocol/$*.idl.h.tmp -v tables=$(BUILD)/protocol/$*.idl-tables.h.tmp \
+		-f protocol/idl.awk $<
+	mv $(BUILD)/protocol/$*.idl.h.tmp $(BUILD)/protocol/$*.idl.h
+	mv $(BUILD)/protocol/$*.idl-tables.h.tmp $(BUILD)/protocol/$*.idl-tables.h
 
 $(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
 	$(AR) rcs $@ $^
@@ -249,9 +260,10 @@ clean:
 	rm -rf $(BUILD)
 
 # Every object this Makefile builds: their dependency files, and none deleted as intermediate
-# (the unit tests' and the rig programs' objects are reached through pattern rules only).
+# (the unit tests' and the rig programs' objects are reached through pattern rules only, as are
+# the generated headers).
 ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
 	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c bench/bench-daemon.c \
 	tests/fuzz/fuzz-dispatch.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
-.SECONDARY: $(ALL_OBJS)
+.SECONDARY: $(ALL_OBJS) $(GENERATED)
 -include $(wildcard $(ALL_OBJS:.o=.d))

@@ -12,10 +12,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "idl.h"
 #include "libvfiod.h"
 #include "macro.h"
 #include "message.h"
 #include "protocol.h"
+#include "reply.h"
 #include "wire.h"
 
 _Static_assert(VFIOD_MAX_FDS == PROTOCOL_MAX_FDS, "fd limits of library and protocol differ");
@@ -246,46 +248,47 @@ const char *vfiod_error_text(const vfiod_client *c) {
 #define KVM_DEV_VFIO_FILE_DEL KVM_DEV_VFIO_GROUP_DEL
 #endif
 
-static int json_get_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
-	json_object *v = NULL;
-	int64_t value;
+/* ---- Replies, decoded as protocol/io.vfiod.varlink declares them (IDL_PARAMS, idl.h): the
+ * names, types and optionality of their fields come from the file; each field has a line below
+ * with the member it is decoded into and its bounds. ---- */
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -EBADMSG;
-	value = json_object_get_int64(v);
-	if (value < min || value > max)
-		return -EBADMSG;
-	*ret = value;
-	return 0;
-}
+#define FD_INDEX .min = 0, .max = PROTOCOL_MAX_FDS - 1
 
-/* Takes the fd the reply names by index out of fds (so it is not closed with the rest). */
-static int reply_take_fd(json_object *reply, const char *key, int *fds, size_t n_fds, int *ret) {
-	int64_t index;
-	int r = json_get_int(reply, key, 0, (int64_t) n_fds - 1, &index);
+typedef struct AttachReply {
+	json_object *attachment;
+	int64_t group_fd, container_fd;
+} AttachReply;
+#define ATTACH_attachment  AttachReply, attachment
+#define ATTACH_groupFd     AttachReply, group_fd, FD_INDEX
+#define ATTACH_containerFd AttachReply, container_fd, FD_INDEX
+static const ParamSpec attach_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_Attach, ATTACH) };
 
-	if (r < 0 || fds[index] < 0)
+typedef struct OpenDeviceReply {
+	int64_t device_fd;
+} OpenDeviceReply;
+#define OPEN_DEVICE_deviceFd OpenDeviceReply, device_fd, FD_INDEX
+static const ParamSpec open_device_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_OpenDevice, OPEN_DEVICE) };
+
+/* Takes the fd a reply names by index out of fds (so it is not closed with the rest). */
+static int reply_take_fd(int64_t index, int *fds, size_t n_fds, int *ret) {
+	if (index < 0 || (size_t) index >= n_fds || fds[index] < 0)
 		return -EBADMSG;
 	*ret = TAKE_FD(fds[index]);
 	return 0;
 }
 
-static int attachment_from_reply(json_object *reply, vfiod_attachment *a) {
-	json_object *o = NULL, *address = NULL;
-	int64_t id, group, vm;
+static int attachment_from_reply(json_object *attachment, vfiod_attachment *a) {
+	ReplyAttachment reply = {};
+	int r = reply_decode_attachment(attachment, &reply, NULL);
 
-	if (!json_object_object_get_ex(reply, "attachment", &o) ||
-	    !json_object_object_get_ex(o, "address", &address) ||
-	    !json_object_is_type(address, json_type_string) ||
-	    (size_t) json_object_get_string_len(address) >= sizeof(a->address) ||
-	    json_get_int(o, "id", 0, INT64_MAX, &id) < 0 ||
-	    json_get_int(o, "group", 0, INT32_MAX, &group) < 0 ||
-	    json_get_int(o, "vm", 0, INT64_MAX, &vm) < 0)
+	if (r < 0)
+		return r;
+	if (strlen(reply.address) >= sizeof(a->address))
 		return -EBADMSG;
-	a->id = id;
-	a->group = (int) group;
-	a->vm = vm;
-	strcpy(a->address, json_object_get_string(address));
+	a->id = reply.id;
+	a->group = (int) reply.group;
+	a->vm = reply.vm;
+	strcpy(a->address, reply.address);
 	return 0;
 }
 
@@ -299,6 +302,7 @@ static void attachment_close(vfiod_attachment *a) {
 static int client_attach_call(vfiod_client *c, const char *address, int vm_fd, vfiod_attachment *a) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters = json_object_new_object();
+	AttachReply decoded = {};
 	int fds[PROTOCOL_MAX_FDS];
 	size_t n_fds = 0;
 	int r;
@@ -312,11 +316,13 @@ static int client_attach_call(vfiod_client *c, const char *address, int vm_fd, v
 	r = vfiod_call(c, VFIOD_METHOD_ATTACH, parameters, &vm_fd, 1, &reply, fds, &n_fds);
 	if (r < 0)
 		return r;
-	r = attachment_from_reply(reply, a);
+	r = reply_decode(reply, attach_reply, ELEMENTSOF(attach_reply), &decoded, NULL);
 	if (r >= 0)
-		r = reply_take_fd(reply, "groupFd", fds, n_fds, &a->group_fd);
+		r = attachment_from_reply(decoded.attachment, a);
 	if (r >= 0)
-		r = reply_take_fd(reply, "containerFd", fds, n_fds, &a->container_fd);
+		r = reply_take_fd(decoded.group_fd, fds, n_fds, &a->group_fd);
+	if (r >= 0)
+		r = reply_take_fd(decoded.container_fd, fds, n_fds, &a->container_fd);
 	close_many(fds, n_fds);
 	if (r < 0) {
 		attachment_close(a);
@@ -359,6 +365,7 @@ static json_object *id_parameters(long long id) {
 static int client_open_device(vfiod_client *c, vfiod_attachment *a) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters = id_parameters(a->id);
+	OpenDeviceReply decoded = {};
 	int fds[PROTOCOL_MAX_FDS];
 	size_t n_fds = 0;
 	int r;
@@ -368,7 +375,9 @@ static int client_open_device(vfiod_client *c, vfiod_attachment *a) {
 	r = vfiod_call(c, VFIOD_METHOD_OPEN_DEVICE, parameters, NULL, 0, &reply, fds, &n_fds);
 	if (r < 0)
 		return r;
-	r = reply_take_fd(reply, "deviceFd", fds, n_fds, &a->device_fd);
+	r = reply_decode(reply, open_device_reply, ELEMENTSOF(open_device_reply), &decoded, NULL);
+	if (r >= 0)
+		r = reply_take_fd(decoded.device_fd, fds, n_fds, &a->device_fd);
 	close_many(fds, n_fds);
 	return r < 0 ? client_fail(c, r, "reading the OpenDevice reply") : 0;
 }

@@ -14,10 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "idl.h"
 #include "libvfiod.h"
 #include "macro.h"
 #include "message.h"
 #include "protocol.h"
+#include "reply.h"
 
 /* The daemon check-policy runs, where `make install` puts it (the Makefile defines it). */
 #ifndef VFIOD_BINARY_PATH
@@ -54,28 +56,46 @@ static void usage(FILE *f) {
 	           "  -V, --version      show the version\n");
 }
 
-static const char *json_string_or(json_object *o, const char *key, const char *fallback) {
-	json_object *v = NULL;
+/* ---- Replies, decoded as the interfaces declare them (IDL_PARAMS, idl.h; the io.vfiod types
+ * through reply.h): the names, types and optionality of their fields come from the .varlink files,
+ * and each field has a line below with the member it is decoded into. ---- */
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return fallback;
-	return json_object_get_string(v);
+typedef struct InfoReply {
+	const char *vendor, *product, *version, *url;
+	json_object *interfaces;
+} InfoReply;
+#define INFO_vendor     InfoReply, vendor
+#define INFO_product    InfoReply, product
+#define INFO_version    InfoReply, version
+#define INFO_url        InfoReply, url
+#define INFO_interfaces InfoReply, interfaces
+static const ParamSpec info_reply[] = { IDL_PARAMS(IDL_OUT_org_varlink_service_GetInfo, INFO) };
+
+/* The one member of the replies of ListDevices and ListAttachments (an array), and of Bind and
+ * Unbind (a Device). */
+typedef struct OneReply {
+	json_object *value;
+} OneReply;
+#define DEVICES_devices         OneReply, value
+#define ATTACHMENTS_attachments OneReply, value
+#define BIND_device             OneReply, value
+#define UNBIND_device           OneReply, value
+static const ParamSpec devices_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_ListDevices, DEVICES) };
+static const ParamSpec attachments_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_ListAttachments, ATTACHMENTS) };
+static const ParamSpec bind_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_Bind, BIND) };
+static const ParamSpec unbind_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_Unbind, UNBIND) };
+
+/* Says that what the daemon sent is not as the interface declares it; returns -EBADMSG. */
+static int not_as_declared(const char *what, const char *bad) {
+	fprintf(stderr, "vfioctl: %s from the daemon: '%s' is missing or not as declared\n", what, bad);
+	return -EBADMSG;
 }
 
-static int64_t json_int_or(json_object *o, const char *key, int64_t fallback) {
-	json_object *v = NULL;
+/* Decodes reply, a reply of method, following the n rows of spec into ret. */
+static int decode_reply(json_object *reply, const char *method, const ParamSpec *spec, size_t n, void *ret) {
+	const char *bad = NULL;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return fallback;
-	return json_object_get_int64(v);
-}
-
-static bool json_bool_or(json_object *o, const char *key, bool fallback) {
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
-		return fallback;
-	return json_object_get_boolean(v);
+	return reply_decode(reply, spec, n, ret, &bad) < 0 ? not_as_declared(method, bad) : 0;
 }
 
 /* Calls method without parameters and fds; prints the daemon's error on failure. */
@@ -99,7 +119,7 @@ static void print_json(json_object *o) {
 
 static int command_info(vfiod_client *client, const Options *o, int argc _unused_, char *argv[] _unused_) {
 	_cleanup_json_ json_object *reply = NULL;
-	json_object *interfaces = NULL;
+	InfoReply info = {};
 	int r;
 
 	r = call_simple(client, VARLINK_METHOD_GET_INFO, NULL, &reply);
@@ -109,45 +129,47 @@ static int command_info(vfiod_client *client, const Options *o, int argc _unused
 		print_json(reply);
 		return 0;
 	}
-	printf("Vendor:     %s\n", json_string_or(reply, "vendor", "?"));
-	printf("Product:    %s\n", json_string_or(reply, "product", "?"));
-	printf("Version:    %s\n", json_string_or(reply, "version", "?"));
-	printf("URL:        %s\n", json_string_or(reply, "url", "?"));
-	if (json_object_object_get_ex(reply, "interfaces", &interfaces) &&
-	    json_object_is_type(interfaces, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(interfaces); i++)
-			printf("%s %s\n", i == 0 ? "Interfaces:" : "           ",
-			       json_object_get_string(json_object_array_get_idx(interfaces, i)));
+	r = decode_reply(reply, VARLINK_METHOD_GET_INFO, info_reply, ELEMENTSOF(info_reply), &info);
+	if (r < 0)
+		return r;
+	printf("Vendor:     %s\n", info.vendor);
+	printf("Product:    %s\n", info.product);
+	printf("Version:    %s\n", info.version);
+	printf("URL:        %s\n", info.url);
+	for (size_t i = 0; i < json_object_array_length(info.interfaces); i++)
+		printf("%s %s\n", i == 0 ? "Interfaces:" : "           ",
+		       json_object_get_string(json_object_array_get_idx(info.interfaces, i)));
 	return 0;
 }
 
-static void print_device(json_object *d) {
-	char id[16], attachment[24];
-	json_object *a = NULL;
+static int print_device(json_object *o) {
+	ReplyDevice d = { .driver = "-", .attachment = -1 };
+	char id[16], attachment[24] = "-";
+	const char *bad = NULL;
 
-	(void) snprintf(id, sizeof(id), "%s:%s", json_string_or(d, "vendor", "?"),
-	                json_string_or(d, "device", "?"));
-	if (json_object_object_get_ex(d, "attachment", &a) && json_object_is_type(a, json_type_int))
-		(void) snprintf(attachment, sizeof(attachment), "%" PRId64, json_object_get_int64(a));
-	else
-		strcpy(attachment, "-");
-	printf("%-13s %5" PRId64 " %-9s %-12s %-6s %s\n", json_string_or(d, "address", "?"),
-	       json_int_or(d, "group", -1), id, json_string_or(d, "driver", "-"),
-	       json_bool_or(d, "viable", false) ? "yes" : "no", attachment);
+	if (reply_decode_device(o, &d, &bad) < 0)
+		return not_as_declared("a Device", bad);
+	(void) snprintf(id, sizeof(id), "%s:%s", d.vendor, d.device);
+	if (d.attachment >= 0)
+		(void) snprintf(attachment, sizeof(attachment), "%" PRId64, d.attachment);
+	printf("%-13s %5" PRId64 " %-9s %-12s %-6s %s\n", d.address, d.group, id, d.driver,
+	       d.viable ? "yes" : "no", attachment);
+	return 0;
 }
 
-/* A listing: calls method, and prints the array under key as a table (header, one row per
- * element) or the whole reply as JSON. */
+/* A listing: calls method, and prints the array its reply holds (decoded following the n_reply
+ * rows of reply) as a table (header, one row per element) or the whole reply as JSON. */
 typedef struct Listing {
 	const char *method;
-	const char *key;
+	const ParamSpec *reply;
+	size_t n_reply;
 	void (*print_header)(void);
-	void (*print_row)(json_object *row);
+	int (*print_row)(json_object *row);
 } Listing;
 
 static int print_listing(vfiod_client *client, const Options *o, const Listing *l) {
 	_cleanup_json_ json_object *reply = NULL;
-	json_object *rows = NULL;
+	OneReply rows = {};
 	int r;
 
 	r = call_simple(client, l->method, NULL, &reply);
@@ -157,15 +179,13 @@ static int print_listing(vfiod_client *client, const Options *o, const Listing *
 		print_json(reply);
 		return 0;
 	}
-	if (!json_object_object_get_ex(reply, l->key, &rows) ||
-	    !json_object_is_type(rows, json_type_array)) {
-		fprintf(stderr, "vfioctl: reply of %s has no %s array\n", l->method, l->key);
-		return -EBADMSG;
-	}
+	r = decode_reply(reply, l->method, l->reply, l->n_reply, &rows);
+	if (r < 0)
+		return r;
 	l->print_header();
-	for (size_t i = 0; i < json_object_array_length(rows); i++)
-		l->print_row(json_object_array_get_idx(rows, i));
-	return 0;
+	for (size_t i = 0; r >= 0 && i < json_object_array_length(rows.value); i++)
+		r = l->print_row(json_object_array_get_idx(rows.value, i));
+	return r;
 }
 
 static void print_device_header(void) {
@@ -174,16 +194,20 @@ static void print_device_header(void) {
 
 static int command_devices(vfiod_client *client, const Options *o, int argc _unused_,
                            char *argv[] _unused_) {
-	static const Listing listing = { VFIOD_METHOD_LIST_DEVICES, "devices", print_device_header,
-		                         print_device };
+	static const Listing listing = { VFIOD_METHOD_LIST_DEVICES, devices_reply, ELEMENTSOF(devices_reply),
+		                         print_device_header, print_device };
 	return print_listing(client, o, &listing);
 }
 
-static void print_attachment(json_object *a) {
-	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n",
-	       json_int_or(a, "id", -1), json_string_or(a, "address", "?"), json_int_or(a, "group", -1),
-	       json_int_or(a, "vm", -1), json_int_or(a, "pid", -1), json_int_or(a, "uid", -1),
-	       json_string_or(a, "since", "?"), json_bool_or(a, "deviceOpen", false) ? "yes" : "no");
+static int print_attachment(json_object *o) {
+	ReplyAttachment a = {};
+	const char *bad = NULL;
+
+	if (reply_decode_attachment(o, &a, &bad) < 0)
+		return not_as_declared("an Attachment", bad);
+	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n", a.id,
+	       a.address, a.group, a.vm, a.pid, a.uid, a.since, a.device_open ? "yes" : "no");
+	return 0;
 }
 
 static void print_attachment_header(void) {
@@ -193,8 +217,9 @@ static void print_attachment_header(void) {
 
 static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_,
                                char *argv[] _unused_) {
-	static const Listing listing = { VFIOD_METHOD_LIST_ATTACHMENTS, "attachments",
-		                         print_attachment_header, print_attachment };
+	static const Listing listing = { VFIOD_METHOD_LIST_ATTACHMENTS, attachments_reply,
+		                         ELEMENTSOF(attachments_reply), print_attachment_header,
+		                         print_attachment };
 	return print_listing(client, o, &listing);
 }
 
@@ -306,11 +331,13 @@ static int command_detach(vfiod_client *client, const Options *o _unused_, int a
 	return call_simple(client, VFIOD_METHOD_DETACH, parameters, &reply);
 }
 
-/* bind and unbind: method on one address; prints the device as the daemon left it. */
-static int change_driver(vfiod_client *client, const Options *o, const char *method, int argc,
-                         char *argv[]) {
+/* bind and unbind: method on one address; prints the device as the daemon left it (its reply
+ * decoded following the n_reply rows of reply_spec). */
+static int change_driver(vfiod_client *client, const Options *o, const char *method,
+                         const ParamSpec *reply_spec, size_t n_reply, int argc, char *argv[]) {
 	_cleanup_json_ json_object *reply = NULL;
-	json_object *parameters, *device = NULL;
+	json_object *parameters;
+	OneReply device = {};
 	int r;
 
 	if (argc != 1) {
@@ -327,53 +354,67 @@ static int change_driver(vfiod_client *client, const Options *o, const char *met
 		print_json(reply);
 		return 0;
 	}
-	if (!json_object_object_get_ex(reply, "device", &device) ||
-	    !json_object_is_type(device, json_type_object)) {
-		fprintf(stderr, "vfioctl: reply of %s has no device\n", method);
-		return -EBADMSG;
-	}
+	r = decode_reply(reply, method, reply_spec, n_reply, &device);
+	if (r < 0)
+		return r;
 	print_device_header();
-	print_device(device);
-	return 0;
+	return print_device(device.value);
 }
 
 static int command_bind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	return change_driver(client, o, VFIOD_METHOD_BIND, argc, argv);
+	return change_driver(client, o, VFIOD_METHOD_BIND, bind_reply, ELEMENTSOF(bind_reply), argc, argv);
 }
 
 static int command_unbind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	return change_driver(client, o, VFIOD_METHOD_UNBIND, argc, argv);
+	return change_driver(client, o, VFIOD_METHOD_UNBIND, unbind_reply, ELEMENTSOF(unbind_reply), argc,
+	                     argv);
 }
 
-/* One line per event: time, kind, attachment id (or "-") and address, reason. */
-static int print_event(json_object *event, void *userdata) {
-	const Options *o = userdata;
-	json_object *a = NULL;
-	char attachment[64] = "-";
+/* One line for an event: time, kind, attachment id (or "-") and address, reason. */
+static int print_event_line(json_object *event) {
+	ReplyEvent e = { .reason = "" };
+	ReplyAttachment a = {};
+	ReplyDevice d = {};
+	char subject[64] = "-";
+	const char *bad = NULL;
 
-	if (o->json) {
+	if (reply_decode_event(event, &e, &bad) < 0 ||
+	    (e.attachment && reply_decode_attachment(e.attachment, &a, &bad) < 0) ||
+	    (e.device && reply_decode_device(e.device, &d, &bad) < 0))
+		return not_as_declared("an Event", bad);
+	if (e.attachment)
+		(void) snprintf(subject, sizeof(subject), "%" PRId64 " %s", a.id, a.address);
+	else if (e.device)
+		(void) snprintf(subject, sizeof(subject), "- %s", d.address);
+	printf("%s %-7s %s %s\n", e.time, e.kind, subject, e.reason);
+	return 0;
+}
+
+typedef struct Monitoring {
+	const Options *options;
+	bool complained; /* about an event: the failure is ours to report, not the connection's */
+} Monitoring;
+
+/* vfiod_monitor()'s callback: each event as a line, or as JSON. */
+static int print_event(json_object *event, void *userdata) {
+	Monitoring *m = userdata;
+
+	if (m->options->json)
 		puts(json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN |
 		                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else {
-		if (json_object_object_get_ex(event, "attachment", &a) &&
-		    json_object_is_type(a, json_type_object))
-			(void) snprintf(attachment, sizeof(attachment), "%" PRId64 " %s",
-			                json_int_or(a, "id", -1), json_string_or(a, "address", "?"));
-		else if (json_object_object_get_ex(event, "device", &a) &&
-		         json_object_is_type(a, json_type_object))
-			(void) snprintf(attachment, sizeof(attachment), "- %s",
-			                json_string_or(a, "address", "?"));
-		printf("%s %-7s %s %s\n", json_string_or(event, "time", "?"),
-		       json_string_or(event, "kind", "?"), attachment, json_string_or(event, "reason", ""));
+	else if (print_event_line(event) < 0) {
+		m->complained = true;
+		return -EBADMSG;
 	}
 	return fflush(stdout) == 0 ? 0 : -EIO;
 }
 
 static int command_monitor(vfiod_client *client, const Options *o, int argc _unused_,
                            char *argv[] _unused_) {
-	int r = vfiod_monitor(client, print_event, (void *) o);
+	Monitoring m = { .options = o };
+	int r = vfiod_monitor(client, print_event, &m);
 
-	if (r < 0)
+	if (r < 0 && !m.complained)
 		fprintf(stderr, "vfioctl: %s failed: %s\n", VFIOD_METHOD_MONITOR, vfiod_error_text(client));
 	return r;
 }

@@ -7,6 +7,7 @@
 
 #include "connection.h"
 #include "dispatch.h"
+#include "idl.h"
 #include "log.h"
 #include "manager.h"
 #include "message.h"
@@ -16,23 +17,24 @@
 #define ADDRESS_TEXT_MAX   64
 #define INTERFACE_NAME_MAX 256
 
-static const ParamSpec interface_params[] = {
-	{ "interface", PARAM_STRING, .offset = offsetof(InterfaceParams, interface),
-	  .max_length = INTERFACE_NAME_MAX },
-};
-static const ParamSpec attach_params[] = {
-	{ "address", PARAM_PCI_ADDRESS, .offset = offsetof(AttachParams, address),
-	  .max_length = ADDRESS_TEXT_MAX },
-	{ "vmFd", PARAM_INT, .offset = offsetof(AttachParams, vm_fd), .min = 0,
-	  .max = PROTOCOL_MAX_FDS - 1 },
-};
-static const ParamSpec id_params[] = {
-	{ "id", PARAM_INT, .offset = offsetof(IdParams, id), .min = 0, .max = UINT32_MAX },
-};
-static const ParamSpec address_params[] = {
-	{ "address", PARAM_PCI_ADDRESS, .offset = offsetof(AddressParams, address),
-	  .max_length = ADDRESS_TEXT_MAX },
-};
+/* Each table is made from its method's parameters in protocol/NAME.varlink (IDL_PARAMS, idl.h):
+ * their names, types and optionality. Below is only what the interface cannot say, per field:
+ * the member a parameter is decoded into (a PciAddress member makes the string a PCI address,
+ * InvalidAddress when it is not) and its bounds. A parameter the file gains without a line here
+ * does not compile; test-interface checks every row against its own method, which covers the
+ * rows that share a table (Detach, Unbind) and those that have none. */
+#define INTERFACE_interface InterfaceParams, interface, .max_length = INTERFACE_NAME_MAX
+#define ATTACH_address      AttachParams, address, .max_length = ADDRESS_TEXT_MAX
+#define ATTACH_vmFd         AttachParams, vm_fd, .min = 0, .max = PROTOCOL_MAX_FDS - 1
+#define ID_id               IdParams, id, .min = 0, .max = UINT32_MAX
+#define ADDRESS_address     AddressParams, address, .max_length = ADDRESS_TEXT_MAX
+
+static const ParamSpec interface_params[] = { IDL_PARAMS(IDL_IN_org_varlink_service_GetInterfaceDescription,
+	                                                 INTERFACE) };
+static const ParamSpec attach_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Attach, ATTACH) };
+/* Detach takes OpenDevice's parameters, Unbind Bind's. */
+static const ParamSpec id_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_OpenDevice, ID) };
+static const ParamSpec address_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Bind, ADDRESS) };
 
 #define PARAMS(table, type) .params = table, .n_params = ELEMENTSOF(table), .params_size = sizeof(type)
 

@@ -318,6 +318,12 @@ static int decode_one(json_object *parameters, const ParamSpec *spec, void *ret)
 			return r;
 		return pci_address_parse(text, field) < 0 ? -EADDRNOTAVAIL : 0;
 	}
+	case PARAM_OBJECT:
+	case PARAM_ARRAY:
+		if (!json_object_is_type(v, spec->type == PARAM_OBJECT ? json_type_object : json_type_array))
+			return -EINVAL;
+		*(json_object **) field = v;
+		return 0;
 	}
 	return -EINVAL;
 }

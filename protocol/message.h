@@ -85,12 +85,15 @@ json_object *message_new_kernel_error(const char *operation, int error);
  * changed or released, and its length; NULL on failure. */
 const char *message_to_string(json_object *obj, size_t *ret_length);
 
-/* Table-driven parameter decoding. */
+/* Table-driven decoding of a call's or a reply's parameters. The tables of the interfaces'
+ * methods and types are made from protocol/NAME.varlink with IDL_PARAMS() (idl.h). */
 typedef enum ParamType {
 	PARAM_STRING,      /* const char * borrowed from the json object; max_length bounds it */
 	PARAM_INT,         /* int64_t within [min, max] */
 	PARAM_BOOL,        /* bool */
 	PARAM_PCI_ADDRESS, /* PciAddress from a string; max_length bounds the string */
+	PARAM_OBJECT,      /* json_object * borrowed, a JSON object (decoded in turn by its caller) */
+	PARAM_ARRAY,       /* json_object * borrowed, a JSON array */
 } ParamType;
 
 typedef struct ParamSpec {

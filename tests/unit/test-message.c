@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "macro.h"
 #include "message.h"
 #include "protocol.h"
 
@@ -230,6 +231,60 @@ static void bad_parameters_are_named(void **state) {
 	}
 }
 
+typedef struct Nested {
+	json_object *object, *array;
+} Nested;
+
+static const ParamSpec nested_spec[] = {
+	{ "object", PARAM_OBJECT, .offset = offsetof(Nested, object) },
+	{ "array", PARAM_ARRAY, .optional = true, .offset = offsetof(Nested, array) },
+};
+
+/* Objects and arrays are borrowed from the parameters, each only of its own JSON type. */
+static void objects_and_arrays_decode_borrowed(void **state) {
+	(void) state;
+	static const struct {
+		const char *parameters;
+		const char *bad; /* NULL: decodes */
+	} cases[] = {
+		{ "{\"object\":{\"a\":1},\"array\":[1,2]}", NULL },
+		{ "{\"object\":{},\"array\":null}", NULL },
+		{ "{\"object\":{}}", NULL },
+		{ "{\"array\":[]}", "object" },
+		{ "{\"object\":null}", "object" },
+		{ "{\"object\":[1]}", "object" },
+		{ "{\"object\":\"{}\"}", "object" },
+		{ "{\"object\":{},\"array\":{}}", "array" },
+		{ "{\"object\":{},\"array\":\"[]\"}", "array" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_json_ json_object *parameters = NULL;
+		Nested n = {};
+		const char *bad = NULL;
+		json_object *v = NULL;
+		int r;
+
+		assert_int_equal(
+		        message_parse_object(cases[i].parameters, strlen(cases[i].parameters), &parameters),
+		        0);
+		r = message_decode_params(parameters, nested_spec, ELEMENTSOF(nested_spec), &n, &bad);
+		if (cases[i].bad) {
+			assert_int_equal(r, -EINVAL);
+			assert_string_equal(bad, cases[i].bad);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_true(json_object_object_get_ex(parameters, "object", &v));
+		assert_ptr_equal(n.object, v);
+		assert_true(json_object_is_type(n.object, json_type_object));
+		if (json_object_object_get_ex(parameters, "array", &v) && v)
+			assert_ptr_equal(n.array, v);
+		else
+			assert_null(n.array);
+	}
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(call_with_parameters_parses),
@@ -241,6 +296,7 @@ int main(void) {
 		cmocka_unit_test(builders_round_trip),
 		cmocka_unit_test(parameters_decode),
 		cmocka_unit_test(bad_parameters_are_named),
+		cmocka_unit_test(objects_and_arrays_decode_borrowed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
