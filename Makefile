@@ -166,6 +166,7 @@ deps:
 check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG) $(VFIOD) $(VFIOCTL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
 	@echo "== tests/cli/check-policy.sh"; SBINDIR=$(SBINDIR) tests/cli/check-policy.sh $(BUILD)
+	@echo "== tests/structure/boundaries.sh"; tests/structure/boundaries.sh
 
 check-asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 check-unit

@@ -6,20 +6,16 @@
 #include <sys/epoll.h>
 
 #include "connection.h"
-#include "dispatch.h"
 #include "log.h"
-#include "manager.h"
 #include "message.h"
 #include "process.h"
 #include "protocol.h"
-
-static unsigned next_connection_id = 1;
 
 /* Whether the replies waiting for the client reached a bound (queued-replies, or the byte
  * bound): the connection's further calls then wait in the socket, not in our memory. */
 static bool connection_is_backlogged(const Connection *c) {
 	return c->writer.bytes_queued >= CONNECTION_MAX_QUEUED_BYTES ||
-	       c->writer.n_queued >= c->manager->policy.limits.queued_replies;
+	       c->writer.n_queued >= c->host->limits->queued_replies;
 }
 
 /* Whether a call is waiting: run on a worker (pending), or parked until a job ends. */
@@ -76,8 +72,8 @@ static bool connection_is_finished(const Connection *c) {
 /* Puts the connection in the run queue when a call is ready to run, takes it out when not. */
 static int connection_schedule(Connection *c) {
 	if (connection_is_runnable(c))
-		return manager_queue_connection(c->manager, c);
-	manager_dequeue_connection(c->manager, c);
+		return c->host->queue(c);
+	c->host->dequeue(c);
 	return 0;
 }
 
@@ -137,7 +133,7 @@ static int connection_process(Connection *c) {
 	r = connection_next_call(c, &text, &length, fds, &n_fds);
 	if (r <= 0)
 		return r;
-	r = dispatch_message(c, text, length, fds, n_fds);
+	r = c->host->dispatch(c, text, length, fds, n_fds);
 	if (r == -EAGAIN) {
 		connection_park(c, TAKE_PTR(text), length, fds, n_fds);
 		return 0;
@@ -177,7 +173,7 @@ static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
  * holds its processing back; the deadline runs from the request's first byte, so a client
  * that trickles bytes gains nothing. Idle connections are not timed out. */
 static int connection_update_timer(Connection *c) {
-	unsigned sec = c->manager->policy.limits.request_timeout_sec;
+	unsigned sec = c->host->limits->request_timeout_sec;
 	int r;
 
 	if (!wire_reader_has_partial(&c->reader) || c->monitoring || !connection_wants_read(c)) {
@@ -186,7 +182,7 @@ static int connection_update_timer(Connection *c) {
 	}
 	if (c->timeout_source)
 		return 0;
-	r = sd_event_add_time_relative(c->manager->event, &c->timeout_source, CLOCK_MONOTONIC,
+	r = sd_event_add_time_relative(c->host->event, &c->timeout_source, CLOCK_MONOTONIC,
 	                               (uint64_t) sec * 1000000u, 0, on_request_timeout, c);
 	if (r >= 0)
 		c->timeout_sec = sec;
@@ -305,7 +301,7 @@ Caller connection_caller(const Connection *c) {
 		         .n_groups = c->n_peer_groups };
 }
 
-int connection_new(Manager *m, int fd, Connection **ret) {
+int connection_new(const ConnectionHost *host, Manager *manager, int fd, Connection **ret) {
 	_cleanup_close_ int owned_fd = fd;
 	Connection *c;
 	int r;
@@ -313,40 +309,28 @@ int connection_new(Manager *m, int fd, Connection **ret) {
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->manager = m;
+	c->host = host;
+	c->manager = manager;
 	c->fd = TAKE_FD(owned_fd);
 	c->peer_pidfd = -EBADF;
-	c->id = next_connection_id++;
 	wire_reader_init(&c->reader, PROTOCOL_MAX_REQUEST_BYTES);
 	wire_writer_init(&c->writer);
 
 	r = connection_take_credentials(c, process_boottime_ns());
 	if (r >= 0)
-		r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
-	if (r >= 0)
-		r = manager_add_connection(m, c);
+		r = sd_event_add_io(host->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
 	if (r < 0) {
 		connection_free(c);
 		return r;
 	}
-	log_debug("Connection %u from pid %d uid %u, %zu open.", c->id, (int) c->peer.pid,
-	          (unsigned) c->peer.uid, m->n_connections);
-	if (ret)
-		*ret = c;
+	*ret = c;
 	return 0;
 }
 
 void connection_free(Connection *c) {
-	Manager *registered = NULL;
-
 	if (!c)
 		return;
-	if (c->manager)
-		manager_dequeue_connection(c->manager, c);
-	if (c->manager && (c->prev || c->next || c->manager->connections == c)) {
-		manager_remove_connection(c->manager, c);
-		registered = c->manager;
-	}
+	c->host->dequeue(c);
 	sd_event_source_disable_unref(c->io_source);
 	sd_event_source_disable_unref(c->timeout_source);
 	wire_reader_done(&c->reader);
@@ -355,10 +339,9 @@ void connection_free(Connection *c) {
 	safe_close(c->peer_pidfd);
 	free(c->peer_groups);
 	safe_close(c->fd);
-	/* Logged once every fd of the connection is closed: the rig waits for "0 open" before it
-	 * counts the daemon's fds (tests/vm/lib.sh, daemon_fds). */
-	if (registered)
-		log_debug("Connection %u closed, %zu open.", c->id, registered->n_connections);
+	/* Once every fd of the connection is closed: the owner's log of it is what the rig waits
+	 * for before it counts the daemon's fds. */
+	c->host->closed(c);
 	free(c);
 }
 

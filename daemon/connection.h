@@ -15,13 +15,29 @@
 #include "wire.h"
 
 typedef struct Manager Manager;
+typedef struct Connection Connection;
+
+/* What a connection needs of the manager that owns it, as callbacks and data: this file calls
+ * neither the manager nor the dispatcher, which both call it. */
+typedef struct ConnectionHost {
+	sd_event *event;
+	const PolicyLimits *limits; /* the policy's, in force (a reload changes them in place) */
+	/* Runs one complete message: dispatch_message()'s contract. */
+	int (*dispatch)(Connection *c, const char *text, size_t length, int *fds, size_t n_fds);
+	/* Puts c in the run queue (returns 0 or -errno), takes it out. */
+	int (*queue)(Connection *c);
+	void (*dequeue)(Connection *c);
+	/* c is closed, every fd of it: forget it. Called once, from connection_free(). */
+	void (*closed)(Connection *c);
+} ConnectionHost;
 
 /* A connection stops reading while this much reply data waits for a client that does not
  * read: the calls it pipelines then wait in the socket, not in our memory. */
 #define CONNECTION_MAX_QUEUED_BYTES (1024u * 1024u)
 
 typedef struct Connection {
-	Manager *manager;
+	const ConnectionHost *host;
+	Manager *manager; /* the owner's, for the handlers; never used here */
 	int fd;
 	sd_event_source *io_source;
 	WireReader reader;
@@ -53,9 +69,10 @@ typedef struct Connection {
 /* The caller as the policy sees it; valid while c lives. */
 Caller connection_caller(const Connection *c);
 
-/* Takes ownership of fd (an accepted socket) on every path. On success the connection is
- * registered with the manager, which frees it on teardown. Returns 0 or -errno. */
-int connection_new(Manager *m, int fd, Connection **ret);
+/* Takes ownership of fd (an accepted socket) on every path and reads the peer's credentials.
+ * host serves the connection, manager is handed to the handlers. The caller registers it
+ * (an id, a place in its list); connection_free() tells host->closed(). Returns 0 or -errno. */
+int connection_new(const ConnectionHost *host, Manager *manager, int fd, Connection **ret);
 
 /* Unregisters and frees the connection (taking it out of the run queue), closing its
  * socket and every fd it holds. */

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "connection.h"
 #include "persist.h"
 #include "policy.h"
 #include "state.h"
@@ -35,7 +36,9 @@ typedef struct Manager {
 	char *socket_path; /* set when we created (and so must unlink) the socket */
 	bool socket_activated;
 	int sysfs_fd;
+	ConnectionHost connection_host; /* how connections reach the dispatcher and the run queue */
 	Connection *connections;
+	unsigned next_connection_id;
 	size_t n_connections;
 	Connection *run_queue, *run_queue_tail; /* connections with a call to run, in turn */
 	sd_event_source *run_source;            /* runs the next call of the queue's head */
@@ -80,9 +83,9 @@ Connection *manager_find_connection(Manager *m, unsigned id);
  * again. */
 void manager_wake_parked(Manager *m);
 
-/* Registers c and counts it for its peer's uid. Returns 0 or -ENOMEM. */
-int manager_add_connection(Manager *m, Connection *c);
-void manager_remove_connection(Manager *m, Connection *c);
+/* A new client connection on fd (taken on every path): set up, registered and counted for
+ * its peer's uid, served from then on. Returns 0 (and *ret, when not NULL) or -errno. */
+int manager_add_client(Manager *m, int fd, Connection **ret);
 
 /* The run queue: each connection with a call to run waits in it for its turn, and each
  * turn of the loop runs one call of the connection at its head (see manager.c).

@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	data++;
 	size--;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
-	    connection_new(manager, sv[0], NULL) < 0)
+	    manager_add_client(manager, sv[0], NULL) < 0)
 		abort();
 	for (size_t sent = 0; sent < size;) {
 		size_t n = size - sent < chunk ? size - sent : chunk;

@@ -118,7 +118,7 @@ static int setup(void **state) {
 	for (size_t i = 0; i < N_CLIENTS; i++) {
 		int sv[2];
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-		assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+		assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
 		f->clients[i] = sv[1];
 		wire_reader_init(&f->readers[i], PROTOCOL_MAX_REPLY_BYTES);
 		f->vms[i] = fake_fd();

@@ -52,7 +52,7 @@ static int setup(void **state) {
 	f->manager->sysfs_fd = dup(fake_sysfs_root_fd(f->sysfs));
 	assert_true(f->manager->sysfs_fd >= 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
 	f->client = sv[1];
 	wire_reader_init(&f->reader, PROTOCOL_MAX_REPLY_BYTES);
 	*state = f;
@@ -777,7 +777,7 @@ static int open_monitor(Fixture *f, WireReader *reader) {
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
 	test_send_raw(sv[1], call, strlen(call) + 1, NULL, 0);
 	pump(f);
 	wire_reader_init(reader, PROTOCOL_MAX_REPLY_BYTES);

@@ -107,7 +107,7 @@ static Connection *pair_client(Fixture *f, size_t i, int sndbuf) {
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
 	if (sndbuf > 0)
 		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
-	assert_int_equal(connection_new(f->manager, sv[0], NULL), 0);
+	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
 	f->clients[i] = sv[1];
 	return f->manager->connections;
 }
