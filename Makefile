@@ -55,7 +55,7 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
 	daemon/policy.c daemon/audit.c daemon/methods.c daemon/methods-info.c \
 	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c daemon/worker.c \
-	daemon/lifecycle.c daemon/monitor.c
+	daemon/lifecycle.c daemon/monitor.c daemon/runqueue.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
 	test-sysfs test-dispatch test-persist test-policy test-limits

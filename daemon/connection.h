@@ -63,7 +63,8 @@ typedef struct Connection {
 	unsigned timeout_sec;            /* the request-timeout it was armed with */
 	struct Connection *prev, *next;
 	bool queued; /* in the manager's run queue: a call is ready and waits for its turn */
-	struct Connection *queue_prev, *queue_next;
+	struct Connection *queue_prev, *queue_next; /* among its user's, in the run queue */
+	struct RunUser *run_user;
 } Connection;
 
 /* The caller as the policy sees it; valid while c lives. */

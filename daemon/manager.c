@@ -322,11 +322,12 @@ static void manager_dequeue_cb(Connection *c) {
 	manager_dequeue_connection(c->manager, c);
 }
 
-/* Fairness between connections. A connection with a complete call buffered waits in the run
- * queue, first in, first out; each dispatch of run_source runs one call of the head, which
- * then goes to the tail if it has another call ready. However many calls a client pipelines,
- * a connection gets one call per round. A queued connection reads nothing more
- * (connection_wants_read()), so new data cannot move it forward, and a connection that is
+/* Fairness between users and connections. A connection with a complete call buffered waits in
+ * the run queue (runqueue.c: round the users, then round each user's connections); each
+ * dispatch of run_source runs one call of the connection whose turn it is, which then queues
+ * again if it has another call ready. However many calls a client pipelines, on however many
+ * connections of its user, another user's call waits for at most one of them. A queued connection reads
+ * nothing more (connection_wants_read()), so new data cannot move it forward, and a connection that is
  * backlogged (its client does not read its replies) or monitoring is not in the queue at
  * all: it costs the others nothing.
  *
@@ -361,18 +362,17 @@ static int manager_arm_run_queue(Manager *m) {
 
 static int on_run_queue(sd_event_source *s _unused_, void *userdata) {
 	Manager *m = userdata;
-	Connection *c = m->run_queue;
+	Connection *c = run_queue_pop(&m->run_queue);
 
-	if (c) {
-		manager_dequeue_connection(m, c);
-		/* Queues c again when it has another call ready, or frees it. */
+	/* Queues c again when it has another call ready, or frees it. */
+	if (c)
 		connection_run(c);
-	}
-	if (m->run_queue && !manager_run_queue_armed(m) && manager_arm_run_queue(m) < 0) {
+	if (!run_queue_is_empty(&m->run_queue) && !manager_run_queue_armed(m) &&
+	    manager_arm_run_queue(m) < 0) {
 		/* Closed rather than left waiting for a turn that would never come. */
 		log_error("Cannot run the queued calls: closing their connections.");
-		while (m->run_queue)
-			connection_free(m->run_queue);
+		while ((c = run_queue_pop(&m->run_queue)))
+			connection_free(c);
 	}
 	return 0;
 }
@@ -385,30 +385,11 @@ int manager_queue_connection(Manager *m, Connection *c) {
 		if (r < 0)
 			return r;
 	}
-	c->queued = true;
-	c->queue_prev = m->run_queue_tail;
-	c->queue_next = NULL;
-	if (m->run_queue_tail)
-		m->run_queue_tail->queue_next = c;
-	else
-		m->run_queue = c;
-	m->run_queue_tail = c;
-	return 0;
+	return run_queue_push(&m->run_queue, c);
 }
 
 void manager_dequeue_connection(Manager *m, Connection *c) {
-	if (!c->queued)
-		return;
-	if (c->queue_prev)
-		c->queue_prev->queue_next = c->queue_next;
-	else
-		m->run_queue = c->queue_next;
-	if (c->queue_next)
-		c->queue_next->queue_prev = c->queue_prev;
-	else
-		m->run_queue_tail = c->queue_prev;
-	c->queue_prev = c->queue_next = NULL;
-	c->queued = false;
+	run_queue_remove(&m->run_queue, c);
 }
 
 /* Logs a refused connection, at most once per refusal_log_interval_usec: a client

@@ -14,6 +14,7 @@
 #include "connection.h"
 #include "persist.h"
 #include "policy.h"
+#include "runqueue.h"
 #include "state.h"
 #include "worker.h"
 
@@ -40,9 +41,9 @@ typedef struct Manager {
 	Connection *connections;
 	unsigned next_connection_id;
 	size_t n_connections;
-	Connection *run_queue, *run_queue_tail; /* connections with a call to run, in turn */
-	sd_event_source *run_source;            /* runs the next call of the queue's head */
-	UserCount *user_connections;            /* one entry per uid with connections open */
+	RunQueue run_queue;          /* connections with a call to run, in turn */
+	sd_event_source *run_source; /* runs the next call of the queue's head */
+	UserCount *user_connections; /* one entry per uid with connections open */
 	size_t n_user_connections, allocated_user_connections;
 	uint64_t refusal_log_interval_usec; /* MANAGER_REFUSAL_LOG_INTERVAL_USEC; tests set it */
 	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */

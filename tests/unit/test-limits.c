@@ -458,6 +458,34 @@ static void pipelined_calls_do_not_delay_others(void **state) {
 	assert_in_range(a, 1, turns);
 }
 
+/* Turns go round the users before the connections: a user pipelining on three connections
+ * delays another user's call by one of its calls, not one per connection. */
+static void users_take_turns_before_connections(void **state) {
+	Fixture *f = *state;
+	unsigned a[3] = {}, b = 0, a_before = 0, a_after = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		/* As the socket would name another user: the run queue goes by peer.uid. */
+		pair_client(f, i, 0)->peer.uid = 5000;
+		send_pipelined(f, i, N_PIPELINED);
+	}
+	pair_client(f, 3, 0)->peer.uid = 6000;
+	for (unsigned turns = 0; turns < 6; turns++)
+		turn(f);
+	for (size_t i = 0; i < 3; i++)
+		a_before += a[i] = take_replies(f, i, a[i], true);
+	send_text(f, 3, GET_INFO, sizeof(GET_INFO));
+	for (unsigned turns = 0; turns < 12 && b == 0; turns++) {
+		turn(f);
+		b = take_replies(f, 3, b, false);
+	}
+	assert_int_equal(b, 1);
+	for (size_t i = 0; i < 3; i++)
+		a_after += a[i] = take_replies(f, i, a[i], true);
+	/* Round the connections instead, it would have waited for all three. */
+	assert_in_range(a_after - a_before, 0, 2);
+}
+
 /* Two pipelines take turns: each gets every answer, in the order of its calls, and neither
  * waits for the whole of the other. */
 static void pipelines_take_turns_and_are_answered_in_order(void **state) {
@@ -511,7 +539,7 @@ static void pipeline_of_closed_client_is_dropped(void **state) {
 	for (int turns = 0; turns < 10 && f->manager->n_connections > 0; turns++)
 		turn(f);
 	assert_int_equal(f->manager->n_connections, 0);
-	assert_null(f->manager->run_queue);
+	assert_true(run_queue_is_empty(&f->manager->run_queue));
 }
 
 /* Connections with calls they may not run now stay out of the run queue: one whose client
@@ -536,7 +564,7 @@ static void backlogged_and_monitoring_connections_stay_out_of_the_queue(void **s
 	assert_true(monitor->monitoring);
 	assert_false(slow->queued);
 	assert_false(monitor->queued);
-	assert_null(f->manager->run_queue);
+	assert_true(run_queue_is_empty(&f->manager->run_queue));
 
 	send_text(f, 2, GET_INFO, sizeof(GET_INFO));
 	for (turns = 0; turns < 4 && b == 0; turns++) {
@@ -563,14 +591,19 @@ static void connection_freed_while_queued_leaves_the_queue(void **state) {
 	for (int turns = 0; turns < 20 && !(c[0]->queued && c[1]->queued && c[2]->queued); turns++)
 		turn(f);
 	assert_true(c[0]->queued && c[1]->queued && c[2]->queued);
-	/* Whichever is in the middle goes. */
-	for (middle = 0; c[middle] != f->manager->run_queue->queue_next; middle++)
+	/* The one queued between the two others goes. */
+	for (middle = 0; middle < 3 && !(c[middle]->queue_prev && c[middle]->queue_next); middle++)
 		;
-	first = (middle + 1) % 3;
-	last = (middle + 2) % 3;
+	assert_true(middle < 3);
+	for (first = 0; c[first] != c[middle]->queue_prev; first++)
+		;
+	for (last = 0; c[last] != c[middle]->queue_next; last++)
+		;
+	assert_ptr_equal(c[middle]->queue_prev, c[first]);
+	assert_ptr_equal(c[middle]->queue_next, c[last]);
 	connection_free(c[middle]);
-	assert_ptr_equal(f->manager->run_queue->queue_next, f->manager->run_queue_tail);
-	assert_ptr_equal(f->manager->run_queue_tail->queue_prev, f->manager->run_queue);
+	assert_ptr_equal(c[first]->queue_next, c[last]);
+	assert_ptr_equal(c[last]->queue_prev, c[first]);
 	for (unsigned turns = 0; turns < 200 && answered[first] + answered[last] < 20; turns++) {
 		turn(f);
 		answered[first] = take_replies(f, first, answered[first], true);
@@ -579,12 +612,13 @@ static void connection_freed_while_queued_leaves_the_queue(void **state) {
 	assert_int_equal(answered[first], 10);
 	assert_int_equal(answered[last], 10);
 	assert_int_equal(f->manager->n_connections, 2);
-	assert_null(f->manager->run_queue);
+	assert_true(run_queue_is_empty(&f->manager->run_queue));
 }
 
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(connections_per_user_exceeded_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(users_take_turns_before_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(connections_exceeded_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(refusals_are_not_all_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(queued_replies_stop_reading, setup, teardown),
