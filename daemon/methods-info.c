@@ -57,21 +57,28 @@ int method_get_interface_description(MethodCall *call, const void *params) {
 	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
 }
 
-int method_list_devices(MethodCall *call, const void *params _unused_) {
-	_cleanup_free_ SysfsDevice *devices = NULL;
-	_cleanup_free_ bool *allowed = NULL;
-	_cleanup_json_ json_object *array = NULL, *p = NULL;
-	size_t n = 0;
-	int r;
+/* ListDevices reads every device and group from sysfs, which takes a while on a host with
+ * many functions: on a worker, so that the loop goes on answering meanwhile. What the caller
+ * may see is decided when the listing is back, on the loop. */
+typedef struct ListWork {
+	CallWork call; /* first */
+	int root_fd;   /* the manager's sysfs root, open as long as the daemon runs */
+	SysfsDevice *devices;
+	size_t n;
+	int result;
+} ListWork;
 
-	r = sysfs_list_devices(call->manager->sysfs_fd, &devices, &n);
-	if (r < 0) {
-		log_warning_errno(r, "Failed to list PCI devices: %m");
-		return method_send(call, message_new_kernel_error("sysfs_list_devices", r));
-	}
-	array = json_object_new_array_ext((int) n);
-	p = json_object_new_object();
-	allowed = n > 0 ? calloc(n, sizeof(*allowed)) : NULL;
+static void list_work_run(WorkerJob *job) {
+	ListWork *w = (ListWork *) job;
+
+	w->result = sysfs_list_devices(w->root_fd, &w->devices, &w->n);
+}
+
+static int list_devices_reply(MethodCall *call, const SysfsDevice *devices, size_t n) {
+	_cleanup_free_ bool *allowed = n > 0 ? calloc(n, sizeof(*allowed)) : NULL;
+	_cleanup_json_ json_object *array = json_object_new_array_ext((int) n),
+	                           *p = json_object_new_object();
+
 	if (!array || !p || (n > 0 && !allowed))
 		return -ENOMEM;
 	policy_filter_devices(&call->manager->policy, call->caller, devices, n, allowed);
@@ -81,6 +88,31 @@ int method_list_devices(MethodCall *call, const void *params _unused_) {
 	if (json_add(p, "devices", TAKE_PTR(array)) < 0)
 		return -ENOMEM;
 	return connection_reply(call->connection, TAKE_PTR(p), NULL, 0);
+}
+
+static void list_work_done(WorkerJob *job) {
+	ListWork *w = (ListWork *) job;
+	MethodCall call;
+
+	if (w->result < 0)
+		log_warning_errno(w->result, "Failed to list PCI devices: %m");
+	if (method_resume(&w->call, &call))
+		method_finish(&call, w->result < 0
+		                             ? method_send(&call, message_new_kernel_error(
+		                                                          "sysfs_list_devices", w->result))
+		                             : list_devices_reply(&call, w->devices, w->n));
+	free(w->devices);
+	free(w);
+}
+
+int method_list_devices(MethodCall *call, const void *params _unused_) {
+	ListWork *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->root_fd = call->manager->sysfs_fd;
+	method_submit(call, &w->call, list_work_run, list_work_done);
+	return METHOD_PENDING;
 }
 
 int method_list_attachments(MethodCall *call, const void *params _unused_) {
