@@ -24,7 +24,7 @@
 #include "message.h"
 
 int manager_new(Manager **ret) {
-	Manager *m;
+	_cleanup_(manager_freep) Manager *m = NULL;
 	sigset_t mask;
 	int r;
 
@@ -39,24 +39,25 @@ int manager_new(Manager **ret) {
 	persist_init(&m->persist);
 
 	r = sd_event_default(&m->event);
-	/* sd-event wants the signals it handles blocked. */
-	if (r >= 0 &&
-	    (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
-	     sigaddset(&mask, SIGHUP) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
-		r = negative_errno();
-	if (r >= 0)
-		r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_set_watchdog(m->event, true);
-	if (r >= 0)
-		r = workers_new(m->event, &m->workers);
-	if (r < 0) {
-		manager_free(m);
+	if (r < 0)
 		return r;
-	}
-	*ret = m;
+	/* sd-event wants the signals it handles blocked. */
+	if (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
+	    sigaddset(&mask, SIGHUP) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return negative_errno();
+	r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+	if (r < 0)
+		return r;
+	r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+	if (r < 0)
+		return r;
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		return r;
+	r = workers_new(m->event, &m->workers);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(m);
 	return 0;
 }
 

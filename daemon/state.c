@@ -66,6 +66,7 @@ static void vm_free(Vm *vm) {
 	safe_close(vm->vm_fd);
 	free(vm);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Vm *, vm_free)
 
 /* Frees vm once nothing refers to it: no attachment, no job. */
 static void vm_release_if_unused(State *s, Vm *vm) {
@@ -95,21 +96,18 @@ static void group_drop(State *s, Group *g) {
 
 /* A new VM record for vm_fd (our own copy), reserved until its container exists. */
 static int vm_new_reserved(State *s, int vm_fd, Vm **ret) {
-	Vm *vm = calloc(1, sizeof(*vm));
+	_cleanup_(vm_freep) Vm *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return -ENOMEM;
 	*vm = (Vm){ .id = s->next_vm_id, .container_fd = -EBADF, .busy = true };
 	vm->vm_fd = fcntl(vm_fd, F_DUPFD_CLOEXEC, 3);
-	if (vm->vm_fd < 0) {
-		int r = negative_errno();
-		free(vm);
-		return r;
-	}
+	if (vm->vm_fd < 0)
+		return negative_errno();
 	s->next_vm_id++;
 	vm->next = s->vms;
 	s->vms = vm;
-	*ret = vm;
+	*ret = TAKE_PTR(vm);
 	return 0;
 }
 
@@ -161,12 +159,19 @@ static int state_check_busy(State *s, const SysfsDevice *device, Vm *vm, AttachF
 	return -EBUSY;
 }
 
+/* A kernel failure of an attach before its job: its operation into *ret_failure, r returned. */
+static int attach_fail(AttachFailure *ret_failure, const char *operation, int r) {
+	*ret_failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = operation };
+	return r;
+}
+
 int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
                        AttachFailure *ret_failure, AttachJob *job, Attachment **ret) {
+	_cleanup_close_ int container = -EBADF;
 	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
 	Vm *vm = state_find_vm(s, vm_fd);
 	Group *g = state_find_group(s, device->group);
-	int container = -EBADF, r;
+	int r;
 
 	if ((vm && vm->busy) || (g && g->busy))
 		return -EAGAIN;
@@ -178,25 +183,24 @@ int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid
 	/* The group is in this VM's container already: nothing for the kernel to do. */
 	if (g)
 		return attachment_link(s, device->address, g, vm, pid, uid, ret);
-	if (vm && (container = fcntl(vm->container_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-		failure.operation = "fcntl F_DUPFD_CLOEXEC";
-		*ret_failure = failure;
-		return negative_errno();
+	if (vm) {
+		container = fcntl(vm->container_fd, F_DUPFD_CLOEXEC, 3);
+		if (container < 0)
+			return attach_fail(ret_failure, "fcntl F_DUPFD_CLOEXEC", negative_errno());
+	} else {
+		r = vm_new_reserved(s, vm_fd, &vm);
+		if (r < 0)
+			return attach_fail(ret_failure, "allocate the group", r);
 	}
-	r = vm ? 0 : vm_new_reserved(s, vm_fd, &vm);
-	g = r >= 0 ? group_new_reserved(s, device->group, vm) : NULL;
+	g = group_new_reserved(s, device->group, vm);
 	if (!g) {
-		safe_close(container);
-		if (r >= 0)
-			vm_release_if_unused(s, vm);
-		failure.operation = "allocate the group";
-		*ret_failure = failure;
-		return r < 0 ? r : -ENOMEM;
+		vm_release_if_unused(s, vm);
+		return attach_fail(ret_failure, "allocate the group", -ENOMEM);
 	}
 	vm->n_jobs++;
 	*job = (AttachJob){ .vfio = s->vfio,
 		            .group_number = device->group,
-		            .container_fd = container,
+		            .container_fd = TAKE_FD(container),
 		            .group_fd = -EBADF,
 		            .new_container_fd = -EBADF,
 		            .vm = vm,
@@ -221,23 +225,34 @@ static int attach_join_container(AttachJob *j, const char **op) {
 	return r;
 }
 
-void state_attach_run(AttachJob *j) {
-	const char **op = &j->failure.operation;
+/* The kernel steps of an attach, in order; the first failure ends them. */
+static int attach_kernel_steps(AttachJob *j, const char **op) {
 	bool viable = false;
 	int r;
 
-	j->failure.kind = ATTACH_FAILURE_KERNEL;
 	r = j->vfio->group_open(j->group_number, &j->group_fd, op);
-	if (r >= 0)
-		r = j->vfio->group_get_viable(j->group_fd, &viable, op);
-	if (r >= 0 && !viable) {
+	if (r < 0)
+		return r;
+	r = j->vfio->group_get_viable(j->group_fd, &viable, op);
+	if (r < 0)
+		return r;
+	if (!viable) {
 		j->failure.kind = ATTACH_FAILURE_NOT_VIABLE;
-		r = -EPERM;
+		return -EPERM;
 	}
-	if (r >= 0 && j->container_fd < 0)
+	if (j->container_fd < 0) {
 		r = j->vfio->container_open(&j->new_container_fd, &j->iommu_type, op);
-	if (r >= 0)
-		r = attach_join_container(j, op);
+		if (r < 0)
+			return r;
+	}
+	return attach_join_container(j, op);
+}
+
+void state_attach_run(AttachJob *j) {
+	int r;
+
+	j->failure.kind = ATTACH_FAILURE_KERNEL;
+	r = attach_kernel_steps(j, &j->failure.operation);
 	if (r < 0) {
 		/* Reverse order: the container was made after the group was opened. */
 		j->new_container_fd = safe_close(j->new_container_fd);
@@ -246,6 +261,14 @@ void state_attach_run(AttachJob *j) {
 		j->failure.kind = ATTACH_FAILURE_NONE;
 	j->container_fd = safe_close(j->container_fd);
 	j->result = r;
+}
+
+/* The end of an attach that failed, its group gone: a VM that never got its container goes
+ * with the job. */
+static int attach_end_failed(State *s, AttachJob *j, AttachFailure *ret_failure, int r) {
+	vm_release_if_unused(s, j->vm);
+	*ret_failure = j->failure;
+	return r;
 }
 
 int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_failure, Attachment **ret) {
@@ -259,29 +282,27 @@ int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_fa
 		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "abandoned" };
 		r = -ECANCELED;
 	}
-	if (r >= 0) {
-		if (vm->busy) {
-			vm->container_fd = TAKE_FD(j->new_container_fd);
-			vm->iommu_type = j->iommu_type;
-			vm->busy = false;
-		}
-		g->fd = TAKE_FD(j->group_fd);
-		g->busy = false;
-		r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
-		if (r >= 0)
-			return 0;
+	if (r < 0) {
+		j->new_container_fd = safe_close(j->new_container_fd);
+		j->group_fd = safe_close(j->group_fd);
+		group_unlink_free(s, g);
+		return attach_end_failed(s, j, ret_failure, r);
+	}
+	if (vm->busy) {
+		vm->container_fd = TAKE_FD(j->new_container_fd);
+		vm->iommu_type = j->iommu_type;
+		vm->busy = false;
+	}
+	g->fd = TAKE_FD(j->group_fd);
+	g->busy = false;
+	r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
+	if (r < 0) {
 		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL,
 			                      .operation = "allocate the attachment" };
 		group_drop(s, g);
-	} else {
-		safe_close(j->new_container_fd);
-		safe_close(j->group_fd);
-		group_unlink_free(s, g);
+		return attach_end_failed(s, j, ret_failure, r);
 	}
-	/* A VM that never got its container goes with the job. */
-	vm_release_if_unused(s, vm);
-	*ret_failure = j->failure;
-	return r;
+	return 0;
 }
 
 int state_open_begin(State *s, Attachment *a, OpenJob *job) {
@@ -427,46 +448,44 @@ Vm *state_find_vm_by_id(State *s, unsigned id) {
 	return NULL;
 }
 
-int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type) {
+int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioIommuType type) {
+	_cleanup_close_ int vm_fd = TAKE_FD(_vm_fd), container_fd = TAKE_FD(_container_fd);
 	Vm *vm = calloc(1, sizeof(*vm));
 
-	if (!vm) {
-		safe_close(vm_fd);
-		safe_close(container_fd);
+	if (!vm)
 		return -ENOMEM;
-	}
-	*vm = (Vm){
-		.id = id, .vm_fd = vm_fd, .container_fd = container_fd, .iommu_type = type, .next = s->vms
-	};
+	*vm = (Vm){ .id = id,
+		    .vm_fd = TAKE_FD(vm_fd),
+		    .container_fd = TAKE_FD(container_fd),
+		    .iommu_type = type,
+		    .next = s->vms };
 	s->vms = vm;
 	if (s->next_vm_id <= id)
 		s->next_vm_id = id + 1;
 	return 0;
 }
 
-int state_restore_group(State *s, int number, int fd, Vm *vm) {
+int state_restore_group(State *s, int number, int _fd, Vm *vm) {
+	_cleanup_close_ int fd = TAKE_FD(_fd);
 	Group *g = calloc(1, sizeof(*g));
 
-	if (!g) {
-		safe_close(fd);
+	if (!g)
 		return -ENOMEM;
-	}
-	*g = (Group){ .number = number, .fd = fd, .vm = vm, .next = s->groups };
+	*g = (Group){ .number = number, .fd = TAKE_FD(fd), .vm = vm, .next = s->groups };
 	s->groups = g;
 	return 0;
 }
 
-int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd) {
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int _owner_pidfd) {
+	_cleanup_close_ int owner_pidfd = TAKE_FD(_owner_pidfd);
 	Attachment *a = malloc(sizeof(*a));
 
-	if (!a) {
-		safe_close(owner_pidfd);
+	if (!a)
 		return -ENOMEM;
-	}
 	*a = *template;
 	a->group = g;
 	a->vm = vm;
-	a->owner_pidfd = owner_pidfd;
+	a->owner_pidfd = TAKE_FD(owner_pidfd);
 	a->owner_source = NULL;
 	a->next = s->attachments;
 	s->attachments = a;

@@ -96,26 +96,21 @@ static int on_event_fd(sd_event_source *s _unused_, int fd _unused_, uint32_t re
 }
 
 int workers_new(sd_event *event, Workers **ret) {
-	Workers *w = calloc(1, sizeof(*w));
+	_cleanup_(workers_freep) Workers *w = calloc(1, sizeof(*w));
 	int r;
 
 	if (!w)
 		return -ENOMEM;
-	w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->event_fd < 0) {
-		r = negative_errno();
-		free(w);
-		return r;
-	}
-	r = sd_event_add_io(event, &w->event_source, w->event_fd, EPOLLIN, on_event_fd, w);
-	if (r < 0) {
-		safe_close(w->event_fd);
-		free(w);
-		return r;
-	}
+	/* First, so that workers_free() can take the pool apart from here on. */
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	*ret = w;
+	w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->event_fd < 0)
+		return negative_errno();
+	r = sd_event_add_io(event, &w->event_source, w->event_fd, EPOLLIN, on_event_fd, w);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(w);
 	return 0;
 }
 
