@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,10 +24,22 @@
 #include "persist.h"
 #include "message.h"
 
+/* SIGHUP reloads the policy; manager_load_policy() watches it, and sd-event watches only
+ * blocked signals. Blocked here, before any thread starts, a SIGHUP that comes before the
+ * policy is loaded waits for the watch instead of ending the daemon. */
+static int manager_block_sighup(void) {
+	sigset_t mask;
+
+	(void) sigemptyset(&mask);
+	(void) sigaddset(&mask, SIGHUP);
+	return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
+}
+
 int manager_new(Manager **ret) {
 	_cleanup_(manager_freep) Manager *m = NULL;
-	sigset_t mask;
 	int r;
+
+	assert(ret);
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -41,14 +54,12 @@ int manager_new(Manager **ret) {
 	r = sd_event_default(&m->event);
 	if (r < 0)
 		return r;
-	/* sd-event wants the signals it handles blocked. */
-	if (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
-	    sigaddset(&mask, SIGHUP) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return negative_errno();
-	r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+	/* SIGTERM and SIGINT end the loop; sd-event blocks them in this thread, the only one yet
+	 * (worker threads block every signal, worker.c). */
+	r = sd_event_set_signal_exit(m->event, true);
 	if (r < 0)
 		return r;
-	r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+	r = manager_block_sighup();
 	if (r < 0)
 		return r;
 	r = sd_event_set_watchdog(m->event, true);

@@ -54,8 +54,9 @@ typedef struct Manager {
 	bool reload_again; /* and a SIGHUP came meanwhile */
 } Manager;
 
-/* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 and *ret (the
- * caller's), or -errno. */
+/* Creates a manager with its event loop: SIGTERM and SIGINT end the loop, SIGHUP is blocked
+ * for manager_load_policy() to watch. Call it before any other thread starts. Returns 0 and
+ * *ret (the caller's), or -errno. */
 int manager_new(Manager **ret);
 
 /* Closes every connection and fd, unlinks a socket it created; accepts NULL and a manager
