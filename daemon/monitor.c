@@ -44,7 +44,3 @@ void monitor_emit(Manager *m, const Event *e) {
 		}
 	}
 }
-
-void monitor_emit_attachment(Manager *m, const char *kind, const Attachment *a, const char *reason) {
-	monitor_emit(m, &(Event){ .kind = kind, .attachment = a, .reason = reason });
-}

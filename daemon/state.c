@@ -22,7 +22,7 @@ Attachment *state_find_attachment(State *s, unsigned id) {
 	return NULL;
 }
 
-Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
+static Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (pci_address_equal(a->address, address))
 			return a;
@@ -43,7 +43,8 @@ Group *state_find_group(State *s, int number) {
 	return NULL;
 }
 
-Vm *state_find_vm(State *s, int vm_fd) {
+/* The known VM whose held fd is the same open file as vm_fd, NULL when new. */
+static Vm *state_find_vm(State *s, int vm_fd) {
 	for (Vm *vm = s->vms; vm; vm = vm->next)
 		if (vm_fd_same(vm->vm_fd, vm_fd) > 0)
 			return vm;

@@ -65,7 +65,9 @@ static void *worker_main(void *userdata) {
 	return NULL;
 }
 
-void workers_complete(Workers *w) {
+/* Runs the loop-side completions that are ready, without waiting: what the eventfd handler
+ * and workers_free() do. */
+static void workers_complete(Workers *w) {
 	WorkerJob *done, *reversed = NULL;
 	eventfd_t count;
 

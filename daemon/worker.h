@@ -40,10 +40,6 @@ int workers_submit(Workers *w, WorkerJob *job);
 /* Jobs submitted and not yet done. */
 unsigned workers_pending(const Workers *w);
 
-/* Runs the loop-side completions that are ready, without waiting (what the eventfd handler
- * does; tests call it). */
-void workers_complete(Workers *w);
-
 /* Waits for every queued and running job, runs their done() callbacks, stops the threads and
  * frees the pool. Accepts NULL; returns NULL. */
 Workers *workers_free(Workers *w);
