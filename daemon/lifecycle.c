@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,8 +32,12 @@ static void release_done(WorkerJob *job) {
 }
 
 void lifecycle_submit(Manager *m, WorkerJob *job) {
-	int r = workers_submit(m->workers, job);
+	int r;
 
+	assert(m);
+	assert(job);
+
+	r = workers_submit(m->workers, job);
 	if (r < 0) {
 		log_warning_errno(r, "No worker thread: running the kernel work on the event loop: %m");
 		job->run(job);
@@ -62,6 +67,10 @@ void lifecycle_commit(Manager *m, const Change *change, const char *format, ...)
 	char message[1024];
 	va_list ap;
 
+	assert(m);
+	assert(change);
+	assert(format);
+
 	if (change->record) {
 		va_start(ap, format);
 		(void) vsnprintf(message, sizeof(message), format, ap);
@@ -77,18 +86,25 @@ void lifecycle_commit(Manager *m, const Change *change, const char *format, ...)
 }
 
 void lifecycle_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by) {
-	const char *address = PCI_ADDRESS_TEXT(a->address);
-	AuditRecord record = { .action = "detach",
-		               .outcome = "done",
-		               .pid = by ? by->pid : 0,
-		               .uid = by ? by->uid : 0,
-		               .device = address,
-		               .attachment = a->id,
-		               .reason = reason,
-		               .owner_pid = a->pid,
-		               .owner_uid = a->uid };
-	Event event = { .kind = "detach", .attachment = a, .reason = reason };
+	const char *address;
+	AuditRecord record;
+	Event event;
 
+	assert(m);
+	assert(a);
+	assert(reason);
+
+	address = PCI_ADDRESS_TEXT(a->address);
+	record = (AuditRecord){ .action = "detach",
+		                .outcome = "done",
+		                .pid = by ? by->pid : 0,
+		                .uid = by ? by->uid : 0,
+		                .device = address,
+		                .attachment = a->id,
+		                .reason = reason,
+		                .owner_pid = a->pid,
+		                .owner_uid = a->uid };
+	event = (Event){ .kind = "detach", .attachment = a, .reason = reason };
 	lifecycle_commit(m,
 	                 &(Change){ .record = &record,
 	                            .priority = LOG_INFO,
@@ -117,9 +133,13 @@ static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t 
 
 int lifecycle_watch_owner(Manager *m, Attachment *a, int _pidfd) {
 	_cleanup_close_ int pidfd = TAKE_FD(_pidfd);
-	_cleanup_free_ OwnerWatch *w = malloc(sizeof(*w));
+	_cleanup_free_ OwnerWatch *w = NULL;
 	int r;
 
+	assert(m);
+	assert(a);
+
+	w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	*w = (OwnerWatch){ .manager = m, .attachment = a->id };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -24,10 +25,12 @@
 #define NAME_MAX_LENGTH 32
 
 void persist_init(Persist *p) {
+	assert(p);
 	*p = (Persist){ .enabled = getenv("NOTIFY_SOCKET") != NULL };
 }
 
 void persist_done(Persist *p) {
+	assert(p);
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
@@ -217,12 +220,17 @@ static int persist_update(Persist *p, State *s, const Wanted *wanted, size_t n) 
 }
 
 int persist_sync(Persist *p, State *s) {
-	size_t max = state_count_fds(s);
-	_cleanup_free_ Wanted *wanted = calloc(max + 1, sizeof(Wanted));
+	_cleanup_free_ Wanted *wanted = NULL;
+	size_t max;
 	int r;
+
+	assert(p);
+	assert(s);
 
 	if (!p->enabled)
 		return 0;
+	max = state_count_fds(s);
+	wanted = calloc(max + 1, sizeof(Wanted));
 	if (!wanted)
 		return log_oom();
 	r = persist_update(p, s, wanted, state_wanted(s, wanted, max));
@@ -396,6 +404,11 @@ int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
 	Passed passed = { .fds = fds, .names = names, .n = n };
 	size_t restored = 0;
 	int r;
+
+	assert(p);
+	assert(s);
+	assert(fds || n == 0);
+	assert(names || n == 0);
 
 	for (size_t i = 0; i < n; i++)
 		log_debug("Passed back from the fd store: fd %d named %s.", fds[i], names[i] ?: "(none)");

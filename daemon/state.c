@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,10 +13,12 @@
 #include "state.h"
 
 void state_init(State *s) {
+	assert(s);
 	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1 };
 }
 
 Attachment *state_find_attachment(State *s, unsigned id) {
+	assert(s);
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (a->id == id)
 			return a;
@@ -30,6 +33,7 @@ static Attachment *state_find_attachment_by_address(State *s, PciAddress address
 }
 
 Attachment *state_find_attachment_by_group(State *s, int group) {
+	assert(s);
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (a->group->number == group)
 			return a;
@@ -37,6 +41,7 @@ Attachment *state_find_attachment_by_group(State *s, int group) {
 }
 
 Group *state_find_group(State *s, int number) {
+	assert(s);
 	for (Group *g = s->groups; g; g = g->next)
 		if (g->number == number)
 			return g;
@@ -170,10 +175,18 @@ int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid
                        AttachFailure *ret_failure, AttachJob *job, Attachment **ret) {
 	_cleanup_close_ int container = -EBADF;
 	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
-	Vm *vm = state_find_vm(s, vm_fd);
-	Group *g = state_find_group(s, device->group);
+	Group *g;
+	Vm *vm;
 	int r;
 
+	assert(s);
+	assert(device);
+	assert(ret_failure);
+	assert(job);
+	assert(ret);
+
+	vm = state_find_vm(s, vm_fd);
+	g = state_find_group(s, device->group);
 	if ((vm && vm->busy) || (g && g->busy))
 		return -EAGAIN;
 	r = state_check_busy(s, device, vm, &failure);
@@ -252,6 +265,9 @@ static int attach_kernel_steps(AttachJob *j, const char **op) {
 void state_attach_run(AttachJob *j) {
 	int r;
 
+	assert(j);
+	assert(j->vfio);
+
 	j->failure.kind = ATTACH_FAILURE_KERNEL;
 	r = attach_kernel_steps(j, &j->failure.operation);
 	if (r < 0) {
@@ -273,10 +289,21 @@ static int attach_end_failed(State *s, AttachJob *j, AttachFailure *ret_failure,
 }
 
 int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_failure, Attachment **ret) {
-	Vm *vm = j->vm;
-	Group *g = j->group;
-	int r = j->result;
+	Group *g;
+	Vm *vm;
+	int r;
 
+	assert(s);
+	assert(j);
+	assert(ret_failure);
+	assert(ret);
+	/* The records the job reserved in state_attach_begin(). */
+	assert(j->vm && j->vm->n_jobs > 0);
+	assert(j->group && j->group->busy);
+
+	vm = j->vm;
+	g = j->group;
+	r = j->result;
 	vm->n_jobs--;
 	if (r >= 0 && abandon) {
 		(void) s->vfio->group_unset_container(j->group_fd, NULL);
@@ -309,6 +336,10 @@ int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_fa
 int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 	int fd;
 
+	assert(s);
+	assert(a);
+	assert(job);
+
 	if (a->device_open)
 		return -EBUSY;
 	/* The job's own copy: the group's fd may close on the loop meanwhile (a detach). */
@@ -325,13 +356,21 @@ int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 }
 
 void state_open_run(OpenJob *j) {
+	assert(j);
+	assert(j->vfio);
 	j->result = j->vfio->group_get_device_fd(j->group_fd, j->address, &j->device_fd, &j->operation);
 	j->group_fd = safe_close(j->group_fd);
 }
 
 int state_open_end(State *s, OpenJob *j, int *ret_fd, const char **ret_operation) {
-	Attachment *a = state_find_attachment(s, j->attachment);
+	Attachment *a;
 
+	assert(s);
+	assert(j);
+	assert(ret_fd);
+	assert(ret_operation);
+
+	a = state_find_attachment(s, j->attachment);
 	if (!a) {
 		j->device_fd = safe_close(j->device_fd);
 		return -ENOENT;
@@ -346,9 +385,15 @@ int state_open_end(State *s, OpenJob *j, int *ret_fd, const char **ret_operation
 }
 
 int state_detach(State *s, Attachment *a, ReleaseJob *job) {
-	Group *g = a->group;
-	Vm *vm = a->vm;
+	Group *g;
+	Vm *vm;
 
+	assert(s);
+	assert(a);
+	assert(job);
+
+	g = a->group;
+	vm = a->vm;
 	UNLINK(s->attachments, Attachment, a);
 	sd_event_source_disable_unref(a->owner_source);
 	safe_close(a->owner_pidfd);
@@ -375,6 +420,8 @@ int state_detach(State *s, Attachment *a, ReleaseJob *job) {
 }
 
 void state_release_run(ReleaseJob *j) {
+	assert(j);
+	assert(j->vfio);
 	j->result = j->vfio->group_unset_container(j->group_fd, &j->operation);
 	j->group_fd = safe_close(j->group_fd);
 	j->container_fd = safe_close(j->container_fd);
@@ -382,8 +429,12 @@ void state_release_run(ReleaseJob *j) {
 }
 
 void state_release_end(State *s, ReleaseJob *j) {
-	Group *g = state_find_group(s, j->group_number);
+	Group *g;
 
+	assert(s);
+	assert(j);
+
+	g = state_find_group(s, j->group_number);
 	/* EBUSY while a client still holds a device fd of the group: the kernel keeps the group
 	 * in the container until that fd is closed. */
 	if (j->result < 0)
@@ -395,6 +446,9 @@ void state_release_end(State *s, ReleaseJob *j) {
 void state_detach_now(State *s, Attachment *a) {
 	ReleaseJob job;
 
+	assert(s);
+	assert(a);
+
 	if (state_detach(s, a, &job) > 0) {
 		state_release_run(&job);
 		state_release_end(s, &job);
@@ -402,8 +456,13 @@ void state_detach_now(State *s, Attachment *a) {
 }
 
 int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachment) {
-	Group *g = state_find_group(s, number);
+	Group *g;
 
+	assert(s);
+	assert(ret);
+	assert(ret_attachment);
+
+	g = state_find_group(s, number);
 	if (g && g->busy)
 		return -EAGAIN;
 	if (g) {
@@ -419,10 +478,14 @@ int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachm
 }
 
 void state_group_unreserve(State *s, Group *g) {
+	assert(s);
+	/* A group state_group_reserve() reserved. */
+	assert(g && g->busy && !g->vm);
 	group_unlink_free(s, g);
 }
 
 void state_done(State *s) {
+	assert(s);
 	while (s->attachments)
 		state_detach_now(s, s->attachments);
 	/* Records a job still held, had one been left running. */
@@ -438,11 +501,14 @@ void state_done(State *s) {
 void state_format_time(time_t t, char *buffer, size_t size) {
 	struct tm tm;
 
+	assert(buffer);
+
 	if (!gmtime_r(&t, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void) snprintf(buffer, size, "1970-01-01T00:00:00Z");
 }
 
 Vm *state_find_vm_by_id(State *s, unsigned id) {
+	assert(s);
 	for (Vm *vm = s->vms; vm; vm = vm->next)
 		if (vm->id == id)
 			return vm;
@@ -451,8 +517,11 @@ Vm *state_find_vm_by_id(State *s, unsigned id) {
 
 int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioIommuType type) {
 	_cleanup_close_ int vm_fd = TAKE_FD(_vm_fd), container_fd = TAKE_FD(_container_fd);
-	Vm *vm = calloc(1, sizeof(*vm));
+	Vm *vm;
 
+	assert(s);
+
+	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	*vm = (Vm){ .id = id,
@@ -468,8 +537,12 @@ int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioI
 
 int state_restore_group(State *s, int number, int _fd, Vm *vm) {
 	_cleanup_close_ int fd = TAKE_FD(_fd);
-	Group *g = calloc(1, sizeof(*g));
+	Group *g;
 
+	assert(s);
+	assert(vm);
+
+	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	*g = (Group){ .number = number, .fd = TAKE_FD(fd), .vm = vm, .next = s->groups };
@@ -479,8 +552,14 @@ int state_restore_group(State *s, int number, int _fd, Vm *vm) {
 
 int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int _owner_pidfd) {
 	_cleanup_close_ int owner_pidfd = TAKE_FD(_owner_pidfd);
-	Attachment *a = malloc(sizeof(*a));
+	Attachment *a;
 
+	assert(s);
+	assert(template);
+	assert(g);
+	assert(vm);
+
+	a = malloc(sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	*a = *template;
@@ -498,6 +577,7 @@ int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm 
 }
 
 void state_prune(State *s) {
+	assert(s);
 	for (Group *g = s->groups, *next; g; g = next) {
 		next = g->next;
 		if (g->n_attachments == 0 && !g->busy)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -98,9 +99,13 @@ static int on_event_fd(sd_event_source *s _unused_, int fd _unused_, uint32_t re
 }
 
 int workers_new(sd_event *event, Workers **ret) {
-	_cleanup_(workers_freep) Workers *w = calloc(1, sizeof(*w));
+	_cleanup_(workers_freep) Workers *w = NULL;
 	int r;
 
+	assert(event);
+	assert(ret);
+
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	/* First, so that workers_free() can take the pool apart from here on. */
@@ -133,6 +138,10 @@ static int workers_grow(Workers *w) {
 int workers_submit(Workers *w, WorkerJob *job) {
 	int r;
 
+	assert(w);
+	assert(job);
+	assert(job->run && job->done);
+
 	pthread_mutex_lock(&w->lock);
 	job->next = NULL;
 	if (w->queue_end)
@@ -156,6 +165,7 @@ int workers_submit(Workers *w, WorkerJob *job) {
 }
 
 unsigned workers_pending(const Workers *w) {
+	assert(w);
 	return w->n_pending;
 }
 
