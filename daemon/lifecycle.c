@@ -64,7 +64,7 @@ static void lifecycle_end_attachment(Manager *m, Attachment *a) {
 }
 
 void lifecycle_commit(Manager *m, const Change *change, const char *format, ...) {
-	char message[1024];
+	char message[AUDIT_MESSAGE_MAX];
 	va_list ap;
 
 	assert(m);
