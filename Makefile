@@ -58,7 +58,7 @@ DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch
 	daemon/lifecycle.c daemon/monitor.c daemon/runqueue.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
-	test-sysfs test-dispatch test-persist test-policy test-limits
+	test-sysfs test-dispatch test-persist test-policy test-limits test-manager
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

@@ -27,56 +27,66 @@ static bool stderr_is_journal(void) {
 }
 
 #define AUDIT_MAX_FIELDS 13
-#define AUDIT_FIELD_MAX  1100
 
-/* The journal fields of one record, each formatted into its own slot of text. */
+/* How many bytes each field may take, "NAME=" and the NUL included: the message and the reason
+ * are text (audit.h bounds them); every other field is a name, a number or a PCI address,
+ * under 40 bytes. */
+#define FIELD_MESSAGE (sizeof("MESSAGE=") + AUDIT_MESSAGE_MAX)
+#define FIELD_REASON  (sizeof("VFIOD_REASON=") + AUDIT_REASON_MAX)
+#define FIELD_SHORT   64
+
+/* The journal fields of one record, formatted one after the other into text, which has room
+ * for every field at its most: the message, the reason and the other eleven. About 2 KiB, on
+ * the stack of the caller; nothing is shared between calls. */
 typedef struct AuditFields {
 	struct iovec iov[AUDIT_MAX_FIELDS];
-	char text[AUDIT_MAX_FIELDS][AUDIT_FIELD_MAX];
 	size_t n;
+	char text[FIELD_MESSAGE + FIELD_REASON + (AUDIT_MAX_FIELDS - 2) * FIELD_SHORT];
+	size_t used;
 } AuditFields;
 
-_printf_(2, 3) static void field(AuditFields *f, const char *format, ...) {
+/* Appends one field of at most max bytes (longer text is cut). */
+_printf_(3, 4) static void field(AuditFields *f, size_t max, const char *format, ...) {
+	char *buffer = f->text + f->used;
+	size_t length;
 	va_list ap;
 	int k;
 
-	if (f->n == AUDIT_MAX_FIELDS)
+	if (f->n == AUDIT_MAX_FIELDS || max > sizeof(f->text) - f->used)
 		return;
 	va_start(ap, format);
-	k = vsnprintf(f->text[f->n], AUDIT_FIELD_MAX, format, ap);
+	k = vsnprintf(buffer, max, format, ap);
 	va_end(ap);
 	if (k < 0)
 		return;
-	f->iov[f->n] =
-	        (struct iovec){ .iov_base = f->text[f->n],
-		                .iov_len = (size_t) k < AUDIT_FIELD_MAX ? (size_t) k : AUDIT_FIELD_MAX - 1 };
-	f->n++;
+	length = (size_t) k < max ? (size_t) k : max - 1;
+	f->iov[f->n++] = (struct iovec){ .iov_base = buffer, .iov_len = length };
+	f->used += length + 1;
 }
 
 static int audit_send(int priority, const AuditRecord *r, const char *message) {
-	static AuditFields f; /* the daemon is one thread; 14 KiB stays off the stack */
+	AuditFields f = {};
 
-	f.n = 0;
-	field(&f, "MESSAGE=%s", message);
-	field(&f, "MESSAGE_ID=%s", AUDIT_MESSAGE_ID);
-	field(&f, "PRIORITY=%d", priority);
-	field(&f, "SYSLOG_IDENTIFIER=vfiod");
-	field(&f, "VFIOD_ACTION=%s", r->action);
-	field(&f, "VFIOD_OUTCOME=%s", r->outcome);
-	field(&f, "VFIOD_PID=%d", (int) r->pid);
-	field(&f, "VFIOD_UID=%u", (unsigned) r->uid);
-	field(&f, "VFIOD_DEVICE=%s", r->device ?: "");
-	field(&f, "VFIOD_ATTACHMENT=%u", r->attachment);
-	field(&f, "VFIOD_REASON=%s", r->reason ?: "");
+	field(&f, FIELD_MESSAGE, "MESSAGE=%s", message);
+	field(&f, FIELD_SHORT, "MESSAGE_ID=%s", AUDIT_MESSAGE_ID);
+	field(&f, FIELD_SHORT, "PRIORITY=%d", priority);
+	field(&f, FIELD_SHORT, "SYSLOG_IDENTIFIER=vfiod");
+	field(&f, FIELD_SHORT, "VFIOD_ACTION=%s", r->action);
+	field(&f, FIELD_SHORT, "VFIOD_OUTCOME=%s", r->outcome);
+	field(&f, FIELD_SHORT, "VFIOD_PID=%d", (int) r->pid);
+	field(&f, FIELD_SHORT, "VFIOD_UID=%u", (unsigned) r->uid);
+	field(&f, FIELD_SHORT, "VFIOD_DEVICE=%s", r->device ?: "");
+	field(&f, FIELD_SHORT, "VFIOD_ATTACHMENT=%u", r->attachment);
+	field(&f, FIELD_REASON, "VFIOD_REASON=%s", r->reason ?: "");
 	if (r->owner_pid > 0) {
-		field(&f, "VFIOD_OWNER_PID=%d", (int) r->owner_pid);
-		field(&f, "VFIOD_OWNER_UID=%u", (unsigned) r->owner_uid);
+		field(&f, FIELD_SHORT, "VFIOD_OWNER_PID=%d", (int) r->owner_pid);
+		field(&f, FIELD_SHORT, "VFIOD_OWNER_UID=%u", (unsigned) r->owner_uid);
 	}
 	return sd_journal_sendv(f.iov, (int) f.n);
 }
 
 void audit_log(int priority, const AuditRecord *r, const char *format, ...) {
-	char message[1024];
+	char message[AUDIT_MESSAGE_MAX];
 	va_list ap;
 	int k = -ENOENT;
 

@@ -15,6 +15,12 @@
 /* MESSAGE_ID= of every audit record, for journalctl MESSAGE_ID=... */
 #define AUDIT_MESSAGE_ID "3b8f1f6e0c8a4b7e9d2a5c4f1e6b7a90"
 
+/* The longest message and reason a record keeps, in bytes with the NUL; longer text is cut.
+ * A reason is a phrase; the longest, a failed Bind or Unbind's step and error, is formatted
+ * into AUDIT_REASON_MAX bytes (methods-driver.c). */
+#define AUDIT_MESSAGE_MAX 1024
+#define AUDIT_REASON_MAX  256
+
 typedef struct AuditRecord {
 	const char *action;  /* attach, open, detach, bind, unbind */
 	const char *outcome; /* granted, denied, refused, failed, done */

@@ -6,6 +6,17 @@
 #include "json.h"
 #include "message.h"
 
+/* Adds value under key, where NULL is a JSON null. */
+static int json_add_nullable(json_object *object, const char *key, json_object *value) {
+	/* json-c asserts on a NULL object: an allocation that failed before must not abort the
+	 * daemon here. */
+	if (!object || json_object_object_add(object, key, value) < 0) {
+		json_object_put(value);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int json_add(json_object *object, const char *key, json_object *value) {
 	if (!value)
 		return -ENOMEM;
@@ -15,16 +26,6 @@ int json_add(json_object *object, const char *key, json_object *value) {
 int json_append(json_object *array, json_object *value) {
 	/* json-c asserts on a NULL array: refuse here. */
 	if (!array || !value || json_object_array_add(array, value) < 0) {
-		json_object_put(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int json_add_nullable(json_object *object, const char *key, json_object *value) {
-	/* json-c asserts on a NULL object: an allocation that failed before must not abort the
-	 * daemon here. */
-	if (!object || json_object_object_add(object, key, value) < 0) {
 		json_object_put(value);
 		return -ENOMEM;
 	}

@@ -17,9 +17,6 @@ int json_add(json_object *object, const char *key, json_object *value);
  * fails. */
 int json_append(json_object *array, json_object *value);
 
-/* Adds value under key, where NULL is a JSON null. */
-int json_add_nullable(json_object *object, const char *key, json_object *value);
-
 /* A Device, with the attachment that holds its group in state. */
 json_object *device_to_json(const SysfsDevice *d, State *state);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,8 +32,12 @@ static void release_done(WorkerJob *job) {
 }
 
 void lifecycle_submit(Manager *m, WorkerJob *job) {
-	int r = workers_submit(m->workers, job);
+	int r;
 
+	assert(m);
+	assert(job);
+
+	r = workers_submit(m->workers, job);
 	if (r < 0) {
 		log_warning_errno(r, "No worker thread: running the kernel work on the event loop: %m");
 		job->run(job);
@@ -43,26 +48,28 @@ void lifecycle_submit(Manager *m, WorkerJob *job) {
 /* Ends a: the records change at once, the group's release (when a was its last attachment)
  * runs on a worker. */
 static void lifecycle_end_attachment(Manager *m, Attachment *a) {
-	ReleaseWork *w = calloc(1, sizeof(*w));
+	_cleanup_free_ ReleaseWork *w = calloc(1, sizeof(*w));
 
 	if (!w) {
 		/* Out of memory for the job: release here, blocking, rather than not at all. */
 		state_detach_now(&m->state, a);
 		return;
 	}
-	if (state_detach(&m->state, a, &w->release) == 0) {
-		free(w);
+	if (state_detach(&m->state, a, &w->release) == 0)
 		return;
-	}
-	*w = (ReleaseWork){ .job = { .run = release_run, .done = release_done },
-		            .manager = m,
-		            .release = w->release };
-	lifecycle_submit(m, &w->job);
+	w->job = (WorkerJob){ .run = release_run, .done = release_done };
+	w->manager = m;
+	/* The job frees itself when done (release_done). */
+	lifecycle_submit(m, &TAKE_PTR(w)->job);
 }
 
 void lifecycle_commit(Manager *m, const Change *change, const char *format, ...) {
-	char message[1024];
+	char message[AUDIT_MESSAGE_MAX];
 	va_list ap;
+
+	assert(m);
+	assert(change);
+	assert(format);
 
 	if (change->record) {
 		va_start(ap, format);
@@ -79,18 +86,25 @@ void lifecycle_commit(Manager *m, const Change *change, const char *format, ...)
 }
 
 void lifecycle_detach(Manager *m, Attachment *a, const char *reason, const struct ucred *by) {
-	const char *address = PCI_ADDRESS_TEXT(a->address);
-	AuditRecord record = { .action = "detach",
-		               .outcome = "done",
-		               .pid = by ? by->pid : 0,
-		               .uid = by ? by->uid : 0,
-		               .device = address,
-		               .attachment = a->id,
-		               .reason = reason,
-		               .owner_pid = a->pid,
-		               .owner_uid = a->uid };
-	Event event = { .kind = "detach", .attachment = a, .reason = reason };
+	const char *address;
+	AuditRecord record;
+	Event event;
 
+	assert(m);
+	assert(a);
+	assert(reason);
+
+	address = PCI_ADDRESS_TEXT(a->address);
+	record = (AuditRecord){ .action = "detach",
+		                .outcome = "done",
+		                .pid = by ? by->pid : 0,
+		                .uid = by ? by->uid : 0,
+		                .device = address,
+		                .attachment = a->id,
+		                .reason = reason,
+		                .owner_pid = a->pid,
+		                .owner_uid = a->uid };
+	event = (Event){ .kind = "detach", .attachment = a, .reason = reason };
 	lifecycle_commit(m,
 	                 &(Change){ .record = &record,
 	                            .priority = LOG_INFO,
@@ -117,22 +131,24 @@ static int on_owner_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t 
 	return 0;
 }
 
-int lifecycle_watch_owner(Manager *m, Attachment *a, int pidfd) {
-	OwnerWatch *w = malloc(sizeof(*w));
+int lifecycle_watch_owner(Manager *m, Attachment *a, int _pidfd) {
+	_cleanup_close_ int pidfd = TAKE_FD(_pidfd);
+	_cleanup_free_ OwnerWatch *w = NULL;
 	int r;
 
-	if (!w) {
-		safe_close(pidfd);
+	assert(m);
+	assert(a);
+
+	w = malloc(sizeof(*w));
+	if (!w)
 		return -ENOMEM;
-	}
 	*w = (OwnerWatch){ .manager = m, .attachment = a->id };
 	r = sd_event_add_io(m->event, &a->owner_source, pidfd, EPOLLIN, on_owner_exit, w);
-	if (r < 0) {
-		free(w);
-		safe_close(pidfd);
+	if (r < 0)
 		return r;
-	}
+	/* The source frees the watch with itself. */
 	(void) sd_event_source_set_destroy_callback(a->owner_source, free);
-	a->owner_pidfd = pidfd;
+	TAKE_PTR(w);
+	a->owner_pidfd = TAKE_FD(pidfd);
 	return 0;
 }

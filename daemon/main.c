@@ -93,9 +93,9 @@ static int parse_arguments(int argc, char *argv[], Options *o) {
  * or what is wrong (file, line, reason) on stderr, unprefixed: vfioctl check-policy repeats
  * it under its own name. Unlike the daemon, a missing file is an error: it was named. */
 static int check_policy(const char *path) {
+	_cleanup_(policy_done) Policy policy = {};
 	PolicyError error = {};
 	char why[POLICY_ERROR_TEXT_MAX];
-	Policy policy = {};
 	int r;
 
 	if (access(path, F_OK) < 0) {
@@ -110,34 +110,43 @@ static int check_policy(const char *path) {
 		return r;
 	}
 	printf("%s: valid, %zu rule(s)\n", path, policy.n_rules);
-	policy_done(&policy);
 	return 0;
+}
+
+/* The daemon: sets up a manager, drops privileges and serves until SIGTERM. Returns 0 or
+ * -errno (logged). */
+static int run(const Options *o) {
+	_cleanup_(manager_freep) Manager *m = NULL;
+	int r;
+
+	r = manager_new(&m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up: %m");
+	r = manager_load_policy(m, o->config_path);
+	if (r < 0)
+		return r;
+	r = manager_open_sysfs(m, o->sysfs_path);
+	if (r < 0)
+		return r;
+	r = manager_listen(m, o->socket_path);
+	if (r < 0)
+		return r;
+	r = caps_drop();
+	if (r < 0)
+		return r;
+	return manager_run(m);
 }
 
 int main(int argc, char *argv[]) {
 	Options o = { .socket_path = VFIOD_SOCKET_PATH, .sysfs_path = "/sys", .config_path = POLICY_PATH };
-	Manager *m = NULL;
 	int r;
 
 	r = parse_arguments(argc, argv, &o);
 	if (r <= 0)
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	if (o.check_policy_path)
-		return check_policy(o.check_policy_path) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	r = manager_new(&m);
-	if (r < 0) {
-		log_error_errno(r, "Failed to set up: %m");
-		return EXIT_FAILURE;
-	}
-	r = manager_load_policy(m, o.config_path);
-	if (r >= 0)
-		r = manager_open_sysfs(m, o.sysfs_path);
-	if (r >= 0)
-		r = manager_listen(m, o.socket_path);
-	if (r >= 0)
-		r = caps_drop();
-	if (r >= 0)
-		r = manager_run(m);
-	manager_free(m);
+		r = check_policy(o.check_policy_path);
+	else
+		r = run(&o);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

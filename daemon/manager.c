@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,10 +29,22 @@ static int manager_queue_cb(Connection *c);
 static void manager_dequeue_cb(Connection *c);
 static void manager_connection_closed(Connection *c);
 
-int manager_new(Manager **ret) {
-	Manager *m;
+/* SIGHUP reloads the policy; manager_load_policy() watches it, and sd-event watches only
+ * blocked signals. Blocked here, before any thread starts, a SIGHUP that comes before the
+ * policy is loaded waits for the watch instead of ending the daemon. */
+static int manager_block_sighup(void) {
 	sigset_t mask;
+
+	(void) sigemptyset(&mask);
+	(void) sigaddset(&mask, SIGHUP);
+	return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
+}
+
+int manager_new(Manager **ret) {
+	_cleanup_(manager_freep) Manager *m = NULL;
 	int r;
+
+	assert(ret);
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -45,19 +58,22 @@ int manager_new(Manager **ret) {
 	persist_init(&m->persist);
 
 	r = sd_event_default(&m->event);
-	/* sd-event wants the signals it handles blocked. */
-	if (r >= 0 &&
-	    (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
-	     sigaddset(&mask, SIGHUP) < 0 || sigprocmask(SIG_BLOCK, &mask, NULL) < 0))
-		r = negative_errno();
-	if (r >= 0)
-		r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_set_watchdog(m->event, true);
-	if (r >= 0)
-		r = workers_new(m->event, &m->workers);
+	if (r < 0)
+		return r;
+	/* SIGTERM and SIGINT end the loop; sd-event blocks them in this thread, the only one yet
+	 * (worker threads block every signal, worker.c). */
+	r = sd_event_set_signal_exit(m->event, true);
+	if (r < 0)
+		return r;
+	r = manager_block_sighup();
+	if (r < 0)
+		return r;
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		return r;
+	r = workers_new(m->event, &m->workers);
+	if (r < 0)
+		return r;
 	/* The connections reach the dispatcher and the run queue through these, not by name. */
 	m->connection_host = (ConnectionHost){ .event = m->event,
 		                               .limits = &m->policy.limits,
@@ -65,11 +81,7 @@ int manager_new(Manager **ret) {
 		                               .queue = manager_queue_cb,
 		                               .dequeue = manager_dequeue_cb,
 		                               .closed = manager_connection_closed };
-	if (r < 0) {
-		manager_free(m);
-		return r;
-	}
-	*ret = m;
+	*ret = TAKE_PTR(m);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "connection.h"
+#include "macro.h"
 #include "persist.h"
 #include "policy.h"
 #include "runqueue.h"
@@ -57,11 +58,15 @@ typedef struct Manager {
 	bool reload_again; /* and a SIGHUP came meanwhile */
 } Manager;
 
-/* Creates a manager with its event loop and SIGTERM/SIGINT handling. Returns 0 or -errno. */
+/* Creates a manager with its event loop: SIGTERM and SIGINT end the loop, SIGHUP is blocked
+ * for manager_load_policy() to watch. Call it before any other thread starts. Returns 0 and
+ * *ret (the caller's), or -errno. */
 int manager_new(Manager **ret);
 
-/* Closes every connection and fd, unlinks a socket it created; accepts NULL. Returns NULL. */
+/* Closes every connection and fd, unlinks a socket it created; accepts NULL and a manager
+ * manager_new() left half-built. Returns NULL. */
 Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Opens the sysfs root the daemon reads devices from ("/sys" normally). */
 int manager_open_sysfs(Manager *m, const char *path);

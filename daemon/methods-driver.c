@@ -90,7 +90,7 @@ static void driver_change_commit(Manager *m, DriverWork *w) {
 	MethodCall call = { .manager = m, .caller = &w->requester };
 	const char *address = PCI_ADDRESS_TEXT(w->device.address);
 	bool done = w->result >= 0;
-	char reason[256] = "";
+	char reason[AUDIT_REASON_MAX] = "";
 	AuditRecord record;
 
 	if (!done)

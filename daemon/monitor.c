@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 
 #include "connection.h"
@@ -33,6 +34,10 @@ static bool monitor_may_hear(Manager *m, const Connection *c, const Event *e) {
 }
 
 void monitor_emit(Manager *m, const Event *e) {
+	assert(m);
+	assert(e);
+	assert(e->kind);
+
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;
 		if (!c->monitoring || !monitor_may_hear(m, c, e))
@@ -43,8 +48,4 @@ void monitor_emit(Manager *m, const Event *e) {
 			connection_free(c);
 		}
 	}
-}
-
-void monitor_emit_attachment(Manager *m, const char *kind, const Attachment *a, const char *reason) {
-	monitor_emit(m, &(Event){ .kind = kind, .attachment = a, .reason = reason });
 }

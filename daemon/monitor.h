@@ -12,6 +12,3 @@ typedef struct Manager Manager;
 /* Sends e to every monitoring connection whose caller may hear of it; drops a subscriber
  * whose unread events reached CONNECTION_MAX_QUEUED_BYTES. */
 void monitor_emit(Manager *m, const Event *e);
-
-/* The same for an event about an attachment (or none). */
-void monitor_emit_attachment(Manager *m, const char *kind, const Attachment *a, const char *reason);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -24,10 +25,12 @@
 #define NAME_MAX_LENGTH 32
 
 void persist_init(Persist *p) {
+	assert(p);
 	*p = (Persist){ .enabled = getenv("NOTIFY_SOCKET") != NULL };
 }
 
 void persist_done(Persist *p) {
+	assert(p);
 	for (size_t i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
@@ -41,27 +44,33 @@ static bool persist_has(const Persist *p, const char *name) {
 	return false;
 }
 
-/* Hands systemd a copy of fd under name. FDPOLL=0: a pidfd turns readable when its process
- * exits, and the store must keep it for the next instance to see that. */
-static int persist_put(Persist *p, const char *name, int fd) {
-	char message[64 + NAME_MAX_LENGTH];
-	char **names;
-	int r;
+/* Room for one more name in p->names. */
+static int persist_grow(Persist *p) {
+	char **names = reallocarray(p->names, p->n_names + 1, sizeof(char *));
 
-	names = reallocarray(p->names, p->n_names + 1, sizeof(char *));
 	if (!names)
 		return -ENOMEM;
 	p->names = names;
-	p->names[p->n_names] = strdup(name);
-	if (!p->names[p->n_names])
+	return 0;
+}
+
+/* Hands systemd a copy of fd under name. FDPOLL=0: a pidfd turns readable when its process
+ * exits, and the store must keep it for the next instance to see that. */
+static int persist_put(Persist *p, const char *name, int fd) {
+	_cleanup_free_ char *copy = strdup(name);
+	char message[64 + NAME_MAX_LENGTH];
+	int r;
+
+	if (!copy)
 		return -ENOMEM;
+	r = persist_grow(p);
+	if (r < 0)
+		return r;
 	(void) snprintf(message, sizeof(message), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
 	r = sd_pid_notify_with_fds(0, false, message, &fd, 1);
-	if (r <= 0) {
-		free(p->names[p->n_names]);
+	if (r <= 0)
 		return r < 0 ? r : -EOPNOTSUPP;
-	}
-	p->n_names++;
+	p->names[p->n_names++] = TAKE_PTR(copy);
 	return 0;
 }
 
@@ -139,7 +148,7 @@ static json_object *state_describe(State *s) {
 		json_object *v = json_object_new_object();
 		r |= json_add(v, "id", json_object_new_int64(vm->id));
 		r |= json_add(v, "iommuType", json_object_new_int(vm->iommu_type));
-		r |= v ? json_object_array_add(vms, v) : -ENOMEM;
+		r |= json_append(vms, v);
 	}
 	for (Group *g = s->groups; g; g = g->next) {
 		if (!record_is_settled(g->busy, g->fd))
@@ -147,12 +156,12 @@ static json_object *state_describe(State *s) {
 		json_object *v = json_object_new_object();
 		r |= json_add(v, "number", json_object_new_int(g->number));
 		r |= json_add(v, "vm", json_object_new_int64(g->vm->id));
-		r |= v ? json_object_array_add(groups, v) : -ENOMEM;
+		r |= json_append(groups, v);
 	}
 	for (Attachment *a = s->attachments; a; a = a->next) {
 		json_object *v = attachment_to_json(a);
 		r |= json_add(v, "sinceEpoch", json_object_new_int64(a->since));
-		r |= v ? json_object_array_add(attachments, v) : -ENOMEM;
+		r |= json_append(attachments, v);
 	}
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
@@ -179,18 +188,11 @@ static int state_description_fd(State *s, int *ret) {
 	return 0;
 }
 
-int persist_sync(Persist *p, State *s) {
-	size_t max = state_count_fds(s);
-	_cleanup_free_ Wanted *wanted = calloc(max + 1, sizeof(Wanted));
+/* Makes the store hold wanted[0..n) and a fresh description of s. */
+static int persist_update(Persist *p, State *s, const Wanted *wanted, size_t n) {
 	_cleanup_close_ int description = -EBADF;
-	size_t n;
-	int r = 0;
+	int r;
 
-	if (!p->enabled)
-		return 0;
-	if (!wanted)
-		return log_oom();
-	n = state_wanted(s, wanted, max);
 	/* Released objects leave the store: a stored copy would keep them alive. */
 	for (size_t i = 0; i < p->n_names;) {
 		bool keep = strcmp(p->names[i], STATE_NAME) == 0;
@@ -201,16 +203,37 @@ int persist_sync(Persist *p, State *s) {
 		else
 			(void) persist_remove_at(p, i);
 	}
-	for (size_t j = 0; j < n && r >= 0; j++)
-		if (!persist_has(p, wanted[j].name))
-			r = persist_put(p, wanted[j].name, wanted[j].fd);
-	if (r >= 0)
-		r = state_description_fd(s, &description);
-	for (size_t i = 0; r >= 0 && i < p->n_names; i++)
+	for (size_t j = 0; j < n; j++) {
+		if (persist_has(p, wanted[j].name))
+			continue;
+		r = persist_put(p, wanted[j].name, wanted[j].fd);
+		if (r < 0)
+			return r;
+	}
+	r = state_description_fd(s, &description);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_names; i++)
 		if (strcmp(p->names[i], STATE_NAME) == 0)
 			(void) persist_remove_at(p, i);
-	if (r >= 0)
-		r = persist_put(p, STATE_NAME, description);
+	return persist_put(p, STATE_NAME, description);
+}
+
+int persist_sync(Persist *p, State *s) {
+	_cleanup_free_ Wanted *wanted = NULL;
+	size_t max;
+	int r;
+
+	assert(p);
+	assert(s);
+
+	if (!p->enabled)
+		return 0;
+	max = state_count_fds(s);
+	wanted = calloc(max + 1, sizeof(Wanted));
+	if (!wanted)
+		return log_oom();
+	r = persist_update(p, s, wanted, state_wanted(s, wanted, max));
 	if (r < 0)
 		return log_warning_errno(
 		        r, "Failed to update systemd's fd store, a restart would lose state: %m");
@@ -343,33 +366,59 @@ static int read_description(Passed *passed, json_object **ret) {
 	return message_parse_object(text, (size_t) n, ret);
 }
 
+/* Whatever we were given is in the store: the next sync removes what is not kept. */
+static int persist_adopt_names(Persist *p, char **names, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *copy = NULL;
+		int r;
+
+		if (!names[i] || persist_has(p, names[i]) || strlen(names[i]) >= NAME_MAX_LENGTH)
+			continue;
+		copy = strdup(names[i]);
+		if (!copy)
+			return -ENOMEM;
+		r = persist_grow(p);
+		if (r < 0)
+			return r;
+		p->names[p->n_names++] = TAKE_PTR(copy);
+	}
+	return 0;
+}
+
+/* Rebuilds s from the description passed back, taking the fds it names. */
+static int restore_from_description(State *s, Passed *passed) {
+	_cleanup_json_ json_object *description = NULL;
+	int r;
+
+	r = read_description(passed, &description);
+	if (r < 0)
+		return r;
+	restore_array(s, description, "vms", passed, restore_vm);
+	restore_array(s, description, "groups", passed, restore_group);
+	restore_array(s, description, "attachments", passed, restore_attachment);
+	state_prune(s);
+	return 0;
+}
+
 int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
 	Passed passed = { .fds = fds, .names = names, .n = n };
-	_cleanup_json_ json_object *description = NULL;
 	size_t restored = 0;
 	int r;
 
+	assert(p);
+	assert(s);
+	assert(fds || n == 0);
+	assert(names || n == 0);
+
 	for (size_t i = 0; i < n; i++)
 		log_debug("Passed back from the fd store: fd %d named %s.", fds[i], names[i] ?: "(none)");
-	/* Whatever we were given is in the store: the next sync removes what is not kept. */
-	for (size_t i = 0; i < n; i++)
-		if (names[i] && !persist_has(p, names[i]) && strlen(names[i]) < NAME_MAX_LENGTH) {
-			char **grown = reallocarray(p->names, p->n_names + 1, sizeof(char *));
-			if (!grown || !(grown[p->n_names] = strdup(names[i]))) {
-				p->names = grown ?: p->names;
-				close_many(fds, n);
-				return log_oom();
-			}
-			p->names = grown;
-			p->n_names++;
-		}
-	r = read_description(&passed, &description);
-	if (r >= 0) {
-		restore_array(s, description, "vms", &passed, restore_vm);
-		restore_array(s, description, "groups", &passed, restore_group);
-		restore_array(s, description, "attachments", &passed, restore_attachment);
-		state_prune(s);
-	} else if (r != -ENOENT || n > 0)
+	r = persist_adopt_names(p, names, n);
+	if (r < 0) {
+		close_many(fds, n);
+		return log_oom();
+	}
+	r = restore_from_description(s, &passed);
+	if (r < 0 && (r != -ENOENT || n > 0))
 		log_warning_errno(r, "Cannot read the saved state, starting afresh: %m");
 	close_many(fds, n);
 	for (Attachment *a = s->attachments; a; a = a->next)

@@ -224,7 +224,7 @@ static int parse_rule(char *const *w, size_t n, unsigned number, Policy *p, Poli
 	};
 	PolicyRule r = {};
 	size_t i;
-	int k = 0;
+	int k;
 
 	if (strcmp(w[0], "limit") == 0)
 		return parse_limit(w, n, number, p, e);
@@ -242,13 +242,17 @@ static int parse_rule(char *const *w, size_t n, unsigned number, Policy *p, Poli
 		k = parse_object_word(w[1], &r, number, e);
 	else
 		k = parse_subject_word(w[1], &r, number, e);
-	if (k >= 0 && r.kind == RULE_ALLOW)
-		k = parse_object_word(w[2], &r, number, e);
-	if (k >= 0 && r.kind == RULE_MEMLOCK && parse_size(w[2], &r.memlock) < 0)
-		k = policy_fail(e, number,
-		                "bad size '%.64s' (expected bytes, with K, M, G or T, or infinity)", w[2]);
 	if (k < 0)
 		return k;
+	if (r.kind == RULE_ALLOW) {
+		k = parse_object_word(w[2], &r, number, e);
+		if (k < 0)
+			return k;
+	}
+	if (r.kind == RULE_MEMLOCK && parse_size(w[2], &r.memlock) < 0)
+		return policy_fail(e, number,
+		                   "bad size '%.64s' (expected bytes, with K, M, G or T, or infinity)",
+		                   w[2]);
 	k = policy_append(p, &r);
 	return k == -E2BIG ? policy_fail(e, number, "more than %u rules", POLICY_MAX_RULES) : k;
 }
@@ -269,30 +273,30 @@ static int parse_line(char *text, unsigned number, Policy *p, PolicyError *e) {
 	return n == 0 ? 0 : parse_rule(w, n, number, p, e);
 }
 
+/* A failure without a line to blame: its reason is the error's text. Returns r. */
+static int policy_fail_errno(PolicyError *e, int r) {
+	(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-r));
+	return r;
+}
+
 /* Opens a policy file: a regular file only, so a FIFO or a directory cannot block or confuse
  * the load. */
-static FILE *open_regular(const char *path, PolicyError *e, int *ret) {
+static int open_regular(const char *path, PolicyError *e, FILE **ret) {
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	FILE *f;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-	if (fd < 0) {
-		*ret = negative_errno();
-		(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-*ret));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		*ret = policy_fail(e, 0, "not a regular file");
-		return NULL;
-	}
+	if (fd < 0)
+		return policy_fail_errno(e, negative_errno());
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return policy_fail(e, 0, "not a regular file");
 	f = fdopen(fd, "r");
-	if (!f) {
-		*ret = negative_errno();
-		close(fd);
-		(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-*ret));
-	}
-	return f;
+	if (!f)
+		return policy_fail_errno(e, negative_errno());
+	/* The stream owns fd now. */
+	TAKE_FD(fd);
+	*ret = f;
+	return 0;
 }
 
 /* Reads one line of f into line (at most POLICY_MAX_LINE bytes, the newline dropped). Returns
@@ -315,67 +319,92 @@ static int read_line(FILE *f, char line[static POLICY_MAX_LINE + 1]) {
 }
 
 int policy_parse_file(const char *path, Policy *p, PolicyError *e) {
+	_cleanup_(fclosep) FILE *f = NULL;
 	char line[POLICY_MAX_LINE + 1];
 	unsigned number = 0;
-	FILE *f;
-	int r = 0, k;
+	int r, k;
 
 	(void) snprintf(e->path, sizeof(e->path), "%s", path);
 	e->line = 0;
-	f = open_regular(path, e, &r);
-	if (!f)
+	r = open_regular(path, e, &f);
+	if (r < 0)
 		return r;
-	while (r >= 0 && (k = read_line(f, line)) != 0) {
+	while ((k = read_line(f, line)) != 0) {
 		number++;
 		if (k == -E2BIG)
-			r = policy_fail(e, number, "line longer than %u bytes", POLICY_MAX_LINE);
-		else if (k == -EBADMSG)
-			r = policy_fail(e, number, "NUL byte in line");
-		else
-			r = parse_line(line, number, p, e);
+			return policy_fail(e, number, "line longer than %u bytes", POLICY_MAX_LINE);
+		if (k == -EBADMSG)
+			return policy_fail(e, number, "NUL byte in line");
+		r = parse_line(line, number, p, e);
+		if (r < 0)
+			return r;
 	}
-	if (r >= 0 && ferror(f))
-		r = policy_fail(e, number, "read error");
-	fclose(f);
-	return r;
+	if (ferror(f))
+		return policy_fail(e, number, "read error");
+	return 0;
 }
 
 static int compare_names(const void *a, const void *b) {
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The *.conf names of dir, sorted; none when it does not exist. */
-static int list_dropins(const char *dir, char ***ret, size_t *ret_n) {
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	struct dirent *de;
-	size_t n = 0;
-	int r = 0;
+/* The file names of a drop-in directory. */
+typedef struct DropIns {
+	char **names;
+	size_t n;
+} DropIns;
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : negative_errno();
-	while (r >= 0 && (de = readdir(d))) {
-		size_t length = strlen(de->d_name);
-		char **grown;
-		if (de->d_name[0] == '.' || length < 6 || strcmp(de->d_name + length - 5, ".conf") != 0)
+static void dropins_done(DropIns *l) {
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	*l = (DropIns){};
+}
+
+/* Appends a copy of name; -E2BIG beyond POLICY_MAX_DROPINS. */
+static int dropins_add(DropIns *l, const char *name) {
+	_cleanup_free_ char *copy = NULL;
+	char **grown;
+
+	if (l->n >= POLICY_MAX_DROPINS)
+		return -E2BIG;
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	grown = reallocarray(l->names, l->n + 1, sizeof(char *));
+	if (!grown)
+		return -ENOMEM;
+	l->names = grown;
+	l->names[l->n++] = TAKE_PTR(copy);
+	return 0;
+}
+
+static bool is_dropin_name(const char *name) {
+	size_t length = strlen(name);
+
+	return name[0] != '.' && length >= 6 && strcmp(name + length - 5, ".conf") == 0;
+}
+
+/* The *.conf names of dir, sorted; none when it does not exist. */
+static int list_dropins(const char *dir, DropIns *ret) {
+	_cleanup_(dropins_done) DropIns l = {};
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	struct dirent *de;
+	int r;
+
+	if (!d && errno != ENOENT)
+		return negative_errno();
+	while (d && (de = readdir(d))) {
+		if (!is_dropin_name(de->d_name))
 			continue;
-		grown = n < POLICY_MAX_DROPINS ? reallocarray(names, n + 1, sizeof(char *)) : NULL;
-		if (!grown || !(grown[n] = strdup(de->d_name))) {
-			names = grown ?: names;
-			r = n < POLICY_MAX_DROPINS ? -ENOMEM : -E2BIG;
-			break;
-		}
-		names = grown;
-		n++;
+		r = dropins_add(&l, de->d_name);
+		if (r < 0)
+			return r;
 	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof(char *), compare_names);
-	*ret = names;
-	*ret_n = n;
-	return r;
+	if (l.n > 0)
+		qsort(l.names, l.n, sizeof(char *), compare_names);
+	*ret = TAKE_STRUCT(l);
+	return 0;
 }
 
 void policy_limits_default(PolicyLimits *l) {
@@ -389,39 +418,32 @@ void policy_limits_default(PolicyLimits *l) {
 }
 
 int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyError *e) {
-	Policy p = {};
-	char **dropins = NULL;
-	size_t n = 0;
+	_cleanup_(policy_done) Policy p = {};
+	_cleanup_(dropins_done) DropIns dropins = {};
 	int r;
 
 	policy_limits_default(&p.limits);
 	r = policy_parse_file(path, &p, e);
-	if (r == -ENOENT)
-		r = 0;
-	if (r >= 0) {
-		(void) snprintf(e->path, sizeof(e->path), "%s", dropin_dir);
-		r = list_dropins(dropin_dir, &dropins, &n);
-		if (r == -E2BIG)
-			r = policy_fail(e, 0, "more than %u drop-ins", POLICY_MAX_DROPINS);
-		else if (r < 0)
-			(void) snprintf(e->reason, sizeof(e->reason), "%s", strerror(-r));
-	}
-	for (size_t i = 0; i < n; i++) {
-		char file[PATH_MAX];
-		if (r >= 0 &&
-		    snprintf(file, sizeof(file), "%s/%s", dropin_dir, dropins[i]) >= (int) sizeof(file))
-			r = policy_fail(e, 0, "path too long");
-		if (r >= 0)
-			r = policy_parse_file(file, &p, e);
-		free(dropins[i]);
-	}
-	free(dropins);
-	if (r < 0) {
-		policy_done(&p);
+	if (r < 0 && r != -ENOENT)
 		return r;
+	(void) snprintf(e->path, sizeof(e->path), "%s", dropin_dir);
+	r = list_dropins(dropin_dir, &dropins);
+	if (r == -E2BIG)
+		return policy_fail(e, 0, "more than %u drop-ins", POLICY_MAX_DROPINS);
+	if (r < 0)
+		return policy_fail_errno(e, r);
+	for (size_t i = 0; i < dropins.n; i++) {
+		char file[PATH_MAX];
+
+		if (snprintf(file, sizeof(file), "%s/%s", dropin_dir, dropins.names[i]) >=
+		    (int) sizeof(file))
+			return policy_fail(e, 0, "path too long");
+		r = policy_parse_file(file, &p, e);
+		if (r < 0)
+			return r;
 	}
 	policy_done(ret);
-	*ret = p;
+	*ret = TAKE_STRUCT(p);
 	return 0;
 }
 

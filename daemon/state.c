@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,17 +13,19 @@
 #include "state.h"
 
 void state_init(State *s) {
+	assert(s);
 	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1 };
 }
 
 Attachment *state_find_attachment(State *s, unsigned id) {
+	assert(s);
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (a->id == id)
 			return a;
 	return NULL;
 }
 
-Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
+static Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (pci_address_equal(a->address, address))
 			return a;
@@ -30,6 +33,7 @@ Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
 }
 
 Attachment *state_find_attachment_by_group(State *s, int group) {
+	assert(s);
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (a->group->number == group)
 			return a;
@@ -37,13 +41,15 @@ Attachment *state_find_attachment_by_group(State *s, int group) {
 }
 
 Group *state_find_group(State *s, int number) {
+	assert(s);
 	for (Group *g = s->groups; g; g = g->next)
 		if (g->number == number)
 			return g;
 	return NULL;
 }
 
-Vm *state_find_vm(State *s, int vm_fd) {
+/* The known VM whose held fd is the same open file as vm_fd, NULL when new. */
+static Vm *state_find_vm(State *s, int vm_fd) {
 	for (Vm *vm = s->vms; vm; vm = vm->next)
 		if (vm_fd_same(vm->vm_fd, vm_fd) > 0)
 			return vm;
@@ -66,6 +72,7 @@ static void vm_free(Vm *vm) {
 	safe_close(vm->vm_fd);
 	free(vm);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Vm *, vm_free)
 
 /* Frees vm once nothing refers to it: no attachment, no job. */
 static void vm_release_if_unused(State *s, Vm *vm) {
@@ -95,21 +102,18 @@ static void group_drop(State *s, Group *g) {
 
 /* A new VM record for vm_fd (our own copy), reserved until its container exists. */
 static int vm_new_reserved(State *s, int vm_fd, Vm **ret) {
-	Vm *vm = calloc(1, sizeof(*vm));
+	_cleanup_(vm_freep) Vm *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return -ENOMEM;
 	*vm = (Vm){ .id = s->next_vm_id, .container_fd = -EBADF, .busy = true };
 	vm->vm_fd = fcntl(vm_fd, F_DUPFD_CLOEXEC, 3);
-	if (vm->vm_fd < 0) {
-		int r = negative_errno();
-		free(vm);
-		return r;
-	}
+	if (vm->vm_fd < 0)
+		return negative_errno();
 	s->next_vm_id++;
 	vm->next = s->vms;
 	s->vms = vm;
-	*ret = vm;
+	*ret = TAKE_PTR(vm);
 	return 0;
 }
 
@@ -161,13 +165,28 @@ static int state_check_busy(State *s, const SysfsDevice *device, Vm *vm, AttachF
 	return -EBUSY;
 }
 
+/* A kernel failure of an attach before its job: its operation into *ret_failure, r returned. */
+static int attach_fail(AttachFailure *ret_failure, const char *operation, int r) {
+	*ret_failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = operation };
+	return r;
+}
+
 int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
                        AttachFailure *ret_failure, AttachJob *job, Attachment **ret) {
+	_cleanup_close_ int container = -EBADF;
 	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
-	Vm *vm = state_find_vm(s, vm_fd);
-	Group *g = state_find_group(s, device->group);
-	int container = -EBADF, r;
+	Group *g;
+	Vm *vm;
+	int r;
 
+	assert(s);
+	assert(device);
+	assert(ret_failure);
+	assert(job);
+	assert(ret);
+
+	vm = state_find_vm(s, vm_fd);
+	g = state_find_group(s, device->group);
 	if ((vm && vm->busy) || (g && g->busy))
 		return -EAGAIN;
 	r = state_check_busy(s, device, vm, &failure);
@@ -178,25 +197,24 @@ int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid
 	/* The group is in this VM's container already: nothing for the kernel to do. */
 	if (g)
 		return attachment_link(s, device->address, g, vm, pid, uid, ret);
-	if (vm && (container = fcntl(vm->container_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-		failure.operation = "fcntl F_DUPFD_CLOEXEC";
-		*ret_failure = failure;
-		return negative_errno();
+	if (vm) {
+		container = fcntl(vm->container_fd, F_DUPFD_CLOEXEC, 3);
+		if (container < 0)
+			return attach_fail(ret_failure, "fcntl F_DUPFD_CLOEXEC", negative_errno());
+	} else {
+		r = vm_new_reserved(s, vm_fd, &vm);
+		if (r < 0)
+			return attach_fail(ret_failure, "allocate the group", r);
 	}
-	r = vm ? 0 : vm_new_reserved(s, vm_fd, &vm);
-	g = r >= 0 ? group_new_reserved(s, device->group, vm) : NULL;
+	g = group_new_reserved(s, device->group, vm);
 	if (!g) {
-		safe_close(container);
-		if (r >= 0)
-			vm_release_if_unused(s, vm);
-		failure.operation = "allocate the group";
-		*ret_failure = failure;
-		return r < 0 ? r : -ENOMEM;
+		vm_release_if_unused(s, vm);
+		return attach_fail(ret_failure, "allocate the group", -ENOMEM);
 	}
 	vm->n_jobs++;
 	*job = (AttachJob){ .vfio = s->vfio,
 		            .group_number = device->group,
-		            .container_fd = container,
+		            .container_fd = TAKE_FD(container),
 		            .group_fd = -EBADF,
 		            .new_container_fd = -EBADF,
 		            .vm = vm,
@@ -221,23 +239,37 @@ static int attach_join_container(AttachJob *j, const char **op) {
 	return r;
 }
 
-void state_attach_run(AttachJob *j) {
-	const char **op = &j->failure.operation;
+/* The kernel steps of an attach, in order; the first failure ends them. */
+static int attach_kernel_steps(AttachJob *j, const char **op) {
 	bool viable = false;
 	int r;
 
-	j->failure.kind = ATTACH_FAILURE_KERNEL;
 	r = j->vfio->group_open(j->group_number, &j->group_fd, op);
-	if (r >= 0)
-		r = j->vfio->group_get_viable(j->group_fd, &viable, op);
-	if (r >= 0 && !viable) {
+	if (r < 0)
+		return r;
+	r = j->vfio->group_get_viable(j->group_fd, &viable, op);
+	if (r < 0)
+		return r;
+	if (!viable) {
 		j->failure.kind = ATTACH_FAILURE_NOT_VIABLE;
-		r = -EPERM;
+		return -EPERM;
 	}
-	if (r >= 0 && j->container_fd < 0)
+	if (j->container_fd < 0) {
 		r = j->vfio->container_open(&j->new_container_fd, &j->iommu_type, op);
-	if (r >= 0)
-		r = attach_join_container(j, op);
+		if (r < 0)
+			return r;
+	}
+	return attach_join_container(j, op);
+}
+
+void state_attach_run(AttachJob *j) {
+	int r;
+
+	assert(j);
+	assert(j->vfio);
+
+	j->failure.kind = ATTACH_FAILURE_KERNEL;
+	r = attach_kernel_steps(j, &j->failure.operation);
 	if (r < 0) {
 		/* Reverse order: the container was made after the group was opened. */
 		j->new_container_fd = safe_close(j->new_container_fd);
@@ -248,44 +280,65 @@ void state_attach_run(AttachJob *j) {
 	j->result = r;
 }
 
-int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_failure, Attachment **ret) {
-	Vm *vm = j->vm;
-	Group *g = j->group;
-	int r = j->result;
+/* The end of an attach that failed, its group gone: a VM that never got its container goes
+ * with the job. */
+static int attach_end_failed(State *s, AttachJob *j, AttachFailure *ret_failure, int r) {
+	vm_release_if_unused(s, j->vm);
+	*ret_failure = j->failure;
+	return r;
+}
 
+int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_failure, Attachment **ret) {
+	Group *g;
+	Vm *vm;
+	int r;
+
+	assert(s);
+	assert(j);
+	assert(ret_failure);
+	assert(ret);
+	/* The records the job reserved in state_attach_begin(). */
+	assert(j->vm && j->vm->n_jobs > 0);
+	assert(j->group && j->group->busy);
+
+	vm = j->vm;
+	g = j->group;
+	r = j->result;
 	vm->n_jobs--;
 	if (r >= 0 && abandon) {
 		(void) s->vfio->group_unset_container(j->group_fd, NULL);
 		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "abandoned" };
 		r = -ECANCELED;
 	}
-	if (r >= 0) {
-		if (vm->busy) {
-			vm->container_fd = TAKE_FD(j->new_container_fd);
-			vm->iommu_type = j->iommu_type;
-			vm->busy = false;
-		}
-		g->fd = TAKE_FD(j->group_fd);
-		g->busy = false;
-		r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
-		if (r >= 0)
-			return 0;
+	if (r < 0) {
+		j->new_container_fd = safe_close(j->new_container_fd);
+		j->group_fd = safe_close(j->group_fd);
+		group_unlink_free(s, g);
+		return attach_end_failed(s, j, ret_failure, r);
+	}
+	if (vm->busy) {
+		vm->container_fd = TAKE_FD(j->new_container_fd);
+		vm->iommu_type = j->iommu_type;
+		vm->busy = false;
+	}
+	g->fd = TAKE_FD(j->group_fd);
+	g->busy = false;
+	r = attachment_link(s, j->address, g, vm, j->pid, j->uid, ret);
+	if (r < 0) {
 		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL,
 			                      .operation = "allocate the attachment" };
 		group_drop(s, g);
-	} else {
-		safe_close(j->new_container_fd);
-		safe_close(j->group_fd);
-		group_unlink_free(s, g);
+		return attach_end_failed(s, j, ret_failure, r);
 	}
-	/* A VM that never got its container goes with the job. */
-	vm_release_if_unused(s, vm);
-	*ret_failure = j->failure;
-	return r;
+	return 0;
 }
 
 int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 	int fd;
+
+	assert(s);
+	assert(a);
+	assert(job);
 
 	if (a->device_open)
 		return -EBUSY;
@@ -303,13 +356,21 @@ int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 }
 
 void state_open_run(OpenJob *j) {
+	assert(j);
+	assert(j->vfio);
 	j->result = j->vfio->group_get_device_fd(j->group_fd, j->address, &j->device_fd, &j->operation);
 	j->group_fd = safe_close(j->group_fd);
 }
 
 int state_open_end(State *s, OpenJob *j, int *ret_fd, const char **ret_operation) {
-	Attachment *a = state_find_attachment(s, j->attachment);
+	Attachment *a;
 
+	assert(s);
+	assert(j);
+	assert(ret_fd);
+	assert(ret_operation);
+
+	a = state_find_attachment(s, j->attachment);
 	if (!a) {
 		j->device_fd = safe_close(j->device_fd);
 		return -ENOENT;
@@ -324,9 +385,15 @@ int state_open_end(State *s, OpenJob *j, int *ret_fd, const char **ret_operation
 }
 
 int state_detach(State *s, Attachment *a, ReleaseJob *job) {
-	Group *g = a->group;
-	Vm *vm = a->vm;
+	Group *g;
+	Vm *vm;
 
+	assert(s);
+	assert(a);
+	assert(job);
+
+	g = a->group;
+	vm = a->vm;
 	UNLINK(s->attachments, Attachment, a);
 	sd_event_source_disable_unref(a->owner_source);
 	safe_close(a->owner_pidfd);
@@ -353,6 +420,8 @@ int state_detach(State *s, Attachment *a, ReleaseJob *job) {
 }
 
 void state_release_run(ReleaseJob *j) {
+	assert(j);
+	assert(j->vfio);
 	j->result = j->vfio->group_unset_container(j->group_fd, &j->operation);
 	j->group_fd = safe_close(j->group_fd);
 	j->container_fd = safe_close(j->container_fd);
@@ -360,8 +429,12 @@ void state_release_run(ReleaseJob *j) {
 }
 
 void state_release_end(State *s, ReleaseJob *j) {
-	Group *g = state_find_group(s, j->group_number);
+	Group *g;
 
+	assert(s);
+	assert(j);
+
+	g = state_find_group(s, j->group_number);
 	/* EBUSY while a client still holds a device fd of the group: the kernel keeps the group
 	 * in the container until that fd is closed. */
 	if (j->result < 0)
@@ -373,6 +446,9 @@ void state_release_end(State *s, ReleaseJob *j) {
 void state_detach_now(State *s, Attachment *a) {
 	ReleaseJob job;
 
+	assert(s);
+	assert(a);
+
 	if (state_detach(s, a, &job) > 0) {
 		state_release_run(&job);
 		state_release_end(s, &job);
@@ -380,8 +456,13 @@ void state_detach_now(State *s, Attachment *a) {
 }
 
 int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachment) {
-	Group *g = state_find_group(s, number);
+	Group *g;
 
+	assert(s);
+	assert(ret);
+	assert(ret_attachment);
+
+	g = state_find_group(s, number);
 	if (g && g->busy)
 		return -EAGAIN;
 	if (g) {
@@ -397,10 +478,14 @@ int state_group_reserve(State *s, int number, Group **ret, unsigned *ret_attachm
 }
 
 void state_group_unreserve(State *s, Group *g) {
+	assert(s);
+	/* A group state_group_reserve() reserved. */
+	assert(g && g->busy && !g->vm);
 	group_unlink_free(s, g);
 }
 
 void state_done(State *s) {
+	assert(s);
 	while (s->attachments)
 		state_detach_now(s, s->attachments);
 	/* Records a job still held, had one been left running. */
@@ -416,57 +501,71 @@ void state_done(State *s) {
 void state_format_time(time_t t, char *buffer, size_t size) {
 	struct tm tm;
 
+	assert(buffer);
+
 	if (!gmtime_r(&t, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void) snprintf(buffer, size, "1970-01-01T00:00:00Z");
 }
 
 Vm *state_find_vm_by_id(State *s, unsigned id) {
+	assert(s);
 	for (Vm *vm = s->vms; vm; vm = vm->next)
 		if (vm->id == id)
 			return vm;
 	return NULL;
 }
 
-int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type) {
-	Vm *vm = calloc(1, sizeof(*vm));
+int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioIommuType type) {
+	_cleanup_close_ int vm_fd = TAKE_FD(_vm_fd), container_fd = TAKE_FD(_container_fd);
+	Vm *vm;
 
-	if (!vm) {
-		safe_close(vm_fd);
-		safe_close(container_fd);
+	assert(s);
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
 		return -ENOMEM;
-	}
-	*vm = (Vm){
-		.id = id, .vm_fd = vm_fd, .container_fd = container_fd, .iommu_type = type, .next = s->vms
-	};
+	*vm = (Vm){ .id = id,
+		    .vm_fd = TAKE_FD(vm_fd),
+		    .container_fd = TAKE_FD(container_fd),
+		    .iommu_type = type,
+		    .next = s->vms };
 	s->vms = vm;
 	if (s->next_vm_id <= id)
 		s->next_vm_id = id + 1;
 	return 0;
 }
 
-int state_restore_group(State *s, int number, int fd, Vm *vm) {
-	Group *g = calloc(1, sizeof(*g));
+int state_restore_group(State *s, int number, int _fd, Vm *vm) {
+	_cleanup_close_ int fd = TAKE_FD(_fd);
+	Group *g;
 
-	if (!g) {
-		safe_close(fd);
+	assert(s);
+	assert(vm);
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
 		return -ENOMEM;
-	}
-	*g = (Group){ .number = number, .fd = fd, .vm = vm, .next = s->groups };
+	*g = (Group){ .number = number, .fd = TAKE_FD(fd), .vm = vm, .next = s->groups };
 	s->groups = g;
 	return 0;
 }
 
-int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd) {
-	Attachment *a = malloc(sizeof(*a));
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int _owner_pidfd) {
+	_cleanup_close_ int owner_pidfd = TAKE_FD(_owner_pidfd);
+	Attachment *a;
 
-	if (!a) {
-		safe_close(owner_pidfd);
+	assert(s);
+	assert(template);
+	assert(g);
+	assert(vm);
+
+	a = malloc(sizeof(*a));
+	if (!a)
 		return -ENOMEM;
-	}
 	*a = *template;
 	a->group = g;
 	a->vm = vm;
-	a->owner_pidfd = owner_pidfd;
+	a->owner_pidfd = TAKE_FD(owner_pidfd);
 	a->owner_source = NULL;
 	a->next = s->attachments;
 	s->attachments = a;
@@ -478,6 +577,7 @@ int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm 
 }
 
 void state_prune(State *s) {
+	assert(s);
 	for (Group *g = s->groups, *next; g; g = next) {
 		next = g->next;
 		if (g->n_attachments == 0 && !g->busy)

@@ -87,12 +87,9 @@ void state_init(State *s);
 void state_done(State *s);
 
 Attachment *state_find_attachment(State *s, unsigned id);
-Attachment *state_find_attachment_by_address(State *s, PciAddress address);
 /* The first attachment holding group number, NULL when the group is free. */
 Attachment *state_find_attachment_by_group(State *s, int group);
 Group *state_find_group(State *s, int number);
-/* The known VM whose held fd is the same open file as vm_fd, NULL when new. */
-Vm *state_find_vm(State *s, int vm_fd);
 
 /* Attach: the privileged half of QEMU's attach sequence for device (already found in sysfs
  * and checked viable there) on the VM of vm_fd, for the process pid/uid. The kernel work

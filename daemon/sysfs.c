@@ -130,10 +130,12 @@ static int open_device_dir(int root_fd, PciAddress address, int *ret_fd) {
 int sysfs_device_is_enabled(int root_fd, PciAddress address) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	char text[16];
-	int r = open_device_dir(root_fd, address, &dir_fd);
+	int r;
 
-	if (r >= 0)
-		r = read_attribute(dir_fd, "enable", text, sizeof(text));
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return r;
+	r = read_attribute(dir_fd, "enable", text, sizeof(text));
 	if (r < 0)
 		return r;
 	/* The kernel shows its enable count: 0 when disabled, a count otherwise. */
@@ -153,14 +155,18 @@ static int sysfs_read_device(int root_fd, PciAddress address, SysfsDevice *ret) 
 		return r;
 	d.address = address;
 	r = read_pci_id(dir_fd, "vendor", &d.vendor);
-	if (r >= 0)
-		r = read_pci_id(dir_fd, "device", &d.device);
-	if (r >= 0)
-		r = read_is_bridge(dir_fd, &d.bridge);
-	if (r >= 0)
-		r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
-	if (r >= 0)
-		r = read_group_number(dir_fd, &d.group);
+	if (r < 0)
+		return r;
+	r = read_pci_id(dir_fd, "device", &d.device);
+	if (r < 0)
+		return r;
+	r = read_is_bridge(dir_fd, &d.bridge);
+	if (r < 0)
+		return r;
+	r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
+	if (r < 0)
+		return r;
+	r = read_group_number(dir_fd, &d.group);
 	if (r < 0)
 		return r;
 	*ret = d;
@@ -171,25 +177,35 @@ static int compare_devices(const void *a, const void *b) {
 	return pci_address_compare(((const SysfsDevice *) a)->address, ((const SysfsDevice *) b)->address);
 }
 
+/* Opens directory path (relative to root) for readdir(). */
+static int open_directory(int root_fd, const char *path, DIR **ret) {
+	_cleanup_close_ int fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d)
+		return negative_errno();
+	/* The stream owns fd now. */
+	TAKE_FD(fd);
+	*ret = d;
+	return 0;
+}
+
 /* Reads every device named by a valid address in directory path (relative to root),
  * sorted. Entries that are not addresses are ignored. */
 static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
+	_cleanup_(closedirp) DIR *d = NULL;
 	size_t n = 0, allocated = 0;
 	struct dirent *e;
-	DIR *d;
-	int fd, r = 0;
+	int r;
 
-	fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		r = negative_errno();
-		safe_close(fd);
+	r = open_directory(root_fd, path, &d);
+	if (r < 0)
 		return r;
-	}
-	while (r >= 0 && (e = readdir(d))) {
+	while ((e = readdir(d))) {
 		PciAddress address;
 
 		if (pci_address_parse(e->d_name, &address) < 0)
@@ -197,22 +213,18 @@ static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret
 		if (n == allocated) {
 			size_t want = allocated ? allocated * 2 : 16;
 			SysfsDevice *p = reallocarray(devices, want, sizeof(*p));
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
+			if (!p)
+				return -ENOMEM;
 			devices = p;
 			allocated = want;
 		}
 		r = sysfs_read_device(root_fd, address, &devices[n]);
-		if (r >= 0)
-			n++;
-		else if (r == -ENOENT)
-			r = 0; /* unplugged meanwhile */
+		if (r == -ENOENT)
+			continue; /* unplugged meanwhile */
+		if (r < 0)
+			return r;
+		n++;
 	}
-	closedir(d);
-	if (r < 0)
-		return r;
 	if (n > 0)
 		qsort(devices, n, sizeof(*devices), compare_devices);
 	*ret = n > 0 ? TAKE_PTR(devices) : NULL;
@@ -262,10 +274,12 @@ static int sysfs_group_viable(int root_fd, int group, bool *ret) {
 
 int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret) {
 	SysfsDevice d;
-	int r = sysfs_read_device(root_fd, address, &d);
+	int r;
 
-	if (r >= 0)
-		r = sysfs_group_viable(root_fd, d.group, &d.viable);
+	r = sysfs_read_device(root_fd, address, &d);
+	if (r < 0)
+		return r;
+	r = sysfs_group_viable(root_fd, d.group, &d.viable);
 	if (r < 0)
 		return r;
 	*ret = d;
@@ -300,10 +314,12 @@ static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	size_t n = 0;
-	int r = sysfs_read_directory(root_fd, path, &devices, &n);
+	int r;
 
-	if (r >= 0)
-		r = sysfs_fill_viable(root_fd, devices, n);
+	r = sysfs_read_directory(root_fd, path, &devices, &n);
+	if (r < 0)
+		return r;
+	r = sysfs_fill_viable(root_fd, devices, n);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(devices);

@@ -39,7 +39,7 @@ int vfio_group_open(int group, int *ret_fd, const char **ret_operation) {
 	return 0;
 }
 
-int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation) {
+static int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation) {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 
 	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &status) < 0)
@@ -65,7 +65,7 @@ static int vfio_container_pick_type(int fd, VfioIommuType *ret_type, const char 
 	return vfio_fail(ret_operation, "VFIO_CHECK_EXTENSION");
 }
 
-int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation) {
+static int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation) {
 	_cleanup_close_ int fd = -EBADF;
 	VfioIommuType type;
 	int r;
@@ -88,25 +88,26 @@ int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_o
 	return 0;
 }
 
-int vfio_group_set_container(int group_fd, int container_fd, const char **ret_operation) {
+static int vfio_group_set_container(int group_fd, int container_fd, const char **ret_operation) {
 	if (ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd) < 0)
 		return vfio_fail(ret_operation, "VFIO_GROUP_SET_CONTAINER");
 	return 0;
 }
 
-int vfio_group_unset_container(int group_fd, const char **ret_operation) {
+static int vfio_group_unset_container(int group_fd, const char **ret_operation) {
 	if (ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER) < 0)
 		return vfio_fail(ret_operation, "VFIO_GROUP_UNSET_CONTAINER");
 	return 0;
 }
 
-int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation) {
+static int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation) {
 	if (ioctl(container_fd, VFIO_SET_IOMMU, (unsigned long) type) < 0)
 		return vfio_fail(ret_operation, "VFIO_SET_IOMMU");
 	return 0;
 }
 
-int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation) {
+static int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd,
+                                    const char **ret_operation) {
 	/* The name is a path component in the kernel's lookup: only the strict form of a parsed
 	 * address gets there. */
 	int fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, PCI_ADDRESS_TEXT(address));

@@ -20,38 +20,28 @@ typedef enum VfioIommuType {
  * anyone holds it; -ENOENT when no device of the group is bound to vfio-pci. */
 int vfio_group_open(int group, int *ret_fd, const char **ret_operation);
 
-/* VFIO_GROUP_GET_STATUS: *ret_viable is true when every member is bound to vfio-pci or to no
- * driver, as the kernel sees it. */
-int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation);
-
-/* Opens /dev/vfio/vfio, checks VFIO_GET_API_VERSION and picks the best IOMMU type the
- * kernel offers (TYPE1v2, else TYPE1). The type is set later, once a group is in. */
-int vfio_container_open(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation);
-
-/* VFIO_GROUP_SET_CONTAINER. */
-int vfio_group_set_container(int group_fd, int container_fd, const char **ret_operation);
-
-/* VFIO_GROUP_UNSET_CONTAINER. */
-int vfio_group_unset_container(int group_fd, const char **ret_operation);
-
-/* VFIO_SET_IOMMU, after the first group joined the container. */
-int vfio_container_set_iommu(int container_fd, VfioIommuType type, const char **ret_operation);
-
-/* VFIO_GROUP_GET_DEVICE_FD for the device at address; the new fd is O_CLOEXEC. */
-int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_fd, const char **ret_operation);
-
 /* The kernel calls of the state model, as a table: state.c goes through it, so that a unit
  * test can put a fake kernel behind the state model (tests/unit/test-state.c). vfio_kernel
- * is the real one, the functions above. Each may be called from a worker thread. */
+ * is the real one. Each may be called from a worker thread. */
 typedef struct VfioOps {
+	/* vfio_group_open(). */
 	int (*group_open)(int group, int *ret_fd, const char **ret_operation);
+	/* VFIO_GROUP_GET_STATUS: *ret_viable is true when every member is bound to vfio-pci or
+	 * to no driver, as the kernel sees it. */
 	int (*group_get_viable)(int group_fd, bool *ret_viable, const char **ret_operation);
+	/* Opens /dev/vfio/vfio, checks VFIO_GET_API_VERSION and picks the best IOMMU type the
+	 * kernel offers (TYPE1v2, else TYPE1). The type is set later, once a group is in. */
 	int (*container_open)(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation);
+	/* VFIO_GROUP_SET_CONTAINER. */
 	int (*group_set_container)(int group_fd, int container_fd, const char **ret_operation);
+	/* VFIO_GROUP_UNSET_CONTAINER. */
 	int (*group_unset_container)(int group_fd, const char **ret_operation);
+	/* VFIO_SET_IOMMU, after the first group joined the container. */
 	int (*container_set_iommu)(int container_fd, VfioIommuType type, const char **ret_operation);
+	/* VFIO_GROUP_GET_DEVICE_FD for the device at address; the new fd is O_CLOEXEC. */
 	int (*group_get_device_fd)(int group_fd, PciAddress address, int *ret_fd,
 	                           const char **ret_operation);
+	/* vm_fd_is_kvm(). */
 	int (*vm_fd_is_kvm)(int fd);
 } VfioOps;
 

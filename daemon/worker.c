@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -65,7 +66,9 @@ static void *worker_main(void *userdata) {
 	return NULL;
 }
 
-void workers_complete(Workers *w) {
+/* Runs the loop-side completions that are ready, without waiting: what the eventfd handler
+ * and workers_free() do. */
+static void workers_complete(Workers *w) {
 	WorkerJob *done, *reversed = NULL;
 	eventfd_t count;
 
@@ -96,26 +99,25 @@ static int on_event_fd(sd_event_source *s _unused_, int fd _unused_, uint32_t re
 }
 
 int workers_new(sd_event *event, Workers **ret) {
-	Workers *w = calloc(1, sizeof(*w));
+	_cleanup_(workers_freep) Workers *w = NULL;
 	int r;
 
+	assert(event);
+	assert(ret);
+
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->event_fd < 0) {
-		r = negative_errno();
-		free(w);
-		return r;
-	}
-	r = sd_event_add_io(event, &w->event_source, w->event_fd, EPOLLIN, on_event_fd, w);
-	if (r < 0) {
-		safe_close(w->event_fd);
-		free(w);
-		return r;
-	}
+	/* First, so that workers_free() can take the pool apart from here on. */
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	*ret = w;
+	w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->event_fd < 0)
+		return negative_errno();
+	r = sd_event_add_io(event, &w->event_source, w->event_fd, EPOLLIN, on_event_fd, w);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(w);
 	return 0;
 }
 
@@ -135,6 +137,10 @@ static int workers_grow(Workers *w) {
 
 int workers_submit(Workers *w, WorkerJob *job) {
 	int r;
+
+	assert(w);
+	assert(job);
+	assert(job->run && job->done);
 
 	pthread_mutex_lock(&w->lock);
 	job->next = NULL;
@@ -159,6 +165,7 @@ int workers_submit(Workers *w, WorkerJob *job) {
 }
 
 unsigned workers_pending(const Workers *w) {
+	assert(w);
 	return w->n_pending;
 }
 

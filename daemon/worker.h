@@ -16,6 +16,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 /* At most this many jobs run at once; more wait in the queue. */
 #define WORKER_THREADS 4
 
@@ -38,10 +40,7 @@ int workers_submit(Workers *w, WorkerJob *job);
 /* Jobs submitted and not yet done. */
 unsigned workers_pending(const Workers *w);
 
-/* Runs the loop-side completions that are ready, without waiting (what the eventfd handler
- * does; tests call it). */
-void workers_complete(Workers *w);
-
 /* Waits for every queued and running job, runs their done() callbacks, stops the threads and
  * frees the pool. Accepts NULL; returns NULL. */
 Workers *workers_free(Workers *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Workers *, workers_free);

@@ -3,7 +3,9 @@
 
 /* Cleanup helpers in the style of systemd's, which libsystemd does not export. */
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -24,6 +26,8 @@
 	})
 #define TAKE_FD(fd) TAKE_GENERIC(fd, int, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, __typeof__(p), NULL)
+/* A struct that owns what it points to (a Policy, a VarlinkCall), left zeroed. */
+#define TAKE_STRUCT(s) TAKE_GENERIC(s, __typeof__(s), (__typeof__(s)){})
 
 /* Closes fd if it is valid, keeps errno, and returns -EBADF to store back. */
 static inline int safe_close(int fd) {
@@ -58,6 +62,10 @@ static inline void close_many(int *fds, size_t n) {
 			func(*p);                                                                           \
 		*p = NULL;                                                                                  \
 	}
+
+/* closedirp, fclosep: _cleanup_(closedirp) DIR *d = NULL; */
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 
 /* Returns -errno of the last failed call, never 0 (a failed call always has a reason). */
 static inline int negative_errno(void) {

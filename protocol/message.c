@@ -93,48 +93,50 @@ static int member_string(json_object *o, const char *key, bool optional, char **
 }
 
 int message_parse_call(const char *text, size_t length, VarlinkCall *ret) {
+	_cleanup_(varlink_call_done) VarlinkCall c = {};
 	_cleanup_json_ json_object *o = NULL;
-	VarlinkCall c = {};
 	int r;
 
 	r = message_parse_object(text, length, &o);
 	if (r < 0)
 		return r;
 	r = member_string(o, "method", false, &c.method);
-	if (r >= 0)
-		r = member_bool(o, "more", &c.more);
-	if (r >= 0)
-		r = member_bool(o, "oneway", &c.oneway);
-	if (r >= 0)
-		r = member_bool(o, "upgrade", &c.upgrade);
-	if (r >= 0)
-		r = member_parameters(o, &c.parameters);
-	if (r < 0) {
-		varlink_call_done(&c);
+	if (r < 0)
 		return r;
-	}
-	*ret = c;
+	r = member_bool(o, "more", &c.more);
+	if (r < 0)
+		return r;
+	r = member_bool(o, "oneway", &c.oneway);
+	if (r < 0)
+		return r;
+	r = member_bool(o, "upgrade", &c.upgrade);
+	if (r < 0)
+		return r;
+	r = member_parameters(o, &c.parameters);
+	if (r < 0)
+		return r;
+	*ret = TAKE_STRUCT(c);
 	return 0;
 }
 
 int message_parse_reply(const char *text, size_t length, VarlinkReply *ret) {
+	_cleanup_(varlink_reply_done) VarlinkReply reply = {};
 	_cleanup_json_ json_object *o = NULL;
-	VarlinkReply reply = {};
 	int r;
 
 	r = message_parse_object(text, length, &o);
 	if (r < 0)
 		return r;
 	r = member_string(o, "error", true, &reply.error);
-	if (r >= 0)
-		r = member_bool(o, "continues", &reply.continues);
-	if (r >= 0)
-		r = member_parameters(o, &reply.parameters);
-	if (r < 0) {
-		varlink_reply_done(&reply);
+	if (r < 0)
 		return r;
-	}
-	*ret = reply;
+	r = member_bool(o, "continues", &reply.continues);
+	if (r < 0)
+		return r;
+	r = member_parameters(o, &reply.parameters);
+	if (r < 0)
+		return r;
+	*ret = TAKE_STRUCT(reply);
 	return 0;
 }
 

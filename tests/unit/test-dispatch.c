@@ -491,8 +491,8 @@ static void monitor_streams_events(void **state) {
 	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
 	pump(f);
 	assert_true(f->manager->connections->monitoring);
-	monitor_emit_attachment(f->manager, "attach", NULL, NULL);
-	monitor_emit_attachment(f->manager, "detach", NULL, "admin");
+	monitor_emit(f->manager, &(Event){ .kind = "attach" });
+	monitor_emit(f->manager, &(Event){ .kind = "detach", .reason = "admin" });
 	r1 = receive_reply(f);
 	r2 = receive_reply(f);
 	assert_null(r1.error);
@@ -524,9 +524,9 @@ static void monitor_of_user_hears_own_events_only(void **state) {
 	f->manager->connections->peer.uid = 1000;
 	send_call(f, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}");
 	pump(f);
-	monitor_emit_attachment(f->manager, "attach", &others, NULL);
+	monitor_emit(f->manager, &(Event){ .kind = "attach", .attachment = &others });
 	monitor_emit(f->manager, &(Event){ .kind = "bind", .device = &device });
-	monitor_emit_attachment(f->manager, "attach", &own, NULL);
+	monitor_emit(f->manager, &(Event){ .kind = "attach", .attachment = &own });
 	/* Events arrive in order: the first one heard is the user's own. */
 	r = receive_reply(f);
 	assert_true(json_object_object_get_ex(r.parameters, "event", &event));
@@ -543,7 +543,7 @@ static void monitor_not_reading_is_dropped(void **state) {
 	pump(f);
 	assert_int_equal(f->manager->n_connections, 1);
 	for (int i = 0; i < 100000 && f->manager->n_connections > 0; i++) {
-		monitor_emit_attachment(f->manager, "attach", NULL, NULL);
+		monitor_emit(f->manager, &(Event){ .kind = "attach" });
 		if (i % 100 == 0)
 			pump(f);
 	}

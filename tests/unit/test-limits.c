@@ -256,7 +256,7 @@ static void monitor_events_not_bound_by_queued_replies(void **state) {
 	pump(f);
 	assert_true(c->monitoring);
 	for (int i = 0; i < 200; i++)
-		monitor_emit_attachment(f->manager, "attach", NULL, NULL);
+		monitor_emit(f->manager, &(Event){ .kind = "attach" });
 	assert_true(c->writer.n_queued > 2);
 	assert_int_equal(f->manager->n_connections, 1);
 	first = receive(f, 0, 0);

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The manager's signals, as systemd and an admin send them: SIGTERM and SIGINT end the event
+ * loop with success, SIGHUP reloads the policy (on a worker) and the loop goes on. Signals go
+ * to this process with raise(); manager_new() blocked them, so they wait for the loop. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "manager.h"
+#include "util.h"
+
+typedef struct Fixture {
+	Manager *manager;
+	char directory[64];
+	char policy_path[96];
+	int fds_before;
+} Fixture;
+
+static int setup(void **state) {
+	Fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->fds_before = test_count_fds();
+	assert_int_equal(manager_new(&f->manager), 0);
+	test_wait_for_workers(f->manager->workers);
+	snprintf(f->directory, sizeof(f->directory), "/tmp/test-manager-XXXXXX");
+	assert_non_null(mkdtemp(f->directory));
+	snprintf(f->policy_path, sizeof(f->policy_path), "%s/vfiod.conf", f->directory);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	Fixture *f = *state;
+
+	f->manager = manager_free(f->manager);
+	(void) unlink(f->policy_path);
+	assert_int_equal(rmdir(f->directory), 0);
+	/* The loop, its signal sources and the worker pool are gone. */
+	assert_int_equal(test_count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+static void write_policy(const Fixture *f, const char *text) {
+	FILE *file = fopen(f->policy_path, "we");
+
+	assert_non_null(file);
+	assert_true(fputs(text, file) >= 0);
+	assert_int_equal(fclose(file), 0);
+}
+
+static void sigterm_ends_the_loop(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(raise(SIGTERM), 0);
+	assert_int_equal(sd_event_loop(f->manager->event), 0);
+}
+
+static void sigint_ends_the_loop(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(raise(SIGINT), 0);
+	assert_int_equal(sd_event_loop(f->manager->event), 0);
+}
+
+static void sighup_reloads_the_policy(void **state) {
+	Fixture *f = *state;
+	Manager *m = f->manager;
+
+	write_policy(f, "allow user:1000 any\n");
+	assert_int_equal(manager_load_policy(m, f->policy_path), 0);
+	assert_int_equal(m->policy.n_rules, 1);
+	write_policy(f, "allow user:1000 any\nadmin user:0\n");
+	assert_int_equal(raise(SIGHUP), 0);
+	for (int i = 0; i < 100 && (m->reloading || m->policy.n_rules != 2); i++)
+		test_run_loop(m->event, 100000);
+	assert_false(m->reloading);
+	assert_int_equal(m->policy.n_rules, 2);
+	/* The loop goes on: nobody asked it to exit. */
+	assert_int_equal(sd_event_get_exit_code(m->event, &(int){ 0 }), -ENODATA);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(sigterm_ends_the_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(sigint_ends_the_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(sighup_reloads_the_policy, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
