@@ -35,7 +35,7 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka))$(CMO
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
-	-Iprotocol -I$(BUILD)/protocol -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
+	-Iprotocol -I$(BUILD)/protocol $(addprefix -I,$(DAEMON_DIRS)) -Iclient $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -50,12 +50,19 @@ endif
 # The wire layer, linked into daemon, client and tests.
 PROTOCOL_SRCS := protocol/wire.c protocol/message.c protocol/interface.c protocol/idl.c protocol/reply.c \
 	protocol/pci.c
-# Everything of the daemon but main(), so unit tests link the real modules.
-DAEMON_SRCS := daemon/log.c daemon/manager.c daemon/connection.c daemon/dispatch.c \
-	daemon/state.c daemon/vfio.c daemon/process.c daemon/json.c daemon/persist.c daemon/caps.c \
-	daemon/policy.c daemon/audit.c daemon/methods.c daemon/methods-info.c \
-	daemon/methods-attach.c daemon/methods-driver.c daemon/sysfs.c daemon/worker.c \
-	daemon/lifecycle.c daemon/monitor.c daemon/runqueue.c
+# Everything of the daemon but main(), so unit tests link the real modules. Its folders are its
+# architecture: loop/ (the event loop, connections, the method table, workers), methods/ (the
+# handlers), state/ (the state model and how a change is committed), kernel/ (every kernel
+# interface but the socket's), policy/ (authorization and the audit trail).
+DAEMON_DIRS := daemon daemon/loop daemon/methods daemon/state daemon/kernel daemon/policy
+DAEMON_SRCS := daemon/log.c \
+	daemon/loop/manager.c daemon/loop/connection.c daemon/loop/runqueue.c daemon/loop/dispatch.c \
+	daemon/loop/worker.c \
+	daemon/methods/common.c daemon/methods/info.c daemon/methods/attach.c daemon/methods/driver.c \
+	daemon/state/state.c daemon/state/lifecycle.c daemon/state/monitor.c daemon/state/persist.c \
+	daemon/state/json.c \
+	daemon/kernel/vfio.c daemon/kernel/sysfs.c daemon/kernel/process.c daemon/kernel/caps.c \
+	daemon/policy/policy.c daemon/policy/audit.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
 	test-sysfs test-dispatch test-persist test-policy test-limits test-manager

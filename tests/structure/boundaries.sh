@@ -1,7 +1,7 @@
 #!/bin/sh
 # The architecture's boundaries, checked on the sources: each rule names the one place where
 # something may happen, and fails with the file that breaks it.
-#   - the kernel boundary: only daemon/vfio.c opens /dev/vfio or issues VFIO ioctls;
+#   - the kernel boundary: only daemon/kernel/vfio.c opens /dev/vfio or issues VFIO ioctls;
 #   - only protocol/wire.c touches SCM_RIGHTS control data;
 #   - protocol/ never logs and never exits; client/ includes nothing of daemon/;
 #   - connection.c calls neither the manager nor the dispatcher (they reach it through
@@ -32,24 +32,24 @@ forbid() {
 }
 
 others_than() {
-	for f in daemon/*.c daemon/*.h client/*.c protocol/*.c; do
+	for f in daemon/*.[ch] daemon/*/*.[ch] client/*.c protocol/*.c; do
 		[ "$f" = "$1" ] || echo "$f"
 	done
 }
 
-forbid "VFIO ioctls outside daemon/vfio.c" 'ioctl\([^,]*, *VFIO_' $(others_than daemon/vfio.c | grep -v '^client/')
+forbid "VFIO ioctls outside daemon/kernel/vfio.c" 'ioctl\([^,]*, *VFIO_' $(others_than daemon/kernel/vfio.c | grep -v '^client/')
 checks=$((checks + 1))
-if grep -ln '"/dev/vfio' $(others_than daemon/vfio.c | grep -v '^client/'); then
-	echo "FAIL: /dev/vfio named outside daemon/vfio.c"
+if grep -ln '"/dev/vfio' $(others_than daemon/kernel/vfio.c | grep -v '^client/'); then
+	echo "FAIL: /dev/vfio named outside daemon/kernel/vfio.c"
 	failed=$((failed + 1))
 fi
 forbid "SCM_RIGHTS or cmsg outside protocol/wire.c" 'SCM_RIGHTS|CMSG_|cmsghdr' $(others_than protocol/wire.c)
 forbid "logging or exiting in protocol/" '\blog_[a-z_]+\(|\bexit\(|\babort\(' protocol/*.c protocol/*.h
 forbid "daemon headers in client/" '#include "(manager|connection|dispatch|state|vfio|policy|sysfs|methods)\.h"' client/*.c client/*.h
 forbid "connection.c calling the manager or the dispatcher" '#include "(manager|dispatch)\.h"|\bmanager_[a-z_]+\(|\bdispatch_[a-z_]+\(' \
-	daemon/connection.c daemon/connection.h
-forbid "dispatch.c calling the manager" '\bmanager_[a-z_]+\(' daemon/dispatch.c
-forbid "worker.c reaching into the daemon" '#include "(manager|state|connection|methods|lifecycle)\.h"' daemon/worker.c
+	daemon/loop/connection.c daemon/loop/connection.h
+forbid "dispatch.c calling the manager" '\bmanager_[a-z_]+\(' daemon/loop/dispatch.c
+forbid "worker.c reaching into the daemon" '#include "(manager|state|connection|methods|lifecycle)\.h"' daemon/loop/worker.c
 
 echo "boundaries: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,7 +8,7 @@
  * Varlink rules) and a clone alone must be able to check it; one test keeps the copy equal to
  * the project's document wherever that is beside the checkout.
  * The interface files are also the source of the tables protocol/idl.awk makes (protocol/idl.c)
- * and of the daemon's decode tables made from those (daemon/dispatch.c): this test reads the
+ * and of the daemon's decode tables made from those (daemon/loop/dispatch.c): this test reads the
  * files with a parser of its own and checks that the tables declare what the files do, and that
  * the method table answers exactly the methods declared, each decoding exactly the parameters
  * declared, with their types and optionality. */

@@ -2,7 +2,7 @@
 #pragma once
 
 /* One handler per Varlink method, split by subject: introspection and listings
- * (methods-info.c), attachments (methods-attach.c), drivers (methods-driver.c). Each is reached
+ * (info.c), attachments (attach.c), drivers (driver.c), beside what they share (common.c). Each is reached
  * only through the method table (dispatch.c), which has decoded the parameters into the struct
  * below and checked what the table declares. The Varlink error a call answers is chosen in its
  * handler, once. */

@@ -17,7 +17,7 @@
 
 /* The longest message and reason a record keeps, in bytes with the NUL; longer text is cut.
  * A reason is a phrase; the longest, a failed Bind or Unbind's step and error, is formatted
- * into AUDIT_REASON_MAX bytes (methods-driver.c). */
+ * into AUDIT_REASON_MAX bytes (methods/driver.c). */
 #define AUDIT_MESSAGE_MAX 1024
 #define AUDIT_REASON_MAX  256
 
