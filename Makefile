@@ -103,13 +103,15 @@ $(BUILD)/protocol/%.idl.h $(BUILD)/protocol/%.idl-tables.h: protocol/%.varlink p
 	mv $(BUILD)/protocol/$*.idl.h.tmp $(BUILD)/protocol/$*.idl.h
 	mv $(BUILD)/protocol/$*.idl-tables.h.tmp $(BUILD)/protocol/$*.idl-tables.h
 
-$(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS))
-	$(AR) rcs $@ $^
-$(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
-	$(AR) rcs $@ $^
+# Archives are made anew, and again when this file (their member lists) changes: `ar rcs`
+# alone would keep the members of files that moved or went.
+$(LIBPROTOCOL): $(call obj,$(PROTOCOL_SRCS)) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(LIBDAEMON): $(call obj,$(DAEMON_SRCS)) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 # The client library carries the protocol objects so that VMMs link one library.
-$(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
-	$(AR) rcs $@ $^
+$(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS)) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 $(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
 	$(CC) -shared -Wl,-soname,libvfiod.so.0 -Wl,--version-script=client/libvfiod.sym \
 		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
