@@ -379,14 +379,6 @@ int connection_reply_continues(Connection *c, json_object *parameters) {
 	return r < 0 ? r : connection_update_events(c);
 }
 
-int connection_reply_error(Connection *c, const char *error, json_object *parameters) {
-	return connection_send(c, message_new_error(error, parameters), NULL, 0);
-}
-
-int connection_reply_limit_exceeded(Connection *c, const char *limit, unsigned value) {
-	return connection_send(c, message_new_limit_exceeded(limit, value), NULL, 0);
-}
-
 int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal) {
 	int r;
 

@@ -103,12 +103,6 @@ int connection_reply(Connection *c, json_object *parameters, int *fds, size_t n_
 /* Queues one reply of a streaming ("more") call, with "continues": true; never with fds. */
 int connection_reply_continues(Connection *c, json_object *parameters);
 
-/* Queues an error reply; takes ownership of parameters. */
-int connection_reply_error(Connection *c, const char *error, json_object *parameters);
-
-/* Queues io.vfiod.LimitExceeded naming the vfiod.conf(5) limit and its value in force. */
-int connection_reply_limit_exceeded(Connection *c, const char *limit, unsigned value);
-
 /* Queues io.vfiod.ProtocolError with reason; when fatal, the connection is closed once the
  * error is sent and nothing more is read from it. */
 int connection_reply_protocol_error(Connection *c, const char *reason, bool fatal);
