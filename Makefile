@@ -139,6 +139,13 @@ $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/util.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CMOCKA_LIBS)
+# test-persist fails allocations on purpose: the daemon code's calls to the allocators and to
+# json-c's constructors go through the test's wrappers.
+PERSIST_TEST_WRAPPED := malloc calloc realloc reallocarray strdup json_object_new_object \
+	json_object_new_array json_object_new_int json_object_new_int64 json_object_new_string \
+	json_object_new_boolean json_object_object_add json_object_array_add \
+	json_object_to_json_string_length
+$(BUILD)/tests/test-persist: ALL_LDFLAGS += $(PERSIST_TEST_WRAPPED:%=-Wl,--wrap=%)
 
 # Programs that run inside the real-kernel rig.
 $(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)

@@ -510,9 +510,7 @@ static int find_listening_socket(int *fds, char **names, int n) {
 	return found >= 0 ? found : -1;
 }
 
-/* Restores what the fd store kept for us, and binds the restored attachments to their
- * processes again. Takes the fds. */
-static int manager_restore(Manager *m, int *fds, char **names, size_t n) {
+int manager_restore(Manager *m, int *fds, char **names, size_t n) {
 	int restored = persist_restore(&m->persist, &m->state, fds, names, n);
 
 	if (restored < 0)
@@ -529,7 +527,12 @@ static int manager_restore(Manager *m, int *fds, char **names, size_t n) {
 	state_prune(&m->state);
 	if (restored > 0 || n > 0)
 		log_info("Restored %d attachment(s) from systemd's fd store.", restored);
-	return persist_sync(&m->persist, &m->state);
+	/* Not fatal: exiting would not mend the store, and with Restart=on-failure systemd would
+	 * start us again on the same store until the start limit, then discard it. */
+	if (persist_sync(&m->persist, &m->state) < 0)
+		log_warning("Serving on with systemd's fd store as it was: a restart now would lose the "
+		            "changes since, and every later change retries the update.");
+	return 0;
 }
 
 /* Takes the sockets and stored fds systemd passed: the listening socket, then the rest. */

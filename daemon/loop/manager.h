@@ -79,6 +79,12 @@ int manager_load_policy(Manager *m, const char *path);
  * socket_path (mode 0666: access is decided per call, from peer credentials). */
 int manager_listen(Manager *m, const char *socket_path);
 
+/* Restores what systemd's fd store passed back (fds[i] named names[i]; every fd is taken),
+ * binds the restored attachments to their processes again and updates the store. Returns 0,
+ * or -errno when nothing could be restored for lack of memory; a failed store update is
+ * logged and the daemon serves on (manager_listen() calls it; public for tests). */
+int manager_restore(Manager *m, int *fds, char **names, size_t n);
+
 /* Tells systemd we are ready and runs the loop until SIGTERM. Returns the exit code. */
 int manager_run(Manager *m);
 

@@ -150,5 +150,6 @@ int lifecycle_watch_owner(Manager *m, Attachment *a, int _pidfd) {
 	(void) sd_event_source_set_destroy_callback(a->owner_source, free);
 	TAKE_PTR(w);
 	a->owner_pidfd = TAKE_FD(pidfd);
+	state_assign_owner(&m->state, a);
 	return 0;
 }

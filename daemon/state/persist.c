@@ -54,9 +54,21 @@ static int persist_grow(Persist *p) {
 	return 0;
 }
 
-/* Hands systemd a copy of fd under name. FDPOLL=0: a pidfd turns readable when its process
- * exits, and the store must keep it for the next instance to see that. */
-static int persist_put(Persist *p, const char *name, int fd) {
+static int persist_remove_at(Persist *p, size_t i) {
+	char message[64 + NAME_MAX_LENGTH];
+
+	(void) snprintf(message, sizeof(message), "FDSTOREREMOVE=1\nFDNAME=%s", p->names[i]);
+	free(p->names[i]);
+	p->names[i] = p->names[--p->n_names];
+	return sd_notify(false, message);
+}
+
+/* Hands systemd a copy of fd under name; with replace, whatever the store held under name goes
+ * first (systemd would keep both: names need not be unique in its store). Everything that
+ * can fail for lack of memory is done before that removal, so that a failure leaves the old
+ * entry. FDPOLL=0: a pidfd turns readable when its process exits, and the store must keep it
+ * for the next instance to see that. */
+static int persist_put(Persist *p, const char *name, int fd, bool replace) {
 	_cleanup_free_ char *copy = strdup(name);
 	char message[64 + NAME_MAX_LENGTH];
 	int r;
@@ -66,21 +78,17 @@ static int persist_put(Persist *p, const char *name, int fd) {
 	r = persist_grow(p);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; replace && i < p->n_names;)
+		if (strcmp(p->names[i], name) == 0)
+			(void) persist_remove_at(p, i);
+		else
+			i++;
 	(void) snprintf(message, sizeof(message), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
 	r = sd_pid_notify_with_fds(0, false, message, &fd, 1);
 	if (r <= 0)
 		return r < 0 ? r : -EOPNOTSUPP;
 	p->names[p->n_names++] = TAKE_PTR(copy);
 	return 0;
-}
-
-static int persist_remove_at(Persist *p, size_t i) {
-	char message[64 + NAME_MAX_LENGTH];
-
-	(void) snprintf(message, sizeof(message), "FDSTOREREMOVE=1\nFDNAME=%s", p->names[i]);
-	free(p->names[i]);
-	p->names[i] = p->names[--p->n_names];
-	return sd_notify(false, message);
 }
 
 /* One entry the store should hold. */
@@ -93,6 +101,14 @@ typedef struct Wanted {
  * longer; the next sync after the job ended stores what came of it. */
 static bool record_is_settled(bool busy, int fd) {
 	return !busy && fd >= 0;
+}
+
+/* Whether an attachment before a in the list has a's owner: its entry is wanted already. */
+static bool attachment_owner_listed(State *s, const Attachment *a) {
+	for (Attachment *other = s->attachments; other != a; other = other->next)
+		if (other->owner == a->owner && other->owner_pidfd >= 0)
+			return true;
+	return false;
 }
 
 static size_t state_wanted(State *s, Wanted *w, size_t max) {
@@ -113,8 +129,10 @@ static size_t state_wanted(State *s, Wanted *w, size_t max) {
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "group-%d", g->number);
 	}
 	for (Attachment *a = s->attachments; a && n < max; a = a->next) {
+		if (a->owner == 0 || a->owner_pidfd < 0 || attachment_owner_listed(s, a))
+			continue;
 		w[n] = (Wanted){ .fd = a->owner_pidfd };
-		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "owner-%u", a->id);
+		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "owner-%u", a->owner);
 	}
 	return n;
 }
@@ -140,6 +158,11 @@ static json_object *state_describe(State *s) {
 	r |= json_add(o, "vms", vms);
 	r |= json_add(o, "groups", groups);
 	r |= json_add(o, "attachments", attachments);
+	/* The ids handed out so far: the next instance never hands them out again, whatever it
+	 * restores. */
+	r |= json_add(o, "nextVm", json_object_new_int64(s->next_vm_id));
+	r |= json_add(o, "nextAttachment", json_object_new_int64(s->next_attachment_id));
+	r |= json_add(o, "nextOwner", json_object_new_int64(s->next_owner_id));
 	if (!o || r < 0)
 		return NULL;
 	for (Vm *vm = s->vms; vm; vm = vm->next) {
@@ -161,6 +184,7 @@ static json_object *state_describe(State *s) {
 	for (Attachment *a = s->attachments; a; a = a->next) {
 		json_object *v = attachment_to_json(a);
 		r |= json_add(v, "sinceEpoch", json_object_new_int64(a->since));
+		r |= json_add(v, "owner", json_object_new_int64(a->owner));
 		r |= json_append(attachments, v);
 	}
 	return r < 0 ? NULL : TAKE_PTR(o);
@@ -206,17 +230,14 @@ static int persist_update(Persist *p, State *s, const Wanted *wanted, size_t n) 
 	for (size_t j = 0; j < n; j++) {
 		if (persist_has(p, wanted[j].name))
 			continue;
-		r = persist_put(p, wanted[j].name, wanted[j].fd);
+		r = persist_put(p, wanted[j].name, wanted[j].fd, false);
 		if (r < 0)
 			return r;
 	}
 	r = state_description_fd(s, &description);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < p->n_names; i++)
-		if (strcmp(p->names[i], STATE_NAME) == 0)
-			(void) persist_remove_at(p, i);
-	return persist_put(p, STATE_NAME, description);
+	return persist_put(p, STATE_NAME, description, true);
 }
 
 int persist_sync(Persist *p, State *s) {
@@ -248,18 +269,40 @@ typedef struct Passed {
 	size_t n;
 } Passed;
 
+/* The index of the fd passed under name, -1 when there is none (or it was taken). */
+static ssize_t passed_find(const Passed *passed, const char *name) {
+	for (size_t i = 0; i < passed->n; i++)
+		if (passed->fds[i] >= 0 && passed->names[i] && strcmp(passed->names[i], name) == 0)
+			return (ssize_t) i;
+	return -1;
+}
+
 /* Takes the fd passed under the formatted name, -EBADF when there is none. */
 _printf_(2, 3) static int passed_take(Passed *passed, const char *format, ...) {
 	char name[NAME_MAX_LENGTH];
 	va_list ap;
+	ssize_t i;
 
 	va_start(ap, format);
 	(void) vsnprintf(name, sizeof(name), format, ap);
 	va_end(ap);
-	for (size_t i = 0; i < passed->n; i++)
-		if (passed->fds[i] >= 0 && passed->names[i] && strcmp(passed->names[i], name) == 0)
-			return TAKE_FD(passed->fds[i]);
-	return -EBADF;
+	i = passed_find(passed, name);
+	return i < 0 ? -EBADF : TAKE_FD(passed->fds[i]);
+}
+
+/* A copy of the fd passed as owner-<owner>, which several attachments may name; the passed
+ * fd itself is closed with the rest. -EBADF when there is none. */
+static int passed_dup_owner(Passed *passed, unsigned owner) {
+	char name[NAME_MAX_LENGTH];
+	ssize_t i;
+	int fd;
+
+	(void) snprintf(name, sizeof(name), "owner-%u", owner);
+	i = passed_find(passed, name);
+	if (i < 0)
+		return -EBADF;
+	fd = fcntl(passed->fds[i], F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? negative_errno() : fd;
 }
 
 static int64_t member_int(json_object *o, const char *key) {
@@ -274,8 +317,9 @@ static void restore_vm(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), type = member_int(o, "iommuType");
 	_cleanup_close_ int vm_fd = -EBADF, container_fd = -EBADF;
 
-	if (id <= 0 || id > UINT32_MAX)
+	if (id <= 0 || id >= UINT32_MAX)
 		return;
+	state_reserve_ids(s, (unsigned) id + 1, 0, 0);
 	vm_fd = passed_take(passed, "vm-%u", (unsigned) id);
 	container_fd = passed_take(passed, "container-%u", (unsigned) id);
 	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 ||
@@ -304,8 +348,17 @@ static void restore_group(State *s, json_object *o, Passed *passed) {
 	(void) state_restore_group(s, (int) number, TAKE_FD(fd), vm);
 }
 
+/* The owner entry an attachment names; a description written before owners were shared
+ * has none, and named the entry by the attachment's id. */
+static int64_t attachment_owner(json_object *o, int64_t id) {
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(o, "owner", &v) ? member_int(o, "owner") : id;
+}
+
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
+	int64_t owner_id = attachment_owner(o, id);
 	json_object *address_text = NULL, *open = NULL, *limit = NULL;
 	_cleanup_close_ int owner = -EBADF;
 	int64_t memlock;
@@ -313,11 +366,15 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	Group *g;
 	Vm *vm;
 
-	if (id <= 0 || id > UINT32_MAX || group < 0 || group > INT32_MAX || vm_id <= 0 ||
-	    vm_id > UINT32_MAX || !json_object_object_get_ex(o, "address", &address_text) ||
+	if (id <= 0 || id >= UINT32_MAX || owner_id <= 0 || owner_id >= UINT32_MAX)
+		return;
+	/* Its VMM may hold the id still, restored or not: it is never handed out again. */
+	state_reserve_ids(s, 0, (unsigned) id + 1, (unsigned) owner_id + 1);
+	if (group < 0 || group > INT32_MAX || vm_id <= 0 || vm_id > UINT32_MAX ||
+	    !json_object_object_get_ex(o, "address", &address_text) ||
 	    pci_address_parse(json_object_get_string(address_text), &a.address) < 0)
 		return;
-	owner = passed_take(passed, "owner-%u", (unsigned) id);
+	owner = passed_dup_owner(passed, (unsigned) owner_id);
 	g = state_find_group(s, (int) group);
 	vm = state_find_vm_by_id(s, (unsigned) vm_id);
 	/* The VMM died while we were away: its attachment ends here. */
@@ -326,6 +383,7 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 		return;
 	}
 	a.id = (unsigned) id;
+	a.owner = (unsigned) owner_id;
 	a.pid = (pid_t) member_int(o, "pid");
 	a.uid = (uid_t) member_int(o, "uid");
 	a.device_open = json_object_object_get_ex(o, "deviceOpen", &open) && json_object_get_boolean(open);
@@ -336,6 +394,13 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	                : 0;
 	a.memlock = memlock == -1 ? UINT64_MAX : memlock > 0 ? (uint64_t) memlock : 0;
 	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner));
+}
+
+/* A counter of the description, 0 (no effect) when absent or out of range. */
+static unsigned member_counter(json_object *o, const char *key) {
+	int64_t v = member_int(o, key);
+
+	return v > 0 && v <= UINT32_MAX ? (unsigned) v : 0;
 }
 
 static void restore_array(State *s, json_object *description, const char *key, Passed *passed,
@@ -393,6 +458,9 @@ static int restore_from_description(State *s, Passed *passed) {
 	r = read_description(passed, &description);
 	if (r < 0)
 		return r;
+	state_reserve_ids(s, member_counter(description, "nextVm"),
+	                  member_counter(description, "nextAttachment"),
+	                  member_counter(description, "nextOwner"));
 	restore_array(s, description, "vms", passed, restore_vm);
 	restore_array(s, description, "groups", passed, restore_group);
 	restore_array(s, description, "attachments", passed, restore_attachment);

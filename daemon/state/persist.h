@@ -3,8 +3,11 @@
 
 /* The state kept across daemon restarts in systemd's file descriptor store: every fd the
  * state owns (VM, container, group, owner pidfd) under a name, and a sealed memfd "state"
- * describing how they fit together. A restart or a crash under systemd then loses nothing;
- * started by hand there is no store and a restart forgets every attachment. */
+ * describing how they fit together and which ids were handed out. systemd stores an open file
+ * once, so an owner pidfd that several attachments hold copies of (made on one connection) is
+ * stored once, as owner-<K>, and the attachments name K. A restart or a crash under systemd
+ * then loses nothing; started by hand there is no store and a restart forgets every
+ * attachment. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,11 +26,13 @@ void persist_done(Persist *p);
 
 /* Makes the store hold exactly the fds of s and its description: new fds are added,
  * released ones removed, the description replaced. Returns 0 or -errno (logged); a
- * failure leaves the daemon working, only a restart would then lose state. */
+ * failure leaves the daemon working, and the store with a description (the previous one when
+ * memory ran out), only a restart would then lose state. */
 int persist_sync(Persist *p, State *s);
 
 /* Rebuilds s from the fds systemd passed back (fds[i] named names[i]; every fd is taken),
  * keeping what is still valid: the owner still alive, the VM fd a KVM VM, the group fd a
- * VFIO group in a container. Everything else is closed. Returns the number of attachments
- * restored, or -errno. The caller then watches the owners and calls persist_sync(). */
+ * VFIO group in a container. Everything else is closed. The next ids of s go past every id
+ * the description records, restored or not. Returns the number of attachments restored, or
+ * -errno. The caller then watches the owners and calls persist_sync(). */
 int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n);

@@ -14,7 +14,7 @@
 
 void state_init(State *s) {
 	assert(s);
-	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1 };
+	*s = (State){ .vfio = &vfio_kernel, .next_vm_id = 1, .next_attachment_id = 1, .next_owner_id = 1 };
 }
 
 Attachment *state_find_attachment(State *s, unsigned id) {
@@ -530,8 +530,7 @@ int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioI
 		    .iommu_type = type,
 		    .next = s->vms };
 	s->vms = vm;
-	if (s->next_vm_id <= id)
-		s->next_vm_id = id + 1;
+	state_reserve_ids(s, id + 1, 0, 0);
 	return 0;
 }
 
@@ -571,9 +570,37 @@ int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm 
 	s->attachments = a;
 	g->n_attachments++;
 	vm->n_attachments++;
-	if (s->next_attachment_id <= a->id)
-		s->next_attachment_id = a->id + 1;
+	state_reserve_ids(s, 0, a->id + 1, a->owner + 1);
 	return 0;
+}
+
+static void raise_to(unsigned *counter, unsigned value) {
+	if (*counter < value)
+		*counter = value;
+}
+
+void state_reserve_ids(State *s, unsigned next_vm, unsigned next_attachment, unsigned next_owner) {
+	assert(s);
+	raise_to(&s->next_vm_id, next_vm);
+	raise_to(&s->next_attachment_id, next_attachment);
+	raise_to(&s->next_owner_id, next_owner);
+}
+
+void state_assign_owner(State *s, Attachment *a) {
+	assert(s);
+	assert(a && a->owner_pidfd >= 0);
+
+	if (a->owner != 0)
+		return;
+	/* One open file, one owner: systemd's fd store keeps a file only once (it drops a
+	 * duplicate by kcmp KCMP_FILE), so attachments sharing it must share its entry. */
+	for (Attachment *other = s->attachments; other; other = other->next)
+		if (other != a && other->owner != 0 && other->owner_pidfd >= 0 &&
+		    vm_fd_same(other->owner_pidfd, a->owner_pidfd) > 0) {
+			a->owner = other->owner;
+			return;
+		}
+	a->owner = s->next_owner_id++;
 }
 
 void state_prune(State *s) {

@@ -54,6 +54,9 @@ typedef struct Attachment {
 	bool device_open; /* OpenDevice answered, or running */
 	uint64_t memlock; /* RLIMIT_MEMLOCK the owner was raised to, UINT64_MAX unlimited; 0 none */
 	int owner_pidfd;  /* the process that asked; see lifecycle_watch_owner() */
+	/* The owner entry: attachments whose owner pidfds are one open file (made on one
+	 * connection) share it, and the fd store keeps that file once (persist.c). 0: none yet. */
+	unsigned owner;
 	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;
@@ -63,8 +66,10 @@ typedef struct State {
 	Vm *vms;
 	Group *groups;
 	Attachment *attachments;
+	/* Ids are handed out in order and never again, also across restarts (persist.c). */
 	unsigned next_vm_id;
 	unsigned next_attachment_id;
+	unsigned next_owner_id;
 } State;
 
 /* Why an attach failed, for the handler to choose the Varlink error. */
@@ -174,6 +179,12 @@ int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIom
 int state_restore_group(State *s, int number, int fd, Vm *vm);
 /* The attachment keeps owner_pidfd in a->owner_pidfd for the caller to watch. */
 int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd);
+/* Raises the next ids to at least these, so that ids below them (handed out before a restart,
+ * restored or not) are never handed out again. */
+void state_reserve_ids(State *s, unsigned next_vm, unsigned next_attachment, unsigned next_owner);
+/* Gives a, whose owner_pidfd is set, the owner of the attachments whose pidfd is the same
+ * open file, or a new owner; an a that has an owner (restored) keeps it. */
+void state_assign_owner(State *s, Attachment *a);
 /* Releases the VMs and groups no attachment refers to. */
 void state_prune(State *s);
 

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The fd store protocol without systemd: NOTIFY_SOCKET points at a datagram socket of the
- * test, which reads what the daemon would tell systemd. Restoring with fds that are not
- * what they claim releases them all. (Restores that succeed run in the rig, against
- * Debian's systemd and a real kernel.) */
+ * test, which reads what the daemon would tell systemd, and a stand-in store applies systemd's
+ * rules to it. Restoring with fds that are not what they claim releases them all, and the ids
+ * restored are never handed out again. Allocation failures are injected into the sync (this
+ * binary is linked with --wrap for the allocators and json-c's constructors, see the
+ * Makefile). (Restores that succeed run in the rig, against Debian's systemd and a real
+ * kernel.) */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,15 +19,65 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
+#include "lifecycle.h"
 #include "macro.h"
+#include "manager.h"
 #include "persist.h"
 #include "state.h"
 #include "util.h"
+#include "vfio.h"
+
+/* ---- Allocation failure injection ----
+ * Every allocation of the code under test (malloc and friends, json-c's constructors and
+ * adders, the serializer) counts down fail_countdown while it is positive; the call that
+ * brings it to 0 fails as it would without memory. */
+static int fail_countdown;
+static bool failure_injected;
+
+static bool allocation_fails(void) {
+	if (fail_countdown <= 0 || --fail_countdown > 0)
+		return false;
+	failure_injected = true;
+	return true;
+}
+
+#define WRAP(type, name, params, args)                                                                      \
+	type __real_##name params;                                                                          \
+	type __wrap_##name params;                                                                          \
+	type __wrap_##name params {                                                                         \
+		return allocation_fails() ? 0 : __real_##name args;                                         \
+	}
+WRAP(void *, malloc, (size_t size), (size))
+WRAP(void *, calloc, (size_t n, size_t size), (n, size))
+WRAP(void *, realloc, (void *p, size_t size), (p, size))
+WRAP(void *, reallocarray, (void *p, size_t n, size_t size), (p, n, size))
+WRAP(char *, strdup, (const char *text), (text))
+WRAP(json_object *, json_object_new_object, (void), ())
+WRAP(json_object *, json_object_new_array, (void), ())
+WRAP(json_object *, json_object_new_int, (int32_t v), (v))
+WRAP(json_object *, json_object_new_int64, (int64_t v), (v))
+WRAP(json_object *, json_object_new_string, (const char *v), (v))
+WRAP(json_object *, json_object_new_boolean, (json_bool v), (v))
+WRAP(const char *, json_object_to_json_string_length, (json_object * o, int flags, size_t *length),
+     (o, flags, length))
+
+int __real_json_object_object_add(json_object *o, const char *key, json_object *v);
+int __wrap_json_object_object_add(json_object *o, const char *key, json_object *v);
+int __wrap_json_object_object_add(json_object *o, const char *key, json_object *v) {
+	return allocation_fails() ? -1 : __real_json_object_object_add(o, key, v);
+}
+int __real_json_object_array_add(json_object *o, json_object *v);
+int __wrap_json_object_array_add(json_object *o, json_object *v);
+int __wrap_json_object_array_add(json_object *o, json_object *v) {
+	return allocation_fails() ? -1 : __real_json_object_array_add(o, v);
+}
 
 typedef struct Message {
 	char text[256];
@@ -99,8 +153,8 @@ static int memfd(void) {
 
 /* One VM with one group and two attachments, memfds standing in for every fd. */
 static void build_state(Fixture *f) {
-	Attachment a = { .id = 7, .address = test_pci("0000:00:02.0"), .pid = 1, .uid = 1000 };
-	Attachment b = { .id = 8, .address = test_pci("0000:00:03.0"), .pid = 1, .uid = 1000 };
+	Attachment a = { .id = 7, .owner = 1, .address = test_pci("0000:00:02.0"), .pid = 1, .uid = 1000 };
+	Attachment b = { .id = 8, .owner = 2, .address = test_pci("0000:00:03.0"), .pid = 1, .uid = 1000 };
 	Vm *vm;
 
 	assert_int_equal(state_restore_vm(&f->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
@@ -155,7 +209,7 @@ static void sync_stores_every_fd_and_the_description(void **state) {
 	assert_true(f->persist.enabled);
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	collect(f, stored, removed, fds, names, &n);
-	assert_string_equal(stored, "vm-3 container-3 group-12 owner-8 owner-7 state ");
+	assert_string_equal(stored, "vm-3 container-3 group-12 owner-2 owner-1 state ");
 	assert_string_equal(removed, "");
 	/* The description is sealed and names the attachments. */
 	char text[2048] = "";
@@ -182,7 +236,7 @@ static void detach_removes_what_it_releases(void **state) {
 	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	collect(f, stored, removed, fds, names, &n);
-	assert_string_equal(removed, "owner-7 state ");
+	assert_string_equal(removed, "owner-1 state ");
 	assert_string_equal(stored, "state ");
 	release(fds, names, n);
 	n = 0;
@@ -194,7 +248,7 @@ static void detach_removes_what_it_releases(void **state) {
 	assert_non_null(strstr(removed, "vm-3 "));
 	assert_non_null(strstr(removed, "container-3 "));
 	assert_non_null(strstr(removed, "group-12 "));
-	assert_non_null(strstr(removed, "owner-8 "));
+	assert_non_null(strstr(removed, "owner-2 "));
 	release(fds, names, n);
 }
 
@@ -242,6 +296,276 @@ static void garbage_description_is_refused(void **state) {
 	state_done(&restored);
 }
 
+/* systemd's fd store, played by the test: FDSTORE adds the fd under its name unless the store
+ * holds that open file already (systemd's same_fd(), kcmp KCMP_FILE: "Suppressing duplicate fd
+ * in fd store", and the name is dropped with it); FDSTOREREMOVE removes every fd of the name. */
+typedef struct Store {
+	int fds[64];
+	char *names[64];
+	size_t n;
+} Store;
+
+static void store_remove_at(Store *st, size_t i) {
+	safe_close(st->fds[i]);
+	free(st->names[i]);
+	st->n--;
+	st->fds[i] = st->fds[st->n];
+	st->names[i] = st->names[st->n];
+}
+
+static void store_add(Store *st, char *name, int fd) {
+	for (size_t i = 0; i < st->n; i++)
+		if (vm_fd_same(st->fds[i], fd) > 0) {
+			safe_close(fd);
+			free(name);
+			return;
+		}
+	assert_true(st->n < ELEMENTSOF(st->fds));
+	st->fds[st->n] = fd;
+	st->names[st->n++] = name;
+}
+
+/* Applies what the daemon sent since the last call. */
+static void store_apply(Fixture *f, Store *st) {
+	Message m;
+
+	while (receive(f, &m)) {
+		const char *name = strstr(m.text, "FDNAME=");
+		assert_non_null(name);
+		name += strlen("FDNAME=");
+		char *copy = strndup(name, strcspn(name, "\n"));
+		assert_non_null(copy);
+		if (strstr(m.text, "FDSTOREREMOVE=1")) {
+			for (size_t i = 0; i < st->n;)
+				if (strcmp(st->names[i], copy) == 0)
+					store_remove_at(st, i);
+				else
+					i++;
+			free(copy);
+			continue;
+		}
+		assert_true(m.fd >= 0);
+		store_add(st, copy, m.fd);
+	}
+}
+
+static size_t store_count(const Store *st, const char *name) {
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n; i++)
+		n += strcmp(st->names[i], name) == 0;
+	return n;
+}
+
+static void store_clear(Store *st) {
+	while (st->n > 0)
+		store_remove_at(st, 0);
+}
+
+/* The one description the store holds, parsed. */
+static json_object *store_description(const Store *st) {
+	char text[8192];
+	ssize_t n = -1;
+
+	assert_int_equal(store_count(st, "state"), 1);
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->names[i], "state") == 0)
+			n = pread(st->fds[i], text, sizeof(text) - 1, 0);
+	assert_true(n > 0);
+	text[n] = '\0';
+	json_object *o = json_tokener_parse(text);
+	assert_non_null(o);
+	return o;
+}
+
+static int64_t member(json_object *o, const char *key) {
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+/* Every attachment described has its owner's pidfd in the store, under the name a restore
+ * looks for (owner-<owner>, or owner-<id> in descriptions that name no owner). Returns how
+ * many attachments are described. */
+static size_t check_owners_stored(const Store *st) {
+	json_object *description = store_description(st), *attachments = NULL;
+	size_t n;
+
+	assert_true(json_object_object_get_ex(description, "attachments", &attachments));
+	n = json_object_array_length(attachments);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(attachments, i);
+		int64_t owner = member(a, "owner") > 0 ? member(a, "owner") : member(a, "id");
+		char name[32];
+		snprintf(name, sizeof(name), "owner-%" PRId64, owner);
+		if (store_count(st, name) != 1)
+			fail_msg("attachment %" PRId64 " names %s, which the store does not hold",
+			         member(a, "id"), name);
+	}
+	json_object_put(description);
+	return n;
+}
+
+static int pidfd_of_self(void) {
+	int fd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Adds attachment id at address of VM 3's group 12 and binds it to its owner pidfd, as an
+ * attach and a restore do (lifecycle_watch_owner()). */
+static Attachment *add_attachment(Manager *m, unsigned id, const char *address, int pidfd) {
+	Attachment template = { .id = id, .address = test_pci(address), .pid = getpid(), .uid = 1000 };
+	Attachment *a;
+
+	assert_int_equal(state_restore_attachment(&m->state, &template, state_find_group(&m->state, 12),
+	                                          state_find_vm_by_id(&m->state, 3), -EBADF),
+	                 0);
+	a = state_find_attachment(&m->state, id);
+	assert_non_null(a);
+	assert_int_equal(lifecycle_watch_owner(m, a, pidfd), 0);
+	return a;
+}
+
+/* A VMM attaches two devices on one connection: both attachments hold copies of that
+ * connection's pidfd, one open file, which systemd stores once. Each must still find its
+ * owner in the store, also after the other one is detached. */
+static void attachments_sharing_a_pidfd_keep_their_owner_stored(void **state) {
+	Fixture *f = *state;
+	_cleanup_(manager_freep) Manager *m = NULL;
+	Store st = {};
+	int connection = pidfd_of_self(), other_connection = pidfd_of_self();
+
+	assert_int_equal(manager_new(&m), 0);
+	assert_true(m->persist.enabled);
+	assert_int_equal(state_restore_vm(&m->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
+	assert_int_equal(state_restore_group(&m->state, 12, memfd(), state_find_vm_by_id(&m->state, 3)), 0);
+	add_attachment(m, 7, "0000:00:02.0", fcntl(connection, F_DUPFD_CLOEXEC, 3));
+	add_attachment(m, 8, "0000:00:03.0", fcntl(connection, F_DUPFD_CLOEXEC, 3));
+	/* The same process on another connection: another open file. */
+	add_attachment(m, 9, "0000:00:04.0", fcntl(other_connection, F_DUPFD_CLOEXEC, 3));
+	assert_int_equal(persist_sync(&m->persist, &m->state), 0);
+	store_apply(f, &st);
+	assert_int_equal(check_owners_stored(&st), 3);
+
+	state_detach_now(&m->state, state_find_attachment(&m->state, 7));
+	assert_int_equal(persist_sync(&m->persist, &m->state), 0);
+	store_apply(f, &st);
+	assert_int_equal(check_owners_stored(&st), 2);
+
+	store_clear(&st);
+	safe_close(connection);
+	safe_close(other_connection);
+	m = manager_free(m);
+}
+
+/* Takes the store's fds and names for persist_restore() (which takes the fds). */
+static size_t store_pass(Store *st, int *fds, char **names) {
+	size_t n = st->n;
+
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = st->fds[i];
+		names[i] = st->names[i];
+	}
+	st->n = 0;
+	return n;
+}
+
+/* A VMM holds its attachment ids across a restart and detaches by them: an id handed out
+ * before must not name another VMM's attachment after it, even when the restore drops
+ * attachments (here every one: memfds are no KVM VM). */
+static void restored_ids_are_never_handed_out_again(void **state) {
+	Fixture *f = *state;
+	Store st = {};
+	int fds[16];
+	char *names[16];
+	size_t n;
+	State restored;
+	Persist p;
+
+	build_state(f);
+	/* Attachments 9 to 19 and VMs 4 to 5 came and went. */
+	f->state.next_attachment_id = 20;
+	f->state.next_vm_id = 6;
+	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+	store_apply(f, &st);
+	n = store_pass(&st, fds, names);
+	state_init(&restored);
+	persist_init(&p);
+	assert_int_equal(persist_restore(&p, &restored, fds, names, n), 0);
+	assert_null(restored.attachments);
+	assert_true(restored.next_attachment_id >= 20);
+	assert_true(restored.next_vm_id >= 6);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	state_done(&restored);
+	persist_done(&p);
+}
+
+/* A description whose counters lag behind its own attachments (an older vfiod wrote none):
+ * the ids it names, restored or dropped, are never handed out again. */
+static void ids_in_a_lossy_description_are_never_reused(void **state) {
+	Fixture *f = *state;
+	static const char text[] = "{\"vms\":[{\"id\":9,\"iommuType\":3}],\"groups\":[],"
+	                           "\"attachments\":[{\"id\":41,\"group\":12,\"vm\":9,"
+	                           "\"address\":\"0000:00:02.0\",\"owner\":30}],"
+	                           "\"nextVm\":2,\"nextAttachment\":12,\"nextOwner\":3}";
+	int fds[1] = { memfd() };
+	char *names[1] = { strdup("state") };
+	State restored;
+
+	assert_int_equal(write(fds[0], text, strlen(text)), (ssize_t) strlen(text));
+	state_init(&restored);
+	assert_int_equal(persist_restore(&f->persist, &restored, fds, names, 1), 0);
+	assert_null(restored.attachments);
+	assert_true(restored.next_attachment_id >= 42);
+	assert_true(restored.next_vm_id >= 10);
+	assert_true(restored.next_owner_id >= 31);
+	free(names[0]);
+	state_done(&restored);
+}
+
+/* Without memory the sync fails, whichever allocation fails, and the store keeps a whole
+ * description (the old one or the new): a store without one would restore nothing. The next
+ * sync, with memory, completes it. */
+static void allocation_failure_fails_the_sync_cleanly(void **state) {
+	Fixture *f = *state;
+	Attachment c = { .id = 9, .owner = 3, .address = test_pci("0000:00:04.0"), .pid = 1, .uid = 1000 };
+	Store st = {};
+	int r, k;
+
+	build_state(f);
+	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+	store_apply(f, &st);
+	/* One attachment goes, one comes: the sync removes, adds and replaces. */
+	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
+	assert_int_equal(state_restore_attachment(&f->state, &c, state_find_group(&f->state, 12),
+	                                          state_find_vm_by_id(&f->state, 3), memfd()),
+	                 0);
+	for (k = 1; k < 1000; k++) {
+		failure_injected = false;
+		fail_countdown = k;
+		r = persist_sync(&f->persist, &f->state);
+		fail_countdown = 0;
+		store_apply(f, &st);
+		if (failure_injected)
+			assert_int_equal(r, -ENOMEM);
+		else
+			assert_int_equal(r, 0);
+		/* Exactly one description, whole (it parses). */
+		json_object_put(store_description(&st));
+		if (!failure_injected)
+			break;
+	}
+	assert_true(k > 1 && k < 1000);
+	assert_int_equal(check_owners_stored(&st), 2);
+	assert_int_equal(store_count(&st, "owner-1"), 0);
+	store_clear(&st);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -250,6 +574,10 @@ int main(void) {
 		T(detach_removes_what_it_releases),
 		T(restore_releases_what_is_not_what_it_claims),
 		T(garbage_description_is_refused),
+		T(attachments_sharing_a_pidfd_keep_their_owner_stored),
+		T(restored_ids_are_never_handed_out_again),
+		T(ids_in_a_lossy_description_are_never_reused),
+		T(allocation_failure_fails_the_sync_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Under Debian's systemd as PID 1: vfiod socket-activated by vfiod.socket keeps its state in
-# the fd store, so a crash (SIGKILL) or `systemctl restart` loses no attachment and the VMM's
-# device keeps working; a VMM that dies while vfiod is down is released on the next start.
+# the fd store, so a crash (SIGKILL) or `systemctl restart` loses no attachment (three, of two
+# VMMs, two of them made on one connection) and the VMMs' devices keep working; a VMM that
+# dies while vfiod is down is released on the next start, and its id is not handed out again.
 . "$(dirname "$0")/lib.sh"
 
 VMM="runas 1000 1000 vmm-test"
@@ -35,42 +36,72 @@ check_eq "vfiod's bounding set" 0000000001000000 "$(awk '$1 == "CapBnd:" { print
 check_eq "vfiod's effective set" 0000000001000000 "$(awk '$1 == "CapEff:" { print $2 }' "$status")"
 check_eq "vfiod's NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
 
-$VMM hold "$RIG_SOLO" >/tmp/h.out &
-vmm=$!
-wait_for_line /tmp/h.out HELD || fail "the VMM did not attach"
-id=$(sed -n 's/^HELD //p' /tmp/h.out)
-# The sandboxed daemon raised the VMM's locked-memory limit to the rig policy's 64 MiB.
-check_eq "the VMM's memlock" "67108864 67108864" "$(awk '/^Max locked memory/ { print $4, $5 }' "/proc/$vmm/limits")"
-listed "$id" "$RIG_SOLO" || fail "attachment $id not listed"
-# VM, container, group, owner pidfd and the description.
-check_eq "fds in the store" 5 "$(stored_fds)"
+# Three attachments of two VMMs: one VMM holds both devices of the shared group (two
+# attachments made on one connection, so both hold copies of one pidfd, which systemd's store
+# keeps once), another the solo device.
+$VMM hold "$RIG_PAIR_A" "$RIG_PAIR_B" >/tmp/h-pair.out &
+vmm_pair=$!
+$VMM hold "$RIG_SOLO" >/tmp/h-solo.out &
+vmm_solo=$!
+held_twice() {
+	[ "$(grep -c '^HELD ' /tmp/h-pair.out)" = 2 ]
+}
+wait_until held_twice || fail "the VMM of the pair did not attach both"
+wait_for_line /tmp/h-solo.out HELD || fail "the VMM of the solo device did not attach"
+id_a=$(sed -n 's/^HELD //p' /tmp/h-pair.out | sed -n 1p)
+id_b=$(sed -n 's/^HELD //p' /tmp/h-pair.out | sed -n 2p)
+id_solo=$(sed -n 's/^HELD //p' /tmp/h-solo.out)
+# The sandboxed daemon raised the VMMs' locked-memory limit to the rig policy's 64 MiB.
+check_eq "the VMM's memlock" "67108864 67108864" "$(awk '/^Max locked memory/ { print $4, $5 }' "/proc/$vmm_solo/limits")"
+all_listed() {
+	listed "$id_a" "$RIG_PAIR_A" && listed "$id_b" "$RIG_PAIR_B" && listed "$id_solo" "$RIG_SOLO"
+}
+all_listed || fail "attachments not listed: $(vfioctl attachments)"
+# Per VMM: VM, container, group and one owner pidfd; and the description.
+check_eq "fds in the store" 9 "$(stored_fds)"
+
+# Both VMMs' fds work: config read, DMA map, reset.
+recheck() {
+	for out in /tmp/h-pair.out /tmp/h-solo.out; do : >"$out"; done
+	kill -USR1 "$vmm_pair" "$vmm_solo"
+	wait_for_line /tmp/h-pair.out RECHECKED || fail "the pair's devices do not work $1"
+	wait_for_line /tmp/h-solo.out RECHECKED || fail "the solo device does not work $1"
+}
+# Every attachment is there, exclusive, and shown as holding its device.
+check_restored() {
+	when=$1
+	all_listed || fail "attachments lost $when: $(vfioctl attachments)"
+	vfioctl -j attachments | tr -d ' \n' | grep -q '"memlock":67108864' ||
+		fail "the restored attachments lost their memlock $when: $(vfioctl -j attachments)"
+	# A device shows the attachment that holds its group: for the pair, either of the two.
+	for held in "$RIG_SOLO $id_solo $id_solo" "$RIG_PAIR_A $id_a $id_b" "$RIG_PAIR_B $id_a $id_b"; do
+		set -- $held
+		vfioctl devices | awk -v a="$1" -v x="$2" -v y="$3" '$1 == a && ($6 == x || $6 == y) { f = 1 } END { exit !f }' ||
+			fail "vfioctl devices does not show $1 held by $2 or $3 $when"
+	done
+	$VMM expect io.vfiod.DeviceBusy "$RIG_SOLO" >/dev/null || fail "the solo device is not exclusive $when"
+	$VMM expect io.vfiod.DeviceBusy "$RIG_PAIR_B" >/dev/null || fail "the pair is not exclusive $when"
+	recheck "$when"
+}
 
 # A crash: SIGKILL. systemd restarts vfiod (Restart=on-failure) with the stored fds.
 old=$(main_pid)
 kill -KILL "$old"
 wait_until restarted_from "$old" || fail "systemd did not restart vfiod"
-listed "$id" "$RIG_SOLO" || fail "attachment $id lost in the crash: $(vfioctl attachments)"
-vfioctl -j attachments | tr -d ' \n' | grep -q '"memlock":67108864' ||
-	fail "the restored attachment lost its memlock: $(vfioctl -j attachments)"
-grep -q "Restored 1 attachment" /tmp/vfiod.log || fail "vfiod did not say it restored the attachment"
-vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { f = 1 } END { exit !f }' ||
-	fail "vfioctl devices does not show $RIG_SOLO held by $id after the crash"
-# The VMM's fds still work: config read, DMA map, reset.
-: >/tmp/h.out
-kill -USR1 "$vmm"
-wait_for_line /tmp/h.out RECHECKED || fail "the VMM's device does not work after the crash"
-# Still exclusive: another VM is refused.
-$VMM expect io.vfiod.DeviceBusy "$RIG_SOLO" >/dev/null || fail "the restored attachment is not exclusive"
+check_restored "after the crash"
+grep -q "Restored 3 attachment" /tmp/vfiod.log || fail "vfiod did not say it restored the attachments"
+check_eq "fds in the store after the crash" 9 "$(stored_fds)"
 
-# An orderly restart keeps it too.
+# An orderly restart keeps them too.
 old=$(main_pid)
 systemctl restart vfiod.service || fail "systemctl restart failed"
 wait_until restarted_from "$old" || fail "vfiod did not come back after systemctl restart"
-listed "$id" "$RIG_SOLO" || fail "attachment $id lost in systemctl restart"
+check_restored "after systemctl restart"
 
-# The VMM detaches from the new instance; the store empties but for the description.
-kill -TERM "$vmm"
-check_exit "the VMM that detached after the restarts" "$vmm"
+# The VMMs detach from the new instance; the store empties but for the description.
+kill -TERM "$vmm_pair" "$vmm_solo"
+check_exit "the VMM of the pair that detached after the restarts" "$vmm_pair"
+check_exit "the VMM of the solo device that detached after the restarts" "$vmm_solo"
 wait_until test -z "$(vfioctl attachments | sed 1d)" || fail "attachments left after the detach"
 check_eq "fds in the store after the detach" 1 "$(stored_fds)"
 
@@ -89,6 +120,16 @@ wait_until restarted_from "$old" || fail "systemd did not restart vfiod"
 check_eq "attachments after the VMM died with vfiod down" "" "$(vfioctl attachments | sed 1d)"
 check_eq "fds in the store" 1 "$(stored_fds)"
 $VMM attach "$RIG_SOLO" >/dev/null || fail "$RIG_SOLO not attachable after its VMM died"
+# That restore dropped the attachment with the highest id: no id is handed out twice anyway,
+# since a VMM may still hold one and Detach by it.
+id_dead=$(sed -n 's/^HELD //p' /tmp/h2.out)
+$VMM attach-only "$RIG_SOLO" >/tmp/a.out &
+vmm=$!
+wait_for_line /tmp/a.out ATTACHED || fail "attach-only did not attach"
+id_new=$(sed -n 's/^ATTACHED //p' /tmp/a.out)
+[ "$id_new" -gt "$id_dead" ] || fail "attachment id $id_new handed out again after a restore (had $id_dead)"
+kill -TERM "$vmm"
+check_exit "the VMM that attached after the lossy restore" "$vmm"
 
 # `systemctl stop` discards the store: said so in vfiod(8).
 systemctl stop vfiod.service
