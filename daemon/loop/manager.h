@@ -25,6 +25,12 @@ typedef struct Event Event; /* json.h */
 /* Refused connections are logged at most once in this long (the others are counted). */
 #define MANAGER_REFUSAL_LOG_INTERVAL_USEC (10u * 1000000u)
 
+/* How long the listening socket is not watched after accept4() ran out of fds or memory. */
+#define MANAGER_ACCEPT_BACKOFF_USEC (250u * 1000u)
+
+/* Connections over a limit that wait for their first call, to be told which (at most). */
+#define MANAGER_MAX_REFUSED 16u
+
 /* Open connections of one uid. */
 typedef struct UserCount {
 	uid_t uid;
@@ -35,13 +41,18 @@ typedef struct Manager {
 	sd_event *event;
 	int listen_fd;
 	sd_event_source *listen_source;
-	char *socket_path; /* set when we created (and so must unlink) the socket */
+	sd_event_source *accept_resume_source; /* ends an accept backoff */
+	uint64_t accept_backoff_usec;          /* MANAGER_ACCEPT_BACKOFF_USEC; tests set it */
+	uint64_t accept_logged_usec;           /* when a backoff was last logged */
+	unsigned accept_backoffs;              /* backoffs since, the logged one included */
+	char *socket_path;                     /* set when we created (and so must unlink) the socket */
 	bool socket_activated;
 	int sysfs_fd;
 	ConnectionHost connection_host; /* how connections reach the dispatcher and the run queue */
 	Connection *connections;
 	unsigned next_connection_id;
-	size_t n_connections;
+	size_t n_connections;        /* served, not counting the refused */
+	size_t n_refused;            /* over a limit, waiting for their first call to be told */
 	RunQueue run_queue;          /* connections with a call to run, in turn */
 	sd_event_source *run_source; /* runs the next call of the queue's head */
 	UserCount *user_connections; /* one entry per uid with connections open */

@@ -189,6 +189,38 @@ static void unknown_method_fails(void **state) {
 	assert_string_equal(string_parameter(&r2, "interface"), "com.example");
 }
 
+/* An unknown method's name is echoed bounded (PROTOCOL_MAX_ECHO_BYTES), cut at a character
+ * boundary: a 60 KiB name with a two-byte character across the bound gives a short reply
+ * of valid UTF-8, whether the interface is known or not. */
+static void long_unknown_names_are_echoed_bounded(void **state) {
+	static const char *prefixes[] = { "io.vfiod.", "com.example." };
+	Fixture *f = *state;
+
+	for (size_t k = 0; k < 2; k++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = {};
+		_cleanup_free_ char *call = malloc(61 * 1024);
+		size_t at = (size_t) sprintf(call, "{\"method\":\"%s", prefixes[k]);
+		const char *echoed;
+
+		assert_non_null(call);
+		/* "é" (c3 a9) from byte 255 of the name on, so the bound falls inside one. */
+		memset(call + at, 'a', 255 - strlen(prefixes[k]));
+		at += 255 - strlen(prefixes[k]);
+		for (int i = 0; i < 1000; i++, at += 2)
+			memcpy(call + at, "\xc3\xa9", 2);
+		memset(call + at, 'b', 58 * 1024 - at);
+		at = 58 * 1024;
+		strcpy(call + at, k == 0 ? "\"}" : ".Nothing\"}");
+		send_call(f, call);
+		r = receive_reply(f);
+		assert_string_equal(r.error, k == 0 ? VARLINK_ERROR_METHOD_NOT_FOUND
+		                                    : VARLINK_ERROR_INTERFACE_NOT_FOUND);
+		echoed = string_parameter(&r, k == 0 ? "method" : "interface");
+		assert_int_equal(strlen(echoed), 255);
+		assert_memory_equal(echoed, call + strlen("{\"method\":\""), 255);
+	}
+}
+
 static json_object *find_device(json_object *devices, const char *address) {
 	for (size_t i = 0; i < json_object_array_length(devices); i++) {
 		json_object *d = json_object_array_get_idx(devices, i), *a = NULL;
@@ -864,6 +896,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(long_unknown_names_are_echoed_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
 		                                teardown),
