@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -125,6 +126,41 @@ static int manager_log_policy(Manager *m, int r, const PolicyError *error) {
 	return 0;
 }
 
+int manager_raise_fd_limit(void) {
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) < 0)
+		return log_error_errno(negative_errno(), "getrlimit(RLIMIT_NOFILE) failed: %m");
+	if (l.rlim_cur == l.rlim_max)
+		return 0;
+	l.rlim_cur = l.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &l) < 0)
+		return log_error_errno(negative_errno(), "Failed to raise RLIMIT_NOFILE: %m");
+	return 0;
+}
+
+/* Reads the policy at path (its drop-ins, /etc/subuid) into *ret and checks that its limits fit
+ * the fds the daemon may open. Returns 0 or -errno with *error filled. */
+static int manager_read_policy(const char *path, Policy *ret, PolicyError *error) {
+	_cleanup_(policy_done) Policy p = {};
+	struct rlimit l;
+	int r;
+
+	policy_limits_default(&p.limits);
+	r = policy_load_config(path, &p, error);
+	if (r < 0)
+		return r;
+	if (getrlimit(RLIMIT_NOFILE, &l) < 0)
+		return negative_errno();
+	(void) snprintf(error->path, sizeof(error->path), "%s", path);
+	r = policy_check_fd_limit(&p, (uint64_t) l.rlim_cur, error);
+	if (r < 0)
+		return r;
+	policy_done(ret);
+	*ret = TAKE_STRUCT(p);
+	return 0;
+}
+
 /* A reload on SIGHUP, on a worker: the files are read and user and group names looked up
  * there (NSS may ask a directory service), the policy swapped on the loop. One at a time:
  * NSS's getpwnam() is not reentrant, and a SIGHUP meanwhile asks for one more. */
@@ -140,7 +176,7 @@ typedef struct ReloadWork {
 static void reload_run(WorkerJob *job) {
 	ReloadWork *w = (ReloadWork *) job;
 
-	w->result = policy_load_config(w->path, &w->policy, &w->error);
+	w->result = manager_read_policy(w->path, &w->policy, &w->error);
 }
 
 static void manager_reload_policy(Manager *m);
@@ -201,7 +237,7 @@ int manager_load_policy(Manager *m, const char *path) {
 	if (!m->policy_path)
 		return log_oom();
 	/* At start, before any call is served: here, on the loop. */
-	r = manager_log_policy(m, policy_load_config(m->policy_path, &m->policy, &error), &error);
+	r = manager_log_policy(m, manager_read_policy(m->policy_path, &m->policy, &error), &error);
 	if (r < 0)
 		return r;
 	r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);

@@ -29,7 +29,7 @@ typedef struct Event Event; /* json.h */
 #define MANAGER_ACCEPT_BACKOFF_USEC (250u * 1000u)
 
 /* Connections over a limit that wait for their first call, to be told which (at most). */
-#define MANAGER_MAX_REFUSED 16u
+#define MANAGER_MAX_REFUSED POLICY_MAX_REFUSED_CONNECTIONS
 
 /* Open connections of one uid. */
 typedef struct UserCount {
@@ -78,6 +78,10 @@ int manager_new(Manager **ret);
  * manager_new() left half-built. Returns NULL. */
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Raises the soft RLIMIT_NOFILE to the hard one (the unit's LimitNOFILE=): the limits of the
+ * policy are checked against it (policy_check_fd_limit()). Returns 0 or -errno (logged). */
+int manager_raise_fd_limit(void);
 
 /* Opens the sysfs root the daemon reads devices from ("/sys" normally). */
 int manager_open_sysfs(Manager *m, const char *path);

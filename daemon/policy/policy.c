@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -630,6 +631,24 @@ const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_u
 		return POLICY_LIMIT_CONNECTIONS_PER_USER;
 	}
 	return NULL;
+}
+
+uint64_t policy_fds_needed(const PolicyLimits *l) {
+	uint64_t connections = (uint64_t) l->connections + l->admin_connections + POLICY_MAX_REFUSED_CONNECTIONS;
+
+	return connections * POLICY_FDS_PER_CONNECTION + POLICY_FDS_RESERVE;
+}
+
+int policy_check_fd_limit(const Policy *p, uint64_t fd_limit, PolicyError *e) {
+	uint64_t needed = policy_fds_needed(&p->limits);
+
+	if (needed <= fd_limit)
+		return 0;
+	return policy_fail(e, 0,
+	                   "the limits need %" PRIu64 " file descriptors ((connections %u + admin-connections %u + "
+	                   "%u refused) x %u + %u), RLIMIT_NOFILE allows %" PRIu64,
+	                   needed, p->limits.connections, p->limits.admin_connections,
+	                   POLICY_MAX_REFUSED_CONNECTIONS, POLICY_FDS_PER_CONNECTION, POLICY_FDS_RESERVE, fd_limit);
 }
 
 uid_t policy_account_uid(const Policy *p, uid_t uid) {

@@ -62,6 +62,15 @@ typedef struct PolicyLimits {
 	unsigned idle_timeout_sec;     /* how long a connection may idle holding nothing */
 } PolicyLimits;
 
+/* Connections over a limit kept until their first call, to be told which (manager.c). */
+#define POLICY_MAX_REFUSED_CONNECTIONS 16u
+/* The fds one connection may hold at most: its socket, its peer's pidfd, the 16 fds of one
+ * request (read, or parked while the call waits) and the 2 of a queued reply (Attach's). */
+#define POLICY_FDS_PER_CONNECTION (2u + 16u + 2u)
+/* The fds kept for all but connections: the daemon's own (listening socket, event loop,
+ * sysfs root, journal), workers' duplicates, and the state (4 an attachment). */
+#define POLICY_FDS_RESERVE 1024u
+
 /* The file of subordinate uid ranges (subuid(5)): whose uids count as whose (policy_account_uid()). */
 #define POLICY_SUBUID_PATH       "/etc/subuid"
 #define POLICY_MAX_SUBUID_RANGES 65536u
@@ -172,6 +181,15 @@ const char *policy_attachment_limit(const Policy *p, unsigned n_held, unsigned *
  * than "connections" in all, so that a flood of other users cannot lock the admins out. */
 const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, bool admin,
                                     unsigned *ret_value);
+
+/* The fds the limits may make the daemon hold: (connections + admin-connections +
+ * POLICY_MAX_REFUSED_CONNECTIONS) x POLICY_FDS_PER_CONNECTION + POLICY_FDS_RESERVE. */
+uint64_t policy_fds_needed(const PolicyLimits *l);
+
+/* Whether the limits fit within fd_limit (the daemon's RLIMIT_NOFILE): 0, or -EINVAL with
+ * *error saying what they need. A policy that does not fit is refused at load: beyond the
+ * fds, accept and every open would fail for everyone (security review item 1). */
+int policy_check_fd_limit(const Policy *p, uint64_t fd_limit, PolicyError *error);
 
 /* The user a uid's connections count against (connections-per-user): the owner of the
  * subordinate range (subuid(5)) uid lies in, else uid itself. A user with a range of 65536

@@ -673,6 +673,21 @@ static void subuids_count_as_their_owner(void **state) {
 	assert_int_equal(f->policy.n_subuids, 0);
 }
 
+/* The limits must fit RLIMIT_NOFILE: (connections + admin-connections + 16) x 20 + 1024. */
+static void limits_must_fit_the_fd_limit(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(load(f), 0);
+	assert_int_equal(policy_fds_needed(&f->policy.limits), (256 + 8 + 16) * 20 + 1024);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024, &f->error), -EINVAL);
+	assert_non_null(strstr(f->error.reason, "need 6624 file descriptors"));
+	assert_int_equal(policy_check_fd_limit(&f->policy, 6624, &f->error), 0);
+	write_main(f, "limit connections 10\nlimit admin-connections 2\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20, &f->error), 0);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20 - 1, &f->error), -EINVAL);
+}
+
 /* An admin may pass "connections" by admin-connections; nobody passes that. */
 static void admins_pass_connections_by_the_reserve(void **state) {
 	Fixture *f = *state;
@@ -947,6 +962,7 @@ int main(void) {
 		T(limits_default_and_override),
 		T(subuids_count_as_their_owner),
 		T(admins_pass_connections_by_the_reserve),
+		T(limits_must_fit_the_fd_limit),
 		T(only_regular_files_are_read),
 		T(verdict_table),
 		T(device_listing_filtered_by_group),
