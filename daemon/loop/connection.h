@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
+#include "audit.h"
 #include "policy.h"
 #include "protocol.h"
 #include "wire.h"
@@ -69,6 +70,8 @@ typedef struct Connection {
 	 * value, and it is closed (nothing is sent before a first call, protocol.md). */
 	const char *refused_limit;
 	unsigned refused_value;
+	AuditBudget denial_budget;   /* its denial records (method_audit_denial()) */
+	unsigned denials_suppressed; /* not recorded since its last summary */
 	struct Connection *prev, *next;
 	bool queued; /* in the manager's run queue: a call is ready and waits for its turn */
 	struct Connection *queue_prev, *queue_next; /* among its user's, in the run queue */

@@ -97,6 +97,7 @@ Manager *manager_free(Manager *m) {
 		connection_free(m->connections);
 	sd_event_source_disable_unref(m->run_source);
 	free(m->user_connections);
+	free(m->denial_users);
 	/* Jobs still running end first: their callers are gone, so what they made is undone. */
 	m->workers = workers_free(m->workers);
 	state_done(&m->state);
@@ -337,12 +338,57 @@ static bool manager_has_connection(const Manager *m, const Connection *c) {
 	return c->prev || c->next || m->connections == c;
 }
 
+AuditBudget *manager_denial_budget(Manager *m, uid_t account_uid) {
+	uint64_t now = 0;
+	DenialUser *u;
+
+	for (size_t i = 0; i < m->n_denial_users; i++)
+		if (m->denial_users[i].uid == account_uid)
+			return &m->denial_users[i].budget;
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	/* An entry whose interval ended is as good as new: it is taken for this user. */
+	for (size_t i = 0; i < m->n_denial_users; i++) {
+		u = &m->denial_users[i];
+		if (now >= u->budget.since_usec + AUDIT_DENIAL_INTERVAL_USEC) {
+			*u = (DenialUser){ .uid = account_uid };
+			return &u->budget;
+		}
+	}
+	if (!m->denial_users)
+		m->denial_users = calloc(MANAGER_MAX_DENIAL_USERS, sizeof(DenialUser));
+	if (!m->denial_users || m->n_denial_users == MANAGER_MAX_DENIAL_USERS)
+		return &m->denial_budget_shared;
+	u = &m->denial_users[m->n_denial_users++];
+	*u = (DenialUser){ .uid = account_uid };
+	return &u->budget;
+}
+
+void manager_audit_suppressed(Manager *m _unused_, Connection *c) {
+	AuditRecord record = { .action = "audit",
+		               .outcome = "suppressed",
+		               .pid = c->peer.pid,
+		               .uid = c->peer.uid,
+		               .reason = "denial rate limit" };
+
+	if (c->denials_suppressed == 0)
+		return;
+	audit_log(LOG_NOTICE, &record,
+	          "Connection %u of pid %d uid %u: %u denial record(s) suppressed (at most %u a connection "
+	          "and "
+	          "%u a user in %u s).",
+	          c->id, (int) c->peer.pid, (unsigned) c->peer.uid, c->denials_suppressed,
+	          AUDIT_DENIALS_PER_CONNECTION, AUDIT_DENIALS_PER_USER,
+	          AUDIT_DENIAL_INTERVAL_USEC / 1000000u);
+	c->denials_suppressed = 0;
+}
+
 /* ConnectionHost.closed: c closed every fd of its own; it leaves the list and the counts. */
 static void manager_connection_closed(Connection *c) {
 	Manager *m = c->manager;
 
 	if (!manager_has_connection(m, c))
 		return;
+	manager_audit_suppressed(m, c);
 	if (c->refused_limit)
 		m->n_refused--;
 	else {

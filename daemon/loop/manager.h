@@ -31,6 +31,15 @@ typedef struct Event Event; /* json.h */
 /* Connections over a limit that wait for their first call, to be told which (at most). */
 #define MANAGER_MAX_REFUSED POLICY_MAX_REFUSED_CONNECTIONS
 
+/* Users with a denial budget of their own (audit.h); beyond, the rest share one. */
+#define MANAGER_MAX_DENIAL_USERS 1024u
+
+/* The denial budget of one user (policy_account_uid()). */
+typedef struct DenialUser {
+	uid_t uid;
+	AuditBudget budget;
+} DenialUser;
+
 /* Open connections of one uid. */
 typedef struct UserCount {
 	uid_t uid;
@@ -60,6 +69,9 @@ typedef struct Manager {
 	uint64_t refusal_log_interval_usec; /* MANAGER_REFUSAL_LOG_INTERVAL_USEC; tests set it */
 	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */
 	unsigned refusals_unlogged;         /* refused since then */
+	DenialUser *denial_users;           /* MANAGER_MAX_DENIAL_USERS at most */
+	size_t n_denial_users;
+	AuditBudget denial_budget_shared; /* of users beyond those */
 	State state;
 	Workers *workers; /* the kernel work of calls, off the loop */
 	Persist persist;
@@ -114,6 +126,14 @@ int manager_add_client(Manager *m, int fd, Connection **ret);
  * -errno (c is then not queued). manager_dequeue_connection() takes c out, if it is in. */
 int manager_queue_connection(Manager *m, Connection *c);
 void manager_dequeue_connection(Manager *m, Connection *c);
+
+/* The denial budget of the user account_uid, kept across its connections: reconnecting
+ * gains nothing. Never NULL. */
+AuditBudget *manager_denial_budget(Manager *m, uid_t account_uid);
+
+/* Records, if c's denials were suppressed since its last summary, one record saying how many,
+ * and counts them anew. */
+void manager_audit_suppressed(Manager *m, Connection *c);
 
 /* The connections open for uid (limit connections-per-user). */
 unsigned manager_count_user_connections(const Manager *m, uid_t uid);

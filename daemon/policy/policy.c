@@ -634,7 +634,8 @@ const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_u
 }
 
 uint64_t policy_fds_needed(const PolicyLimits *l) {
-	uint64_t connections = (uint64_t) l->connections + l->admin_connections + POLICY_MAX_REFUSED_CONNECTIONS;
+	uint64_t connections =
+	        (uint64_t) l->connections + l->admin_connections + POLICY_MAX_REFUSED_CONNECTIONS;
 
 	return connections * POLICY_FDS_PER_CONNECTION + POLICY_FDS_RESERVE;
 }
@@ -644,11 +645,12 @@ int policy_check_fd_limit(const Policy *p, uint64_t fd_limit, PolicyError *e) {
 
 	if (needed <= fd_limit)
 		return 0;
-	return policy_fail(e, 0,
-	                   "the limits need %" PRIu64 " file descriptors ((connections %u + admin-connections %u + "
-	                   "%u refused) x %u + %u), RLIMIT_NOFILE allows %" PRIu64,
-	                   needed, p->limits.connections, p->limits.admin_connections,
-	                   POLICY_MAX_REFUSED_CONNECTIONS, POLICY_FDS_PER_CONNECTION, POLICY_FDS_RESERVE, fd_limit);
+	return policy_fail(
+	        e, 0,
+	        "the limits need %" PRIu64 " file descriptors ((connections %u + admin-connections %u + "
+	        "%u refused) x %u + %u), RLIMIT_NOFILE allows %" PRIu64,
+	        needed, p->limits.connections, p->limits.admin_connections, POLICY_MAX_REFUSED_CONNECTIONS,
+	        POLICY_FDS_PER_CONNECTION, POLICY_FDS_RESERVE, fd_limit);
 }
 
 uid_t policy_account_uid(const Policy *p, uid_t uid) {
