@@ -234,6 +234,7 @@ int manager_load_policy(Manager *m, const char *path) {
 	PolicyError error = {};
 	int r;
 
+	free(m->policy_path);
 	m->policy_path = strdup(path);
 	if (!m->policy_path)
 		return log_oom();
