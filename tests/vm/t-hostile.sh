@@ -126,6 +126,28 @@ kill -TERM "$holder"
 check_exit "the holder" "$holder"
 $VMM attach "$RIG_PAIR_A" || fail "vmm cannot attach once its attachment is gone"
 
+# connections-per-user counts a subordinate uid as its range's owner (/etc/subuid, read with
+# the policy): two uids of vmm's range share vmm's 3 connections.
+loads() { grep -c "Policy loaded" /tmp/vfiod.log; }
+before=$(loads)
+echo "vmm:100000:65536" >/etc/subuid
+kill -HUP "$VFIOD_PID"
+reloaded() { [ "$(loads)" -gt "$before" ]; }
+wait_until reloaded || fail "SIGHUP did not reload the policy"
+runas 100000 100000 hostile connections 2 >/tmp/sub1.out &
+sub1=$!
+wait_for_line /tmp/sub1.out HOLDING || fail "the connections of subuid 100000 did not open: $(cat /tmp/sub1.out)"
+runas 100001 100001 hostile connections 2 >/tmp/sub2.out &
+sub2=$!
+wait_for_line /tmp/sub2.out HOLDING || fail "the connections of subuid 100001 did not open: $(cat /tmp/sub2.out)"
+check_eq "connections of a second subuid of vmm" \
+	"$(printf '0 OK\n1 ERROR io.vfiod.LimitExceeded {"limit":"connections-per-user","value":3}\nHOLDING')" \
+	"$(cat /tmp/sub2.out)"
+kill -TERM "$sub1" "$sub2"
+check_exit "the connections of subuid 100000" "$sub1" 143
+check_exit "the connections of subuid 100001" "$sub2" 143
+rm -f /etc/subuid
+
 # Alive, answering, holding what it held, no bigger.
 vfioctl info >/dev/null || fail "vfiod does not answer after the hostile clients"
 check_fds "after the hostile clients" "$base"
