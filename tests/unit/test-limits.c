@@ -88,14 +88,21 @@ static void pump(Fixture *f) {
 	test_run_loop(f->manager->event, 0);
 }
 
-/* Client i connects to the manager's socket and the manager runs its accept. */
-static void connect_client(Fixture *f, size_t i) {
+/* A new socket connected to the manager's; the manager has not accepted it yet. */
+static int connect_socket(Fixture *f) {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	int fd;
 
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
-	f->clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(f->clients[i] >= 0);
-	assert_int_equal(connect(f->clients[i], (struct sockaddr *) &address, sizeof(address)), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *) &address, sizeof(address)), 0);
+	return fd;
+}
+
+/* Client i connects to the manager's socket and the manager runs its accept. */
+static void connect_client(Fixture *f, size_t i) {
+	f->clients[i] = connect_socket(f);
 	pump(f);
 }
 
@@ -459,6 +466,31 @@ static void refused_connection_without_call_is_closed_unanswered(void **state) {
 	assert_int_equal(f->manager->n_connections, 2);
 }
 
+/* At most MANAGER_MAX_REFUSED refused connections wait for their first call: one more is
+ * closed at once, unanswered, so refusals cost no more than the limits they enforce. */
+static void refused_connections_are_bounded(void **state) {
+	Fixture *f = *state;
+	int extra[MANAGER_MAX_REFUSED + 1];
+	char byte;
+
+	f->manager->policy.limits.connections = 1;
+	f->manager->policy.limits.admin_connections = 0;
+	connect_client(f, 0);
+	for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+		extra[i] = connect_socket(f);
+		pump(f);
+	}
+	assert_int_equal(f->manager->n_refused, MANAGER_MAX_REFUSED);
+	assert_int_equal(recv(extra[MANAGER_MAX_REFUSED], &byte, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(recv(extra[0], &byte, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close_many(extra, ELEMENTSOF(extra));
+	for (int i = 0; i < 50 && f->manager->n_refused > 0; i++)
+		pump(f);
+	assert_int_equal(f->manager->n_refused, 0);
+	assert_served(f, 0);
+}
+
 /* An idle connection is closed after idle-timeout, without a word; one that monitors and one
  * whose process holds an attachment are not idle. The idle one is made after the monitor,
  * so its deadline is the later one. */
@@ -811,6 +843,7 @@ int main(void) {
 		                                teardown),
 		cmocka_unit_test_setup_teardown(refused_connection_without_call_is_closed_unanswered, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(refused_connections_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_connection_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_parks_no_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(accept_without_fds_backs_off, setup, teardown),
