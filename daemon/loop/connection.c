@@ -290,6 +290,13 @@ void connection_run(Connection *c) {
 	connection_settle(c, connection_process(c));
 }
 
+void connection_refresh_timer(Connection *c) {
+	int r = connection_update_timer(c);
+
+	if (r < 0)
+		log_warning_errno(r, "Connection %u: cannot arm its timer: %m", c->id);
+}
+
 void connection_begin(Connection *c) {
 	connection_settle(c, 0);
 }

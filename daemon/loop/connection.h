@@ -90,6 +90,10 @@ int connection_new(const ConnectionHost *host, Manager *manager, int fd, Connect
  * request-timeout for a refused connection). */
 void connection_begin(Connection *c);
 
+/* Arms or disarms c's timer for what it holds now (an attachment of its process ended, say);
+ * never closes c, so it may be called while c runs a call. */
+void connection_refresh_timer(Connection *c);
+
 /* c called Monitor: from now on it carries events only. Nothing more is read from it (a
  * hang-up is still seen), and what it had sent beyond the call is dropped, fds closed. */
 void connection_start_monitoring(Connection *c);

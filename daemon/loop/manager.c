@@ -304,6 +304,12 @@ Connection *manager_find_connection(Manager *m, unsigned id) {
 	return NULL;
 }
 
+void manager_refresh_idle(Manager *m, pid_t pid) {
+	for (Connection *c = m->connections; c; c = c->next)
+		if (c->peer.pid == pid)
+			connection_refresh_timer(c);
+}
+
 void manager_wake_parked(Manager *m) {
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;

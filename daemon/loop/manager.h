@@ -127,6 +127,9 @@ int manager_add_client(Manager *m, int fd, Connection **ret);
 int manager_queue_connection(Manager *m, Connection *c);
 void manager_dequeue_connection(Manager *m, Connection *c);
 
+/* An attachment of process pid ended: its connections that now idle start their idle-timeout. */
+void manager_refresh_idle(Manager *m, pid_t pid);
+
 /* The denial budget of the user account_uid, kept across its connections: reconnecting
  * gains nothing. Never NULL. */
 AuditBudget *manager_denial_budget(Manager *m, uid_t account_uid);

@@ -24,6 +24,7 @@
 
 #include "../fakes/fake-sysfs.h"
 #include "connection.h"
+#include "lifecycle.h"
 #include "manager.h"
 #include "monitor.h"
 #include "message.h"
@@ -520,6 +521,26 @@ static void idle_connection_times_out(void **state) {
 	assert_true(event.continues);
 }
 
+/* A connection whose process's attachment ends idles from then on: it is closed after
+ * idle-timeout, though nothing else happened on it. */
+static void connection_idles_once_its_attachment_ends(void **state) {
+	Fixture *f = *state;
+	Connection *holder;
+	char byte;
+
+	f->manager->policy.limits.idle_timeout_sec = 1;
+	add_attachment(f, 1, getuid());
+	holder = pair_client(f, 0, 0);
+	assert_null(holder->timeout_source);
+	lifecycle_commit(f->manager, &(Change){ .detach = f->manager->state.attachments }, "%s", "");
+	assert_null(f->manager->state.attachments);
+	assert_non_null(holder->timeout_source);
+	for (int i = 0; i < 300 && f->manager->n_connections > 0; i++)
+		test_run_loop(f->manager->event, 100 * 1000);
+	assert_int_equal(f->manager->n_connections, 0);
+	assert_int_equal(recv(f->clients[0], &byte, 1, MSG_DONTWAIT), 0);
+}
+
 /* After Monitor, nothing more is read: what the client sends, fds included, is not parked
  * in the daemon (security review item 1: 16 fds a connection). */
 static void monitor_parks_no_fds(void **state) {
@@ -845,6 +866,7 @@ int main(void) {
 		                                teardown),
 		cmocka_unit_test_setup_teardown(refused_connections_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_connection_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(connection_idles_once_its_attachment_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(monitor_parks_no_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(accept_without_fds_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_calls_do_not_delay_others, setup, teardown),
