@@ -119,6 +119,9 @@ static int run(const Options *o) {
 	_cleanup_(manager_freep) Manager *m = NULL;
 	int r;
 
+	r = manager_raise_fd_limit();
+	if (r < 0)
+		return r;
 	r = manager_new(&m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up: %m");

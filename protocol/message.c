@@ -185,9 +185,24 @@ json_object *message_new_invalid_parameter(const char *name) {
 	return p ? message_new_error(VARLINK_ERROR_INVALID_PARAMETER, p) : NULL;
 }
 
-/* An error with one string parameter. */
+/* How much of value an error echoes: at most PROTOCOL_MAX_ECHO_BYTES, cut back to the start
+ * of a UTF-8 sequence so that the cut text is still valid UTF-8 (value is, the parser checked). */
+static size_t echo_length(const char *value) {
+	size_t length = strnlen(value, PROTOCOL_MAX_ECHO_BYTES + 1);
+
+	if (length <= PROTOCOL_MAX_ECHO_BYTES)
+		return length;
+	length = PROTOCOL_MAX_ECHO_BYTES;
+	while (length > 0 && ((unsigned char) value[length] & 0xc0) == 0x80)
+		length--;
+	return length;
+}
+
+/* An error with one string parameter, echoed bounded: a client's 64 KiB method name must not
+ * become a 64 KiB reply held for a client that does not read (protocol.md). */
 static json_object *error_with_string(const char *error, const char *key, const char *value) {
-	json_object *p = with_member(json_object_new_object(), key, json_object_new_string(value));
+	json_object *p = with_member(json_object_new_object(), key,
+	                             json_object_new_string_len(value, (int) echo_length(value)));
 
 	return p ? message_new_error(error, p) : NULL;
 }

@@ -18,6 +18,9 @@
 #define PROTOCOL_MAX_REQUEST_BYTES (64u * 1024u)
 /* Replies are not bounded by the protocol; a client still refuses absurd ones. */
 #define PROTOCOL_MAX_REPLY_BYTES (16u * 1024u * 1024u)
+/* An error reply echoes at most this many bytes of a string the client sent (a method or
+ * interface name); a longer one is cut, at a UTF-8 character boundary. */
+#define PROTOCOL_MAX_ECHO_BYTES 256u
 /* At most this many fds travel with one message. */
 #define PROTOCOL_MAX_FDS 16u
 

@@ -27,7 +27,7 @@ static bool connection_is_waiting(const Connection *c) {
  * while a call waits for its turn in the run queue or for a job (the calls behind it wait in
  * the socket, and new data cannot move the connection forward). */
 static bool connection_wants_read(const Connection *c) {
-	return !c->read_eof && !c->closing && !connection_is_backlogged(c) && !c->queued &&
+	return !c->read_eof && !c->closing && !c->monitoring && !connection_is_backlogged(c) && !c->queued &&
 	       !connection_is_waiting(c);
 }
 
@@ -46,8 +46,9 @@ static int connection_update_events(Connection *c) {
 	if (connection_wants_read(c))
 		events |= EPOLLIN;
 	/* While a call waits, nothing is read, but a peer that hangs up is noticed: its call is
-	 * then abandoned rather than answered to nobody. */
-	else if (connection_is_waiting(c) && !c->hung_up)
+	 * then abandoned rather than answered to nobody. A monitor is watched the same way: it
+	 * reads nothing, so it parks neither bytes nor fds, yet goes when its peer does. */
+	else if ((connection_is_waiting(c) || c->monitoring) && !c->hung_up && !c->closing)
 		events |= EPOLLRDHUP;
 	if (!wire_writer_is_empty(&c->writer))
 		events |= EPOLLOUT;
@@ -133,6 +134,12 @@ static int connection_process(Connection *c) {
 	r = connection_next_call(c, &text, &length, fds, &n_fds);
 	if (r <= 0)
 		return r;
+	if (c->refused_limit) {
+		close_many(fds, n_fds);
+		c->closing = true;
+		return connection_send(c, message_new_limit_exceeded(c->refused_limit, c->refused_value),
+		                       NULL, 0);
+	}
 	r = c->host->dispatch(c, text, length, fds, n_fds);
 	if (r == -EAGAIN) {
 		connection_park(c, TAKE_PTR(text), length, fds, n_fds);
@@ -167,25 +174,52 @@ static int connection_flush(Connection *c) {
 	return r < 0 ? r : 0;
 }
 
-static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* Arms the request-timeout while the connection holds the start of a request and nothing
- * holds its processing back; the deadline runs from the request's first byte, so a client
- * that trickles bytes gains nothing. Idle connections are not timed out. */
+/* Whether the connection idles: nothing half-sent, nothing to send, no call waiting or
+ * ready, no Monitor, and its process holds no attachment. An idle connection costs the
+ * daemon a socket and a pidfd for nothing; idle-timeout bounds how long (admins locked out by
+ * idle connections of others, security review item 6). */
+static bool connection_is_idle(Connection *c) {
+	return !wire_reader_has_partial(&c->reader) && wire_writer_is_empty(&c->writer) &&
+	       !c->host->holds_attachment(c);
+}
+
+/* The deadline the connection runs against now, in seconds, 0 for none; *ret_idle tells
+ * idle-timeout's from request-timeout's. request-timeout runs from a request's first byte
+ * while it is incomplete, so a client that trickles bytes gains nothing; idle-timeout while
+ * the connection idles. A refused connection gets request-timeout for its first call. */
+static unsigned connection_wanted_timeout(Connection *c, bool *ret_idle) {
+	const PolicyLimits *l = c->host->limits;
+
+	*ret_idle = false;
+	if (c->monitoring || !connection_wants_read(c))
+		return 0;
+	if (wire_reader_has_partial(&c->reader))
+		return l->request_timeout_sec;
+	if (!connection_is_idle(c))
+		return 0;
+	*ret_idle = true;
+	return c->refused_limit ? l->request_timeout_sec : l->idle_timeout_sec;
+}
+
+/* Arms the timer the connection's state asks for (connection_wanted_timeout()), keeping one
+ * that is armed already for the same reason: its deadline stands. */
 static int connection_update_timer(Connection *c) {
-	unsigned sec = c->host->limits->request_timeout_sec;
+	bool idle;
+	unsigned sec = connection_wanted_timeout(c, &idle);
 	int r;
 
-	if (!wire_reader_has_partial(&c->reader) || c->monitoring || !connection_wants_read(c)) {
+	if (c->timeout_source && (sec == 0 || idle != c->timeout_idle))
 		c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
-		return 0;
-	}
-	if (c->timeout_source)
+	if (sec == 0 || c->timeout_source)
 		return 0;
 	r = sd_event_add_time_relative(c->host->event, &c->timeout_source, CLOCK_MONOTONIC,
-	                               (uint64_t) sec * 1000000u, 0, on_request_timeout, c);
-	if (r >= 0)
+	                               (uint64_t) sec * 1000000u, 0, on_timeout, c);
+	if (r >= 0) {
 		c->timeout_sec = sec;
+		c->timeout_idle = idle;
+	}
 	return r;
 }
 
@@ -208,11 +242,20 @@ static void connection_settle(Connection *c, int r) {
 	}
 }
 
-static int on_request_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+/* request-timeout answers ProtocolError and closes; idle-timeout closes without a word:
+ * the client asked nothing, so nothing is sent (protocol.md). */
+static int on_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
 	Connection *c = userdata;
 	char reason[64];
 
 	c->timeout_source = sd_event_source_disable_unref(c->timeout_source);
+	if (c->timeout_idle) {
+		log_debug("Connection %u (pid %d): idle for %u s, closing.", c->id, (int) c->peer.pid,
+		          c->timeout_sec);
+		c->closing = true;
+		connection_settle(c, 0);
+		return 0;
+	}
 	(void) snprintf(reason, sizeof(reason), "request incomplete after %u s", c->timeout_sec);
 	connection_settle(c, connection_reply_protocol_error(c, reason, true));
 	return 0;
@@ -238,12 +281,32 @@ static int on_connection_io(sd_event_source *s _unused_, int fd _unused_, uint32
 		r = connection_read(c);
 	else if ((revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && connection_is_waiting(c))
 		connection_hang_up(c);
+	else if ((revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && c->monitoring)
+		c->closing = true;
 	connection_settle(c, r);
 	return 0;
 }
 
 void connection_run(Connection *c) {
 	connection_settle(c, connection_process(c));
+}
+
+void connection_refresh_timer(Connection *c) {
+	int r = connection_update_timer(c);
+
+	if (r < 0)
+		log_warning_errno(r, "Connection %u: cannot arm its timer: %m", c->id);
+}
+
+void connection_begin(Connection *c) {
+	connection_settle(c, 0);
+}
+
+void connection_start_monitoring(Connection *c) {
+	c->monitoring = true;
+	/* The bytes and fds read along with the call: never to be parsed, so not kept. */
+	wire_reader_done(&c->reader);
+	wire_reader_init(&c->reader, PROTOCOL_MAX_REQUEST_BYTES);
 }
 
 /* The peer's supplementary groups; the kernel says how much room they need (ERANGE). */

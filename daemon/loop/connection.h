@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
+#include "audit.h"
 #include "policy.h"
 #include "protocol.h"
 #include "wire.h"
@@ -29,6 +30,8 @@ typedef struct ConnectionHost {
 	void (*dequeue)(Connection *c);
 	/* c is closed, every fd of it: forget it. Called once, from connection_free(). */
 	void (*closed)(Connection *c);
+	/* Whether c's peer process holds an attachment: such a connection is not idle. */
+	bool (*holds_attachment)(Connection *c);
 } ConnectionHost;
 
 /* A connection stops reading while this much reply data waits for a client that does not
@@ -59,8 +62,16 @@ typedef struct Connection {
 	size_t n_parked_fds;
 	bool parked_ready; /* woken: the parked call runs at the next chance */
 
-	sd_event_source *timeout_source; /* armed while a request is half-sent */
-	unsigned timeout_sec;            /* the request-timeout it was armed with */
+	sd_event_source *timeout_source; /* armed while a request is half-sent, or while idle */
+	unsigned timeout_sec;            /* the request-timeout or idle-timeout it was armed with */
+	bool timeout_idle;               /* the timer is idle-timeout's: it closes without a word */
+	uid_t account_uid;               /* whom it counts against (policy_account_uid()) */
+	/* Over a limit at accept: its first call is answered LimitExceeded naming this limit and
+	 * value, and it is closed (nothing is sent before a first call, protocol.md). */
+	const char *refused_limit;
+	unsigned refused_value;
+	AuditBudget denial_budget;   /* its denial records (method_audit_denial()) */
+	unsigned denials_suppressed; /* not recorded since its last summary */
 	struct Connection *prev, *next;
 	bool queued; /* in the manager's run queue: a call is ready and waits for its turn */
 	struct Connection *queue_prev, *queue_next; /* among its user's, in the run queue */
@@ -74,6 +85,18 @@ Caller connection_caller(const Connection *c);
  * host serves the connection, manager is handed to the handlers. The caller registers it
  * (an id, a place in its list); connection_free() tells host->closed(). Returns 0 or -errno. */
 int connection_new(const ConnectionHost *host, Manager *manager, int fd, Connection **ret);
+
+/* Starts serving c once its owner registered it: arms its idle timer (idle-timeout, or
+ * request-timeout for a refused connection). */
+void connection_begin(Connection *c);
+
+/* Arms or disarms c's timer for what it holds now (an attachment of its process ended, say);
+ * never closes c, so it may be called while c runs a call. */
+void connection_refresh_timer(Connection *c);
+
+/* c called Monitor: from now on it carries events only. Nothing more is read from it (a
+ * hang-up is still seen), and what it had sent beyond the call is dropped, fds closed. */
+void connection_start_monitoring(Connection *c);
 
 /* Unregisters and frees the connection (taking it out of the run queue), closing its
  * socket and every fd it holds. */

@@ -145,9 +145,9 @@ static int dispatch_deny_admin_only(MethodCall *call, const MethodEntry *e, cons
 	                                   address ? PCI_ADDRESS_TEXT(*address) : NULL, 0, "not an admin");
 
 	/* "Unbind of 0000:01:00.0 by pid 7 uid 1000: denied, not an admin." */
-	audit_log(LOG_NOTICE, &record, "%c%s of %s by pid %d uid %u: denied, not an admin.",
-	          toupper((unsigned char) e->audit_action[0]), e->audit_action + 1,
-	          record.device ?: "a device", (int) record.pid, (unsigned) record.uid);
+	method_audit_denial(call, &record, "%c%s of %s by pid %d uid %u: denied, not an admin.",
+	                    toupper((unsigned char) e->audit_action[0]), e->audit_action + 1,
+	                    record.device ?: "a device", (int) record.pid, (unsigned) record.uid);
 	return connection_send(call->connection, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED),
 	                       NULL, 0);
 }

@@ -3,11 +3,13 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +30,7 @@
 static int manager_queue_cb(Connection *c);
 static void manager_dequeue_cb(Connection *c);
 static void manager_connection_closed(Connection *c);
+static bool manager_connection_holds_attachment(Connection *c);
 
 /* SIGHUP reloads the policy; manager_load_policy() watches it, and sd-event watches only
  * blocked signals. Blocked here, before any thread starts, a SIGHUP that comes before the
@@ -52,6 +55,7 @@ int manager_new(Manager **ret) {
 	m->listen_fd = -EBADF;
 	m->sysfs_fd = -EBADF;
 	m->refusal_log_interval_usec = MANAGER_REFUSAL_LOG_INTERVAL_USEC;
+	m->accept_backoff_usec = MANAGER_ACCEPT_BACKOFF_USEC;
 	m->next_connection_id = 1;
 	state_init(&m->state);
 	policy_limits_default(&m->policy.limits);
@@ -80,7 +84,8 @@ int manager_new(Manager **ret) {
 		                               .dispatch = dispatch_message,
 		                               .queue = manager_queue_cb,
 		                               .dequeue = manager_dequeue_cb,
-		                               .closed = manager_connection_closed };
+		                               .closed = manager_connection_closed,
+		                               .holds_attachment = manager_connection_holds_attachment };
 	*ret = TAKE_PTR(m);
 	return 0;
 }
@@ -92,12 +97,14 @@ Manager *manager_free(Manager *m) {
 		connection_free(m->connections);
 	sd_event_source_disable_unref(m->run_source);
 	free(m->user_connections);
+	free(m->denial_users);
 	/* Jobs still running end first: their callers are gone, so what they made is undone. */
 	m->workers = workers_free(m->workers);
 	state_done(&m->state);
 	persist_done(&m->persist);
 	policy_done(&m->policy);
 	free(m->policy_path);
+	sd_event_source_disable_unref(m->accept_resume_source);
 	sd_event_source_disable_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	if (m->socket_path)
@@ -120,6 +127,41 @@ static int manager_log_policy(Manager *m, int r, const PolicyError *error) {
 	return 0;
 }
 
+int manager_raise_fd_limit(void) {
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) < 0)
+		return log_error_errno(negative_errno(), "getrlimit(RLIMIT_NOFILE) failed: %m");
+	if (l.rlim_cur == l.rlim_max)
+		return 0;
+	l.rlim_cur = l.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &l) < 0)
+		return log_error_errno(negative_errno(), "Failed to raise RLIMIT_NOFILE: %m");
+	return 0;
+}
+
+/* Reads the policy at path (its drop-ins, /etc/subuid) into *ret and checks that its limits fit
+ * the fds the daemon may open. Returns 0 or -errno with *error filled. */
+static int manager_read_policy(const char *path, Policy *ret, PolicyError *error) {
+	_cleanup_(policy_done) Policy p = {};
+	struct rlimit l;
+	int r;
+
+	policy_limits_default(&p.limits);
+	r = policy_load_config(path, &p, error);
+	if (r < 0)
+		return r;
+	if (getrlimit(RLIMIT_NOFILE, &l) < 0)
+		return negative_errno();
+	(void) snprintf(error->path, sizeof(error->path), "%s", path);
+	r = policy_check_fd_limit(&p, (uint64_t) l.rlim_cur, error);
+	if (r < 0)
+		return r;
+	policy_done(ret);
+	*ret = TAKE_STRUCT(p);
+	return 0;
+}
+
 /* A reload on SIGHUP, on a worker: the files are read and user and group names looked up
  * there (NSS may ask a directory service), the policy swapped on the loop. One at a time:
  * NSS's getpwnam() is not reentrant, and a SIGHUP meanwhile asks for one more. */
@@ -135,7 +177,7 @@ typedef struct ReloadWork {
 static void reload_run(WorkerJob *job) {
 	ReloadWork *w = (ReloadWork *) job;
 
-	w->result = policy_load_config(w->path, &w->policy, &w->error);
+	w->result = manager_read_policy(w->path, &w->policy, &w->error);
 }
 
 static void manager_reload_policy(Manager *m);
@@ -192,11 +234,12 @@ int manager_load_policy(Manager *m, const char *path) {
 	PolicyError error = {};
 	int r;
 
+	free(m->policy_path);
 	m->policy_path = strdup(path);
 	if (!m->policy_path)
 		return log_oom();
 	/* At start, before any call is served: here, on the loop. */
-	r = manager_log_policy(m, policy_load_config(m->policy_path, &m->policy, &error), &error);
+	r = manager_log_policy(m, manager_read_policy(m->policy_path, &m->policy, &error), &error);
 	if (r < 0)
 		return r;
 	r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
@@ -261,6 +304,12 @@ Connection *manager_find_connection(Manager *m, unsigned id) {
 	return NULL;
 }
 
+void manager_refresh_idle(Manager *m, pid_t pid) {
+	for (Connection *c = m->connections; c; c = c->next)
+		if (c->peer.pid == pid)
+			connection_refresh_timer(c);
+}
+
 void manager_wake_parked(Manager *m) {
 	for (Connection *c = m->connections, *next; c; c = next) {
 		next = c->next;
@@ -269,18 +318,23 @@ void manager_wake_parked(Manager *m) {
 	}
 }
 
-/* Registers c: an id, a place in the list, a count for its peer's uid. */
-static int manager_add_connection(Manager *m, Connection *c) {
-	int r = manager_count_user_connection(m, c->peer.uid);
-
-	if (r < 0)
-		return r;
+/* Puts c in the list, with an id. */
+static void manager_link_connection(Manager *m, Connection *c) {
 	c->id = m->next_connection_id++;
 	c->prev = NULL;
 	c->next = m->connections;
 	if (m->connections)
 		m->connections->prev = c;
 	m->connections = c;
+}
+
+/* Registers c: an id, a place in the list, a count for its user. */
+static int manager_add_connection(Manager *m, Connection *c) {
+	int r = manager_count_user_connection(m, c->account_uid);
+
+	if (r < 0)
+		return r;
+	manager_link_connection(m, c);
 	m->n_connections++;
 	log_debug("Connection %u from pid %d uid %u, %zu open.", c->id, (int) c->peer.pid,
 	          (unsigned) c->peer.uid, m->n_connections);
@@ -291,13 +345,63 @@ static bool manager_has_connection(const Manager *m, const Connection *c) {
 	return c->prev || c->next || m->connections == c;
 }
 
+AuditBudget *manager_denial_budget(Manager *m, uid_t account_uid) {
+	uint64_t now = 0;
+	DenialUser *u;
+
+	for (size_t i = 0; i < m->n_denial_users; i++)
+		if (m->denial_users[i].uid == account_uid)
+			return &m->denial_users[i].budget;
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	/* An entry whose interval ended is as good as new: it is taken for this user. */
+	for (size_t i = 0; i < m->n_denial_users; i++) {
+		u = &m->denial_users[i];
+		if (now >= u->budget.since_usec + AUDIT_DENIAL_INTERVAL_USEC) {
+			*u = (DenialUser){ .uid = account_uid };
+			return &u->budget;
+		}
+	}
+	if (!m->denial_users)
+		m->denial_users = calloc(MANAGER_MAX_DENIAL_USERS, sizeof(DenialUser));
+	if (!m->denial_users || m->n_denial_users == MANAGER_MAX_DENIAL_USERS)
+		return &m->denial_budget_shared;
+	u = &m->denial_users[m->n_denial_users++];
+	*u = (DenialUser){ .uid = account_uid };
+	return &u->budget;
+}
+
+void manager_audit_suppressed(Manager *m _unused_, Connection *c) {
+	AuditRecord record = { .action = "audit",
+		               .outcome = "suppressed",
+		               .pid = c->peer.pid,
+		               .uid = c->peer.uid,
+		               .reason = "denial rate limit" };
+
+	if (c->denials_suppressed == 0)
+		return;
+	audit_log(LOG_NOTICE, &record,
+	          "Connection %u of pid %d uid %u: %u denial record(s) suppressed (at most %u a connection "
+	          "and "
+	          "%u a user in %u s).",
+	          c->id, (int) c->peer.pid, (unsigned) c->peer.uid, c->denials_suppressed,
+	          AUDIT_DENIALS_PER_CONNECTION, AUDIT_DENIALS_PER_USER,
+	          AUDIT_DENIAL_INTERVAL_USEC / 1000000u);
+	c->denials_suppressed = 0;
+}
+
 /* ConnectionHost.closed: c closed every fd of its own; it leaves the list and the counts. */
 static void manager_connection_closed(Connection *c) {
 	Manager *m = c->manager;
 
 	if (!manager_has_connection(m, c))
 		return;
-	manager_uncount_user_connection(m, c->peer.uid);
+	manager_audit_suppressed(m, c);
+	if (c->refused_limit)
+		m->n_refused--;
+	else {
+		manager_uncount_user_connection(m, c->account_uid);
+		m->n_connections--;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -305,9 +409,17 @@ static void manager_connection_closed(Connection *c) {
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
-	m->n_connections--;
 	/* The rig waits for "0 open" before it counts the daemon's fds (tests/vm/lib.sh). */
-	log_debug("Connection %u closed, %zu open.", c->id, m->n_connections);
+	log_debug("Connection %u closed, %zu open.", c->id, m->n_connections + m->n_refused);
+}
+
+/* ConnectionHost.holds_attachment: the peer process owns an attachment (same pid and uid as
+ * the socket's; a reused pid of another uid does not count). */
+static bool manager_connection_holds_attachment(Connection *c) {
+	for (const Attachment *a = c->manager->state.attachments; a; a = a->next)
+		if (a->pid == c->peer.pid && a->uid == c->peer.uid)
+			return true;
+	return false;
 }
 
 int manager_add_client(Manager *m, int fd, Connection **ret) {
@@ -316,6 +428,7 @@ int manager_add_client(Manager *m, int fd, Connection **ret) {
 
 	if (r < 0)
 		return r;
+	c->account_uid = policy_account_uid(&m->policy, c->peer.uid);
 	r = manager_add_connection(m, c);
 	if (r < 0) {
 		connection_free(c);
@@ -323,6 +436,7 @@ int manager_add_client(Manager *m, int fd, Connection **ret) {
 	}
 	if (ret)
 		*ret = c;
+	connection_begin(c);
 	return 0;
 }
 
@@ -421,52 +535,106 @@ static void manager_log_refusal(Manager *m, const struct ucred *peer, const char
 	m->refusals_unlogged = 0;
 }
 
-/* Tells a connection over a limit why it is closed, before any call: one send() on the fresh
- * socket, whose empty buffer takes the short message; never waits. Takes fd. */
-static void manager_refuse_connection(Manager *m, int fd, const struct ucred *peer, const char *limit,
-                                      unsigned value) {
-	_cleanup_close_ int owned_fd = fd;
-	_cleanup_json_ json_object *error = message_new_limit_exceeded(limit, value);
-	const char *text;
-	size_t length;
+/* The accept backoff ended: the listening socket is watched again. */
+static int on_accept_resume(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+	Manager *m = userdata;
 
-	text = error ? message_to_string(error, &length) : NULL;
-	/* Best effort: the client may be gone already. The text is NUL-terminated. */
-	if (text)
-		(void) send(owned_fd, text, length + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	manager_log_refusal(m, peer, limit, value);
+	if (sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON) < 0)
+		log_error("Cannot watch the listening socket again.");
+	return 0;
+}
+
+/* accept4() failed with errno error. Out of fds (EMFILE, ENFILE) or memory, the connection
+ * stays in the backlog and the level-triggered listen source would fire again at once: a
+ * busy loop logging a line a turn (security review item 1). Instead the listening socket is
+ * not watched for accept_backoff_usec, and this is logged at most once per
+ * refusal_log_interval_usec. */
+static int manager_accept_failed(Manager *m, int error) {
+	uint64_t now = 0;
+	int r;
+
+	if (error == EAGAIN || error == EINTR || error == ECONNABORTED)
+		return 0;
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+		log_warning_errno(-error, "accept4() failed: %m");
+		return 0;
+	}
+	m->accept_backoffs++;
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	if (m->accept_logged_usec == 0 || now >= m->accept_logged_usec + m->refusal_log_interval_usec) {
+		log_warning_errno(-error,
+		                  "accept4() failed: %m; not accepting for %" PRIu64
+		                  " ms (%u such pause(s) since the last such message).",
+		                  m->accept_backoff_usec / 1000, m->accept_backoffs - 1);
+		m->accept_logged_usec = now;
+		m->accept_backoffs = 0;
+	}
+	r = sd_event_source_set_time_relative(m->accept_resume_source, m->accept_backoff_usec);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->accept_resume_source, SD_EVENT_ONESHOT);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
+	if (r < 0)
+		log_error_errno(r, "Cannot pause accepting: %m");
+	return 0;
+}
+
+/* Keeps a connection over a limit until its first call, which is answered LimitExceeded
+ * naming the limit (nothing is sent before a call, protocol.md); it is then closed, or after
+ * request-timeout without a call. At most MANAGER_MAX_REFUSED wait so; beyond, a refused
+ * connection is closed at once, unanswered: refusals must not cost more than the limits
+ * they enforce. */
+static void manager_refuse_connection(Manager *m, Connection *c, const char *limit, unsigned value) {
+	manager_log_refusal(m, &c->peer, limit, value);
+	if (m->n_refused >= MANAGER_MAX_REFUSED) {
+		connection_free(c);
+		return;
+	}
+	c->refused_limit = limit;
+	c->refused_value = value;
+	manager_link_connection(m, c);
+	m->n_refused++;
+	connection_begin(c);
+}
+
+/* Serves or refuses a new connection by the limits: its user's count (policy_account_uid())
+ * and the total, which admins may pass by admin-connections. */
+static void manager_admit_connection(Manager *m, Connection *c) {
+	Caller caller = connection_caller(c);
+	const char *limit;
+	unsigned value = 0;
+
+	c->account_uid = policy_account_uid(&m->policy, c->peer.uid);
+	limit = policy_connection_limit(&m->policy, m->n_connections,
+	                                manager_count_user_connections(m, c->account_uid),
+	                                policy_is_admin(&m->policy, &caller), &value);
+	if (limit) {
+		manager_refuse_connection(m, c, limit, value);
+		return;
+	}
+	if (manager_add_connection(m, c) < 0) {
+		log_oom();
+		connection_free(c);
+		return;
+	}
+	connection_begin(c);
 }
 
 static int on_listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
                               void *userdata) {
 	Manager *m = userdata;
-	_cleanup_close_ int client_fd = -EBADF;
-	struct ucred peer = {};
-	socklen_t length = sizeof(peer);
-	const char *limit;
-	unsigned value = 0;
-	int r;
+	Connection *c = NULL;
+	int client_fd, r;
 
 	client_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (client_fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warning_errno(negative_errno(), "accept4() failed: %m");
+	if (client_fd < 0)
+		return manager_accept_failed(m, errno);
+	r = connection_new(&m->connection_host, m, client_fd, &c);
+	if (r < 0) {
+		log_warning_errno(r, "Closing a connection whose peer cannot be identified: %m");
 		return 0;
 	}
-	if (getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0) {
-		log_warning_errno(negative_errno(), "Closing a connection without peer credentials: %m");
-		return 0;
-	}
-	/* Root is counted like anyone. */
-	limit = policy_connection_limit(&m->policy, m->n_connections,
-	                                manager_count_user_connections(m, peer.uid), &value);
-	if (limit) {
-		manager_refuse_connection(m, TAKE_FD(client_fd), &peer, limit, value);
-		return 0;
-	}
-	r = manager_add_client(m, TAKE_FD(client_fd), NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to set up connection: %m");
+	manager_admit_connection(m, c);
 	return 0;
 }
 
@@ -590,6 +758,13 @@ int manager_listen(Manager *m, const char *socket_path) {
 	r = sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_listen_readable, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the listening socket: %m");
+	/* Made now, off: the timerfd behind it must exist before the fds run out. */
+	r = sd_event_add_time_relative(m->event, &m->accept_resume_source, CLOCK_MONOTONIC, UINT64_MAX / 2,
+	                               0, on_accept_resume, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->accept_resume_source, SD_EVENT_OFF);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the accept backoff: %m");
 	log_info("Listening on %s%s.", m->socket_activated ? "the socket passed by systemd" : socket_path,
 	         m->socket_activated ? "" : " (created by vfiod)");
 	if (!m->persist.enabled)

@@ -25,6 +25,21 @@ typedef struct Event Event; /* json.h */
 /* Refused connections are logged at most once in this long (the others are counted). */
 #define MANAGER_REFUSAL_LOG_INTERVAL_USEC (10u * 1000000u)
 
+/* How long the listening socket is not watched after accept4() ran out of fds or memory. */
+#define MANAGER_ACCEPT_BACKOFF_USEC (250u * 1000u)
+
+/* Connections over a limit that wait for their first call, to be told which (at most). */
+#define MANAGER_MAX_REFUSED POLICY_MAX_REFUSED_CONNECTIONS
+
+/* Users with a denial budget of their own (audit.h); beyond, the rest share one. */
+#define MANAGER_MAX_DENIAL_USERS 1024u
+
+/* The denial budget of one user (policy_account_uid()). */
+typedef struct DenialUser {
+	uid_t uid;
+	AuditBudget budget;
+} DenialUser;
+
 /* Open connections of one uid. */
 typedef struct UserCount {
 	uid_t uid;
@@ -35,13 +50,18 @@ typedef struct Manager {
 	sd_event *event;
 	int listen_fd;
 	sd_event_source *listen_source;
-	char *socket_path; /* set when we created (and so must unlink) the socket */
+	sd_event_source *accept_resume_source; /* ends an accept backoff */
+	uint64_t accept_backoff_usec;          /* MANAGER_ACCEPT_BACKOFF_USEC; tests set it */
+	uint64_t accept_logged_usec;           /* when a backoff was last logged */
+	unsigned accept_backoffs;              /* backoffs since, the logged one included */
+	char *socket_path;                     /* set when we created (and so must unlink) the socket */
 	bool socket_activated;
 	int sysfs_fd;
 	ConnectionHost connection_host; /* how connections reach the dispatcher and the run queue */
 	Connection *connections;
 	unsigned next_connection_id;
-	size_t n_connections;
+	size_t n_connections;        /* served, not counting the refused */
+	size_t n_refused;            /* over a limit, waiting for their first call to be told */
 	RunQueue run_queue;          /* connections with a call to run, in turn */
 	sd_event_source *run_source; /* runs the next call of the queue's head */
 	UserCount *user_connections; /* one entry per uid with connections open */
@@ -49,6 +69,9 @@ typedef struct Manager {
 	uint64_t refusal_log_interval_usec; /* MANAGER_REFUSAL_LOG_INTERVAL_USEC; tests set it */
 	uint64_t refusal_logged_usec;       /* when a refused connection was last logged */
 	unsigned refusals_unlogged;         /* refused since then */
+	DenialUser *denial_users;           /* MANAGER_MAX_DENIAL_USERS at most */
+	size_t n_denial_users;
+	AuditBudget denial_budget_shared; /* of users beyond those */
 	State state;
 	Workers *workers; /* the kernel work of calls, off the loop */
 	Persist persist;
@@ -67,6 +90,10 @@ int manager_new(Manager **ret);
  * manager_new() left half-built. Returns NULL. */
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Raises the soft RLIMIT_NOFILE to the hard one (the unit's LimitNOFILE=): the limits of the
+ * policy are checked against it (policy_check_fd_limit()). Returns 0 or -errno (logged). */
+int manager_raise_fd_limit(void);
 
 /* Opens the sysfs root the daemon reads devices from ("/sys" normally). */
 int manager_open_sysfs(Manager *m, const char *path);
@@ -105,6 +132,17 @@ int manager_add_client(Manager *m, int fd, Connection **ret);
  * -errno (c is then not queued). manager_dequeue_connection() takes c out, if it is in. */
 int manager_queue_connection(Manager *m, Connection *c);
 void manager_dequeue_connection(Manager *m, Connection *c);
+
+/* An attachment of process pid ended: its connections that now idle start their idle-timeout. */
+void manager_refresh_idle(Manager *m, pid_t pid);
+
+/* The denial budget of the user account_uid, kept across its connections: reconnecting
+ * gains nothing. Never NULL. */
+AuditBudget *manager_denial_budget(Manager *m, uid_t account_uid);
+
+/* Records, if c's denials were suppressed since its last summary, one record saying how many,
+ * and counts them anew. */
+void manager_audit_suppressed(Manager *m, Connection *c);
 
 /* The connections open for uid (limit connections-per-user). */
 unsigned manager_count_user_connections(const Manager *m, uid_t uid);

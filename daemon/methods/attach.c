@@ -60,8 +60,8 @@ static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
 	if (policy_allows_group(&call->manager->policy, call->caller, members, n))
 		return 1;
 	record = method_record(call, "attach", "denied", address, 0, "policy");
-	audit_log(LOG_NOTICE, &record, "Attach of %s denied to pid %d uid %u by the policy.", address,
-	          (int) record.pid, (unsigned) record.uid);
+	method_audit_denial(call, &record, "Attach of %s denied to pid %d uid %u by the policy.", address,
+	                    (int) record.pid, (unsigned) record.uid);
 	return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 }
 
@@ -79,9 +79,9 @@ static int attach_check_limit(MethodCall *call, PciAddress address) {
 		return 1;
 	record = method_record(call, "attach", "refused", PCI_ADDRESS_TEXT(address), 0,
 	                       "limit " POLICY_LIMIT_ATTACHMENTS_PER_USER);
-	audit_log(LOG_NOTICE, &record,
-	          "Attach of %s refused to pid %d uid %u: it holds %u attachment(s), limit %s %u.",
-	          record.device, (int) record.pid, (unsigned) record.uid, n, limit, value);
+	method_audit_denial(call, &record,
+	                    "Attach of %s refused to pid %d uid %u: it holds %u attachment(s), limit %s %u.",
+	                    record.device, (int) record.pid, (unsigned) record.uid, n, limit, value);
 	return method_send(call, message_new_limit_exceeded(limit, value));
 }
 
@@ -359,8 +359,8 @@ int method_open_device(MethodCall *call, const void *params) {
 	owner.exited = process_has_exited(a->owner_pidfd) != 0;
 	if (!policy_may_open_device(call->caller, &owner)) {
 		record = method_record(call, "open", "denied", address, a->id, "not the attaching process");
-		audit_log(LOG_NOTICE, &record, "Attachment %u: opening %s denied to pid %d uid %u.", a->id,
-		          address, (int) record.pid, (unsigned) record.uid);
+		method_audit_denial(call, &record, "Attachment %u: opening %s denied to pid %d uid %u.",
+		                    a->id, address, (int) record.pid, (unsigned) record.uid);
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 	}
 	r = state_open_begin(&call->manager->state, a, &w->open);
@@ -387,8 +387,8 @@ int method_detach(MethodCall *call, const void *params) {
 	if (verdict == POLICY_DETACH_DENIED) {
 		AuditRecord record = method_record(call, "detach", "denied", PCI_ADDRESS_TEXT(a->address),
 		                                   a->id, "not the owner");
-		audit_log(LOG_NOTICE, &record, "Attachment %u: detach denied to pid %d uid %u.", a->id,
-		          (int) record.pid, (unsigned) record.uid);
+		method_audit_denial(call, &record, "Attachment %u: detach denied to pid %d uid %u.", a->id,
+		                    (int) record.pid, (unsigned) record.uid);
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 	}
 	lifecycle_detach(call->manager, a, verdict == POLICY_DETACH_AS_OWNER ? "request" : "admin",

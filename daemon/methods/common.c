@@ -2,8 +2,11 @@
 
 /* What the handlers of every subject share: sending, audit records, finding a device. */
 
+#include <stdarg.h>
+
 #include "connection.h"
 #include "lifecycle.h"
+#include "log.h"
 #include "manager.h"
 #include "methods.h"
 #include "process.h"
@@ -21,6 +24,24 @@ AuditRecord method_record(const MethodCall *call, const char *action, const char
 		              .device = device,
 		              .attachment = attachment,
 		              .reason = reason };
+}
+
+void method_audit_denial(MethodCall *call, const AuditRecord *record, const char *format, ...) {
+	Connection *c = call->connection;
+	Manager *m = call->manager;
+	uint64_t now = 0;
+	va_list ap;
+
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	if (!audit_budget_take(&c->denial_budget, now, AUDIT_DENIALS_PER_CONNECTION) ||
+	    !audit_budget_take(manager_denial_budget(m, c->account_uid), now, AUDIT_DENIALS_PER_USER)) {
+		c->denials_suppressed++;
+		return;
+	}
+	manager_audit_suppressed(m, c);
+	va_start(ap, format);
+	audit_logv(LOG_NOTICE, record, format, ap);
+	va_end(ap);
 }
 
 int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret) {

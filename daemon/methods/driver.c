@@ -19,10 +19,16 @@ static void audit_driver_change(MethodCall *call, const char *action, const char
                                 PciAddress address, const char *reason) {
 	AuditRecord record = method_record(call, action, outcome, PCI_ADDRESS_TEXT(address), 0, reason);
 	int priority = strcmp(outcome, "done") == 0 ? LOG_INFO : LOG_NOTICE;
+	char message[AUDIT_MESSAGE_MAX];
 
-	audit_log(priority, &record, "%s of %s by pid %d uid %u: %s%s%s.",
-	          strcmp(action, "bind") == 0 ? "Bind" : "Unbind", record.device, (int) record.pid,
-	          (unsigned) record.uid, outcome, reason ? ", " : "", reason ?: "");
+	(void) snprintf(message, sizeof(message), "%s of %s by pid %d uid %u: %s%s%s.",
+	                strcmp(action, "bind") == 0 ? "Bind" : "Unbind", record.device, (int) record.pid,
+	                (unsigned) record.uid, outcome, reason ? ", " : "", reason ?: "");
+	/* Only admins get here; a denial is still limited like any. */
+	if (strcmp(outcome, "denied") == 0)
+		method_audit_denial(call, &record, "%s", message);
+	else
+		audit_log(priority, &record, "%s", message);
 }
 
 /* The device of a Bind or Unbind, checked in this order: the address names a device,

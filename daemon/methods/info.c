@@ -134,6 +134,6 @@ int method_list_attachments(MethodCall *call, const void *params _unused_) {
 int method_monitor(MethodCall *call, const void *params _unused_) {
 	/* The table made sure of "more". The connection now carries events only: nothing after
 	 * this call is read. */
-	call->connection->monitoring = true;
+	connection_start_monitoring(call->connection);
 	return 0;
 }

@@ -54,6 +54,12 @@ int method_send(MethodCall *call, json_object *message);
 AuditRecord method_record(const MethodCall *call, const char *action, const char *outcome,
                           const char *device, unsigned attachment, const char *reason);
 
+/* Records a denial (or a refusal a client can repeat at no cost) of call, within the denial
+ * budgets of its connection and its user (audit.h); beyond them, only counts it, for the
+ * summary record (manager_audit_suppressed()). */
+_printf_(3, 4) void method_audit_denial(MethodCall *call, const AuditRecord *record, const char *format,
+                                        ...);
+
 /* Reads the device at address, answering NoSuchDevice or KernelError itself. Returns 1 when
  * found, 0 when answered, -errno. */
 int method_find_device(MethodCall *call, PciAddress address, SysfsDevice *ret);

@@ -85,14 +85,33 @@ static int audit_send(int priority, const AuditRecord *r, const char *message) {
 	return sd_journal_sendv(f.iov, (int) f.n);
 }
 
+unsigned long audit_records_made;
+
+bool audit_budget_take(AuditBudget *b, uint64_t now, unsigned burst) {
+	if (b->since_usec == 0 || now >= b->since_usec + AUDIT_DENIAL_INTERVAL_USEC) {
+		b->since_usec = now ? now : 1;
+		b->used = 0;
+	}
+	if (b->used >= burst)
+		return false;
+	b->used++;
+	return true;
+}
+
 void audit_log(int priority, const AuditRecord *r, const char *format, ...) {
-	char message[AUDIT_MESSAGE_MAX];
 	va_list ap;
-	int k = -ENOENT;
 
 	va_start(ap, format);
-	(void) vsnprintf(message, sizeof(message), format, ap);
+	audit_logv(priority, r, format, ap);
 	va_end(ap);
+}
+
+void audit_logv(int priority, const AuditRecord *r, const char *format, va_list ap) {
+	char message[AUDIT_MESSAGE_MAX];
+	int k = -ENOENT;
+
+	audit_records_made++;
+	(void) vsnprintf(message, sizeof(message), format, ap);
 	if (access(JOURNAL_SOCKET, W_OK) == 0)
 		k = audit_send(priority, r, message);
 	/* The plain line too, unless it would reach the journal a second time. */

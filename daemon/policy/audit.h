@@ -8,6 +8,9 @@
  * VFIOD_OWNER_UID=). Its message goes to stderr as well, like
  * any log line, unless stderr is the journal already ($JOURNAL_STREAM). */
 
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -36,3 +39,30 @@ typedef struct AuditRecord {
 /* Records r; the message is format's text. Never fails: a record that cannot go to the
  * journal goes to stderr at least. */
 _printf_(3, 4) void audit_log(int priority, const AuditRecord *r, const char *format, ...);
+
+/* Records r with format's text and ap. */
+_printf_(3, 0) void audit_logv(int priority, const AuditRecord *r, const char *format, va_list ap);
+
+/* Records made (audit_log() and audit_logv()), for the tests. */
+extern unsigned long audit_records_made;
+
+/* Denial records are rate-limited (security review item 5): any user can make denials by the
+ * thousand a second, which would fill journald's per-unit rate limit, shared with grants,
+ * detaches and binds, and so blind the audit trail. At most AUDIT_DENIALS_PER_CONNECTION a
+ * connection and AUDIT_DENIALS_PER_USER a user (policy_account_uid()) are recorded in
+ * AUDIT_DENIAL_INTERVAL_USEC; the others are counted and said in one summary record (the
+ * connection's next recorded denial, or its close). Grants, detaches and binds are never
+ * limited. */
+#define AUDIT_DENIAL_INTERVAL_USEC   (10u * 1000000u)
+#define AUDIT_DENIALS_PER_CONNECTION 10u
+#define AUDIT_DENIALS_PER_USER       20u
+
+/* Records allowed in the current interval. */
+typedef struct AuditBudget {
+	uint64_t since_usec; /* start of the interval; 0 for none yet */
+	unsigned used;
+} AuditBudget;
+
+/* Takes one record from b at now (CLOCK_MONOTONIC): true while fewer than burst were taken in
+ * the interval that began at the first record after the last interval ended. */
+bool audit_budget_take(AuditBudget *b, uint64_t now, unsigned burst);

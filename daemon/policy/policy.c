@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 
 void policy_done(Policy *p) {
 	free(p->rules);
+	free(p->subuids);
 	*p = (Policy){};
 }
 
@@ -168,6 +170,8 @@ static const struct {
 	{ POLICY_LIMIT_QUEUED_REPLIES, offsetof(PolicyLimits, queued_replies), 65536 },
 	{ POLICY_LIMIT_ATTACHMENTS_PER_USER, offsetof(PolicyLimits, attachments_per_user), 65536 },
 	{ POLICY_LIMIT_REQUEST_TIMEOUT, offsetof(PolicyLimits, request_timeout_sec), 3600 },
+	{ POLICY_LIMIT_ADMIN_CONNECTIONS, offsetof(PolicyLimits, admin_connections), 1024 },
+	{ POLICY_LIMIT_IDLE_TIMEOUT, offsetof(PolicyLimits, idle_timeout_sec), 86400 },
 };
 
 /* "limit NAME N": one of limit_names, from 1 to its maximum. */
@@ -414,6 +418,8 @@ void policy_limits_default(PolicyLimits *l) {
 		.queued_replies = POLICY_DEFAULT_QUEUED_REPLIES,
 		.attachments_per_user = POLICY_DEFAULT_ATTACHMENTS_PER_USER,
 		.request_timeout_sec = POLICY_DEFAULT_REQUEST_TIMEOUT_SEC,
+		.admin_connections = POLICY_DEFAULT_ADMIN_CONNECTIONS,
+		.idle_timeout_sec = POLICY_DEFAULT_IDLE_TIMEOUT_SEC,
 	};
 }
 
@@ -449,12 +455,23 @@ int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyErr
 
 int policy_load_config(const char *path, Policy *ret, PolicyError *e) {
 	char dropins[PATH_MAX];
+	int r;
 
 	if (snprintf(dropins, sizeof(dropins), "%s.d", path) >= (int) sizeof(dropins)) {
 		(void) snprintf(e->path, sizeof(e->path), "%s", path);
 		return -ENAMETOOLONG;
 	}
-	return policy_load(path, dropins, ret, e);
+	r = policy_load(path, dropins, ret, e);
+	if (r < 0)
+		return r;
+	/* Part of the policy: without it a subuid range would multiply connections-per-user. */
+	r = policy_load_subuids(POLICY_SUBUID_PATH, ret);
+	if (r < 0) {
+		policy_done(ret);
+		*e = (PolicyError){};
+		(void) snprintf(e->path, sizeof(e->path), "%s", POLICY_SUBUID_PATH);
+	}
+	return r;
 }
 
 void policy_error_format(const PolicyError *e, int r, char *buf, size_t size) {
@@ -601,8 +618,11 @@ const char *policy_attachment_limit(const Policy *p, unsigned n_held, unsigned *
 	return POLICY_LIMIT_ATTACHMENTS_PER_USER;
 }
 
-const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, unsigned *ret_value) {
-	if (n_open >= p->limits.connections) {
+const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, bool admin,
+                                    unsigned *ret_value) {
+	size_t total = (size_t) p->limits.connections + (admin ? p->limits.admin_connections : 0);
+
+	if (n_open >= total) {
 		*ret_value = p->limits.connections;
 		return POLICY_LIMIT_CONNECTIONS;
 	}
@@ -611,4 +631,106 @@ const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_u
 		return POLICY_LIMIT_CONNECTIONS_PER_USER;
 	}
 	return NULL;
+}
+
+uint64_t policy_fds_needed(const PolicyLimits *l) {
+	uint64_t connections =
+	        (uint64_t) l->connections + l->admin_connections + POLICY_MAX_REFUSED_CONNECTIONS;
+
+	return connections * POLICY_FDS_PER_CONNECTION + POLICY_FDS_RESERVE;
+}
+
+int policy_check_fd_limit(const Policy *p, uint64_t fd_limit, PolicyError *e) {
+	uint64_t needed = policy_fds_needed(&p->limits);
+
+	if (needed <= fd_limit)
+		return 0;
+	return policy_fail(
+	        e, 0,
+	        "the limits need %" PRIu64 " file descriptors ((connections %u + admin-connections %u + "
+	        "%u refused) x %u + %u), RLIMIT_NOFILE allows %" PRIu64,
+	        needed, p->limits.connections, p->limits.admin_connections, POLICY_MAX_REFUSED_CONNECTIONS,
+	        POLICY_FDS_PER_CONNECTION, POLICY_FDS_RESERVE, fd_limit);
+}
+
+uid_t policy_account_uid(const Policy *p, uid_t uid) {
+	size_t low = 0, high = p->n_subuids;
+
+	/* The last range starting at or below uid; ranges may overlap (a bad file), the first
+	 * found wins. */
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		if (p->subuids[mid].start <= uid)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low > 0) {
+		const PolicySubuidRange *r = &p->subuids[low - 1];
+		if ((uint64_t) uid < (uint64_t) r->start + r->count && r->owner != 0)
+			return r->owner;
+	}
+	return uid;
+}
+
+static int compare_subuids(const void *a, const void *b) {
+	uid_t x = ((const PolicySubuidRange *) a)->start, y = ((const PolicySubuidRange *) b)->start;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One line of subuid(5) into *ret; -EINVAL for a line to skip. */
+static int parse_subuid_line(char *line, PolicySubuidRange *ret) {
+	char *start = strchr(line, ':'), *count, *end;
+	uint32_t first, n;
+	PolicyRule subject = {};
+	char word[POLICY_MAX_LINE + 8];
+
+	if (!start)
+		return -EINVAL;
+	*start++ = '\0';
+	count = strchr(start, ':');
+	if (!count)
+		return -EINVAL;
+	*count++ = '\0';
+	end = count + strcspn(count, "\n");
+	*end = '\0';
+	if (parse_number(start, UINT32_MAX - 1, &first) < 0 || parse_number(count, UINT32_MAX, &n) < 0 ||
+	    n == 0)
+		return -EINVAL;
+	if (snprintf(word, sizeof(word), "user:%s", line) >= (int) sizeof(word) ||
+	    parse_subject(word, &subject) < 0)
+		return -EINVAL;
+	*ret = (PolicySubuidRange){ .start = first, .count = n, .owner = subject.id };
+	return 0;
+}
+
+int policy_load_subuids(const char *path, Policy *p) {
+	_cleanup_(fclosep) FILE *f = fopen(path, "re");
+	_cleanup_free_ PolicySubuidRange *ranges = NULL;
+	char line[POLICY_MAX_LINE];
+	size_t n = 0;
+
+	if (!f && errno != ENOENT)
+		return negative_errno();
+	while (f && fgets(line, sizeof(line), f)) {
+		PolicySubuidRange range;
+		if (parse_subuid_line(line, &range) < 0)
+			continue;
+		if (n == POLICY_MAX_SUBUID_RANGES)
+			return -E2BIG;
+		if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+			PolicySubuidRange *more = reallocarray(ranges, n ? 2 * n : 16, sizeof(*ranges));
+			if (!more)
+				return -ENOMEM;
+			ranges = more;
+		}
+		ranges[n++] = range;
+	}
+	if (n > 0)
+		qsort(ranges, n, sizeof(*ranges), compare_subuids);
+	free(p->subuids);
+	p->subuids = TAKE_PTR(ranges);
+	p->n_subuids = n;
+	return 0;
 }

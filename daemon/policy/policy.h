@@ -42,24 +42,52 @@ typedef struct PolicyRule {
 #define POLICY_LIMIT_QUEUED_REPLIES       "queued-replies"
 #define POLICY_LIMIT_ATTACHMENTS_PER_USER "attachments-per-user"
 #define POLICY_LIMIT_REQUEST_TIMEOUT      "request-timeout"
+#define POLICY_LIMIT_ADMIN_CONNECTIONS    "admin-connections"
+#define POLICY_LIMIT_IDLE_TIMEOUT         "idle-timeout"
 
 #define POLICY_DEFAULT_CONNECTIONS          256u
 #define POLICY_DEFAULT_CONNECTIONS_PER_USER 32u
 #define POLICY_DEFAULT_QUEUED_REPLIES       64u
 #define POLICY_DEFAULT_ATTACHMENTS_PER_USER 64u
 #define POLICY_DEFAULT_REQUEST_TIMEOUT_SEC  10u
+#define POLICY_DEFAULT_ADMIN_CONNECTIONS    8u
+#define POLICY_DEFAULT_IDLE_TIMEOUT_SEC     60u
 typedef struct PolicyLimits {
 	unsigned connections;          /* open connections in all */
 	unsigned connections_per_user; /* open connections of one uid */
 	unsigned queued_replies;       /* replies held for a client that does not read */
 	unsigned attachments_per_user; /* attachments of one uid */
 	unsigned request_timeout_sec;  /* how long a call may stay half-sent */
+	unsigned admin_connections;    /* open connections beyond "connections", for admins only */
+	unsigned idle_timeout_sec;     /* how long a connection may idle holding nothing */
 } PolicyLimits;
+
+/* Connections over a limit kept until their first call, to be told which (manager.c). */
+#define POLICY_MAX_REFUSED_CONNECTIONS 16u
+/* The fds one connection may hold at most: its socket, its peer's pidfd, the 16 fds of one
+ * request (read, or parked while the call waits) and the 2 of a queued reply (Attach's). */
+#define POLICY_FDS_PER_CONNECTION (2u + 16u + 2u)
+/* The fds kept for all but connections: the daemon's own (listening socket, event loop,
+ * sysfs root, journal), workers' duplicates, and the state (4 an attachment). */
+#define POLICY_FDS_RESERVE 1024u
+
+/* The file of subordinate uid ranges (subuid(5)): whose uids count as whose (policy_account_uid()). */
+#define POLICY_SUBUID_PATH       "/etc/subuid"
+#define POLICY_MAX_SUBUID_RANGES 65536u
+
+/* A range of subordinate uids [start, start + count) given to owner. */
+typedef struct PolicySubuidRange {
+	uid_t start;
+	uint32_t count;
+	uid_t owner;
+} PolicySubuidRange;
 
 typedef struct Policy {
 	PolicyRule *rules;
 	size_t n_rules;
 	PolicyLimits limits;
+	PolicySubuidRange *subuids; /* sorted by start */
+	size_t n_subuids;
 } Policy;
 
 typedef struct PolicyError {
@@ -149,5 +177,28 @@ bool policy_may_hear_event(const Policy *p, const Caller *c, const PolicyOwner *
 const char *policy_attachment_limit(const Policy *p, unsigned n_held, unsigned *ret_value);
 
 /* The limit a new connection would pass with n_open connections open in all and n_user of its
- * uid; NULL within the limits. */
-const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, unsigned *ret_value);
+ * user (policy_account_uid()); NULL within the limits. An admin may open admin-connections more
+ * than "connections" in all, so that a flood of other users cannot lock the admins out. */
+const char *policy_connection_limit(const Policy *p, size_t n_open, unsigned n_user, bool admin,
+                                    unsigned *ret_value);
+
+/* The fds the limits may make the daemon hold: (connections + admin-connections +
+ * POLICY_MAX_REFUSED_CONNECTIONS) x POLICY_FDS_PER_CONNECTION + POLICY_FDS_RESERVE. */
+uint64_t policy_fds_needed(const PolicyLimits *l);
+
+/* Whether the limits fit within fd_limit (the daemon's RLIMIT_NOFILE): 0, or -EINVAL with
+ * *error saying what they need. A policy that does not fit is refused at load: beyond the
+ * fds, accept and every open would fail for everyone (security review item 1). */
+int policy_check_fd_limit(const Policy *p, uint64_t fd_limit, PolicyError *error);
+
+/* The user a uid's connections count against (connections-per-user): the owner of the
+ * subordinate range (subuid(5)) uid lies in, else uid itself. A user with a range of 65536
+ * subuids can run processes under any of them (newuidmap), so counting by kernel uid would let
+ * it multiply its limit by 65536. Ranges given to root are not folded: they serve root's own
+ * containers, which must not share, and so exhaust, root's count. */
+uid_t policy_account_uid(const Policy *p, uid_t uid);
+
+/* Reads the subordinate uid ranges of path (subuid(5): "NAME-OR-UID:START:COUNT" a line) into p,
+ * replacing those it had. A missing file is no error (no ranges). Lines that are malformed or
+ * name an unknown user are skipped: the file is not ours to refuse. Returns 0 or -errno. */
+int policy_load_subuids(const char *path, Policy *p);

@@ -79,8 +79,12 @@ void lifecycle_commit(Manager *m, const Change *change, const char *format, ...)
 	}
 	if (change->event)
 		monitor_emit(m, change->event);
-	if (change->detach)
+	if (change->detach) {
+		pid_t owner = change->detach->pid;
 		lifecycle_end_attachment(m, change->detach);
+		/* Its process's connections may idle now: their idle-timeout starts. */
+		manager_refresh_idle(m, owner);
+	}
 	if (change->sync)
 		(void) persist_sync(&m->persist, &m->state);
 }

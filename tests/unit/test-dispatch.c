@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "audit.h"
 #include "util.h"
 #include "connection.h"
 #include "dispatch.h"
@@ -187,6 +188,38 @@ static void unknown_method_fails(void **state) {
 	r2 = receive_reply(f);
 	assert_string_equal(r2.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
 	assert_string_equal(string_parameter(&r2, "interface"), "com.example");
+}
+
+/* An unknown method's name is echoed bounded (PROTOCOL_MAX_ECHO_BYTES), cut at a character
+ * boundary: a 60 KiB name with a two-byte character across the bound gives a short reply
+ * of valid UTF-8, whether the interface is known or not. */
+static void long_unknown_names_are_echoed_bounded(void **state) {
+	static const char *prefixes[] = { "io.vfiod.", "com.example." };
+	Fixture *f = *state;
+
+	for (size_t k = 0; k < 2; k++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = {};
+		_cleanup_free_ char *call = malloc(61 * 1024);
+		size_t at = (size_t) sprintf(call, "{\"method\":\"%s", prefixes[k]);
+		const char *echoed;
+
+		assert_non_null(call);
+		/* "é" (c3 a9) from byte 255 of the name on, so the bound falls inside one. */
+		memset(call + at, 'a', 255 - strlen(prefixes[k]));
+		at += 255 - strlen(prefixes[k]);
+		for (int i = 0; i < 1000; i++, at += 2)
+			memcpy(call + at, "\xc3\xa9", 2);
+		memset(call + at, 'b', 58 * 1024 - at);
+		at = 58 * 1024;
+		strcpy(call + at, k == 0 ? "\"}" : ".Nothing\"}");
+		send_call(f, call);
+		r = receive_reply(f);
+		assert_string_equal(r.error, k == 0 ? VARLINK_ERROR_METHOD_NOT_FOUND
+		                                    : VARLINK_ERROR_INTERFACE_NOT_FOUND);
+		echoed = string_parameter(&r, k == 0 ? "method" : "interface");
+		assert_int_equal(strlen(echoed), 255);
+		assert_memory_equal(echoed, call + strlen("{\"method\":\""), 255);
+	}
 }
 
 static json_object *find_device(json_object *devices, const char *address) {
@@ -719,6 +752,46 @@ static void bind_by_non_admin_fails(void **state) {
 	assert_no_driver_change(f);
 }
 
+/* A flood of denials is recorded up to the connection's budget, the rest counted and said in
+ * one summary record when the connection closes; a Bind done meanwhile is recorded whatever
+ * the flood (security review item 5). The bound allows one more budget for each interval
+ * begun, however slow the machine. */
+static void denial_flood_is_summarised_and_binds_are_recorded(void **state) {
+	Fixture *f = *state;
+	Connection *c = f->manager->connections;
+	unsigned long before = audit_records_made;
+	uint64_t start = 0, end = 0, intervals;
+
+	policy_add(f, "assignable any\n");
+	c->peer.uid = c->account_uid = 1000;
+	assert_true(sd_event_now(f->manager->event, CLOCK_MONOTONIC, &start) >= 0);
+	for (int i = 0; i < 200; i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply r = change_driver(f, "Bind", "0000:00:02.0");
+		assert_string_equal(r.error, VFIOD_ERROR_PERMISSION_DENIED);
+	}
+	assert_true(sd_event_now(f->manager->event, CLOCK_MONOTONIC, &end) >= 0);
+	intervals = 2 + (end - start) / AUDIT_DENIAL_INTERVAL_USEC;
+	assert_in_range(audit_records_made - before, 1, intervals * AUDIT_DENIALS_PER_CONNECTION);
+	assert_true(c->denials_suppressed >= 200 - intervals * AUDIT_DENIALS_PER_CONNECTION);
+
+	/* As an admin now: the Bind is done and recorded. */
+	c->peer.uid = 0;
+	before = audit_records_made;
+	{
+		_cleanup_(varlink_reply_done) VarlinkReply r = change_driver(f, "Bind", "0000:00:02.0");
+		assert_null(r.error);
+	}
+	assert_int_equal(audit_records_made - before, 1);
+
+	/* The close says how many were suppressed, in one record. */
+	before = audit_records_made;
+	f->client = safe_close(f->client);
+	for (int i = 0; i < 50 && f->manager->n_connections > 0; i++)
+		pump(f);
+	assert_int_equal(f->manager->n_connections, 0);
+	assert_int_equal(audit_records_made - before, 1);
+}
+
 static void bind_with_bad_address_fails(void **state) {
 	static const char *const bad[] = { "../..", "0000:00:02.0/../../x", "%s", "", "0000:00:02.0 " };
 	Fixture *f = *state;
@@ -864,6 +937,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(long_unknown_names_are_echoed_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
 		                                teardown),
@@ -890,6 +964,8 @@ int main(void) {
 		cmocka_unit_test(forbidden_call_forms_close),
 		cmocka_unit_test(method_table_declares_the_boundary),
 		cmocka_unit_test_setup_teardown(bind_by_non_admin_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(denial_flood_is_summarised_and_binds_are_recorded, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(bind_with_bad_address_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_not_assignable_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_while_attached_fails, setup, teardown),

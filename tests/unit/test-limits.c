@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 #include "../fakes/fake-sysfs.h"
 #include "connection.h"
+#include "lifecycle.h"
 #include "manager.h"
 #include "monitor.h"
 #include "message.h"
@@ -87,14 +89,21 @@ static void pump(Fixture *f) {
 	test_run_loop(f->manager->event, 0);
 }
 
-/* Client i connects to the manager's socket and the manager runs its accept. */
-static void connect_client(Fixture *f, size_t i) {
+/* A new socket connected to the manager's; the manager has not accepted it yet. */
+static int connect_socket(Fixture *f) {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	int fd;
 
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
-	f->clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(f->clients[i] >= 0);
-	assert_int_equal(connect(f->clients[i], (struct sockaddr *) &address, sizeof(address)), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *) &address, sizeof(address)), 0);
+	return fd;
+}
+
+/* Client i connects to the manager's socket and the manager runs its accept. */
+static void connect_client(Fixture *f, size_t i) {
+	f->clients[i] = connect_socket(f);
 	pump(f);
 }
 
@@ -139,11 +148,24 @@ static void assert_limit_exceeded(VarlinkReply *r, const char *limit, int64_t va
 	assert_int_equal(json_object_get_int64(v), value);
 }
 
-/* Connects one client too many: it is told which limit, unasked, and closed. */
+/* Nothing has come for client i: the daemon sent nothing (protocol.md: nothing before the
+ * client's first call). */
+static void assert_nothing_sent(Fixture *f, size_t i) {
+	char byte;
+
+	pump(f);
+	assert_int_equal(recv(f->clients[i], &byte, 1, MSG_DONTWAIT | MSG_PEEK), -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+/* Connects one client too many: it is sent nothing until its first call, which is answered
+ * with the limit; then it is closed. */
 static void assert_refused(Fixture *f, size_t i, const char *limit, int64_t value) {
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
 	connect_client(f, i);
+	assert_nothing_sent(f, i);
+	send_text(f, i, GET_INFO, sizeof(GET_INFO));
 	r = receive(f, i, 0);
 	assert_limit_exceeded(&r, limit, value);
 	assert_true(test_is_closed(f->manager->event, f->clients[i]));
@@ -174,7 +196,9 @@ static void connections_per_user_exceeded_fails(void **state) {
 static void connections_exceeded_fails(void **state) {
 	Fixture *f = *state;
 
+	/* No reserve: the caller may be root, an admin. */
 	f->manager->policy.limits.connections = 2;
+	f->manager->policy.limits.admin_connections = 0;
 	connect_client(f, 0);
 	connect_client(f, 1);
 	assert_refused(f, 2, "connections", 2);
@@ -194,6 +218,7 @@ static void refusals_are_not_all_logged(void **state) {
 	/* However slow the machine, the three refusals fall in one interval. */
 	f->manager->refusal_log_interval_usec = UINT64_MAX / 2;
 	f->manager->policy.limits.connections = 1;
+	f->manager->policy.limits.admin_connections = 0;
 	connect_client(f, 0);
 	assert_refused(f, 1, "connections", 1);
 	assert_refused(f, 2, "connections", 1);
@@ -306,7 +331,8 @@ static void complete_and_idle_requests_do_not_time_out(void **state) {
 	send_text(f, 0, GET_INFO + 10, sizeof(GET_INFO) - 10);
 	r = receive(f, 0, 0);
 	assert_null(r.error);
-	assert_null(c->timeout_source);
+	/* Only idle-timeout's timer (60 s) runs now. */
+	assert_true(c->timeout_source == NULL || c->timeout_idle);
 	run_for(f, 1500 * 1000);
 	assert_int_equal(f->manager->n_connections, 1);
 	assert_served(f, 0);
@@ -369,6 +395,213 @@ static void attachments_per_user_exceeded_fails(void **state) {
 	add_attachment(f, 3, getuid());
 	raised = attach(f);
 	assert_limit_exceeded(&raised, "attachments-per-user", 2);
+}
+
+/* The caller is an admin: root is, and a rule names anyone else. */
+static void make_caller_admin(Fixture *f) {
+	PolicyRule *admin = calloc(1, sizeof(*admin));
+
+	assert_non_null(admin);
+	*admin = (PolicyRule){ .kind = RULE_ADMIN, .subject = SUBJECT_USER, .id = getuid() };
+	f->manager->policy.rules = admin;
+	f->manager->policy.n_rules = 1;
+}
+
+/* Clients 0 to n - 1 connect, one after the other. */
+static void connect_clients(Fixture *f, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		connect_client(f, i);
+}
+
+/* Admins may open admin-connections beyond "connections": a flood of other users' connections
+ * cannot lock them out. Beyond both, they too are refused. */
+static void admins_have_reserved_connections(void **state) {
+	Fixture *f = *state;
+
+	make_caller_admin(f);
+	f->manager->policy.limits.connections = 1;
+	f->manager->policy.limits.admin_connections = 2;
+	connect_clients(f, 3);
+	assert_served(f, 0);
+	assert_served(f, 1);
+	assert_served(f, 2);
+	assert_refused(f, 3, "connections", 1);
+	assert_int_equal(f->manager->n_connections, 3);
+}
+
+/* Connections count against the owner of the subordinate uid range their uid lies in: one
+ * user's subuids share its connections-per-user. */
+static void subuid_connections_count_against_their_owner(void **state) {
+	Fixture *f = *state;
+	PolicySubuidRange *range = calloc(1, sizeof(*range));
+
+	assert_non_null(range);
+	*range = (PolicySubuidRange){ .start = getuid(), .count = 1, .owner = 4242 };
+	f->manager->policy.subuids = range;
+	f->manager->policy.n_subuids = 1;
+	f->manager->policy.limits.connections_per_user = 2;
+	connect_client(f, 0);
+	connect_client(f, 1);
+	assert_served(f, 0);
+	assert_int_equal(manager_count_user_connections(f->manager, 4242), 2);
+	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 0);
+	assert_refused(f, 2, "connections-per-user", 2);
+}
+
+/* Over the limit, nothing is sent unasked, whatever the client waits for: a refused
+ * connection that never calls is closed after request-timeout, without a word. */
+static void refused_connection_without_call_is_closed_unanswered(void **state) {
+	Fixture *f = *state;
+	char byte;
+
+	f->manager->policy.limits.connections = 1;
+	f->manager->policy.limits.admin_connections = 1;
+	f->manager->policy.limits.request_timeout_sec = 1;
+	connect_clients(f, 3);
+	assert_nothing_sent(f, 2);
+	assert_int_equal(f->manager->n_refused, 1);
+	for (int i = 0; i < 300 && f->manager->n_refused > 0; i++)
+		test_run_loop(f->manager->event, 100 * 1000);
+	assert_int_equal(f->manager->n_refused, 0);
+	assert_int_equal(recv(f->clients[2], &byte, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(f->manager->n_connections, 2);
+}
+
+/* At most MANAGER_MAX_REFUSED refused connections wait for their first call: one more is
+ * closed at once, unanswered, so refusals cost no more than the limits they enforce. */
+static void refused_connections_are_bounded(void **state) {
+	Fixture *f = *state;
+	int extra[MANAGER_MAX_REFUSED + 1];
+	char byte;
+
+	f->manager->policy.limits.connections = 1;
+	f->manager->policy.limits.admin_connections = 0;
+	connect_client(f, 0);
+	for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+		extra[i] = connect_socket(f);
+		pump(f);
+	}
+	assert_int_equal(f->manager->n_refused, MANAGER_MAX_REFUSED);
+	assert_int_equal(recv(extra[MANAGER_MAX_REFUSED], &byte, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(recv(extra[0], &byte, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close_many(extra, ELEMENTSOF(extra));
+	for (int i = 0; i < 50 && f->manager->n_refused > 0; i++)
+		pump(f);
+	assert_int_equal(f->manager->n_refused, 0);
+	assert_served(f, 0);
+}
+
+/* An idle connection is closed after idle-timeout, without a word; one that monitors and one
+ * whose process holds an attachment are not idle. The idle one is made after the monitor,
+ * so its deadline is the later one. */
+static void idle_connection_times_out(void **state) {
+	static const char monitor_call[] = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply event = {};
+	Connection *monitor, *holder;
+	char byte;
+
+	f->manager->policy.limits.idle_timeout_sec = 1;
+	monitor = pair_client(f, 1, 0);
+	send_text(f, 1, monitor_call, sizeof(monitor_call));
+	pump(f);
+	assert_true(monitor->monitoring);
+	pair_client(f, 2, 0);
+	add_attachment(f, 1, getuid());
+	holder = pair_client(f, 0, 0);
+	assert_null(holder->timeout_source);
+	for (int i = 0; i < 300 && f->manager->n_connections > 2; i++)
+		test_run_loop(f->manager->event, 100 * 1000);
+	assert_int_equal(f->manager->n_connections, 2);
+	assert_int_equal(recv(f->clients[2], &byte, 1, MSG_DONTWAIT), 0);
+	assert_served(f, 0);
+	monitor_emit(f->manager, &(Event){ .kind = "attach" });
+	event = receive(f, 1, 0);
+	assert_true(event.continues);
+}
+
+/* A connection whose process's attachment ends idles from then on: it is closed after
+ * idle-timeout, though nothing else happened on it. */
+static void connection_idles_once_its_attachment_ends(void **state) {
+	Fixture *f = *state;
+	Connection *holder;
+	char byte;
+
+	f->manager->policy.limits.idle_timeout_sec = 1;
+	add_attachment(f, 1, getuid());
+	holder = pair_client(f, 0, 0);
+	assert_null(holder->timeout_source);
+	lifecycle_commit(f->manager, &(Change){ .detach = f->manager->state.attachments }, "%s", "");
+	assert_null(f->manager->state.attachments);
+	assert_non_null(holder->timeout_source);
+	for (int i = 0; i < 300 && f->manager->n_connections > 0; i++)
+		test_run_loop(f->manager->event, 100 * 1000);
+	assert_int_equal(f->manager->n_connections, 0);
+	assert_int_equal(recv(f->clients[0], &byte, 1, MSG_DONTWAIT), 0);
+}
+
+/* After Monitor, nothing more is read: what the client sends, fds included, is not parked
+ * in the daemon (security review item 1: 16 fds a connection). */
+static void monitor_parks_no_fds(void **state) {
+	static const char monitor_call[] = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
+	Fixture *f = *state;
+	int fds[PROTOCOL_MAX_FDS];
+	int before;
+	Connection *c;
+
+	c = pair_client(f, 0, 0);
+	send_text(f, 0, monitor_call, sizeof(monitor_call));
+	pump(f);
+	assert_true(c->monitoring);
+	before = test_count_fds();
+	for (size_t i = 0; i < PROTOCOL_MAX_FDS; i++)
+		fds[i] = memfd();
+	test_send_raw(f->clients[0], "{", 1, fds, PROTOCOL_MAX_FDS);
+	close_many(fds, PROTOCOL_MAX_FDS);
+	pump(f);
+	pump(f);
+	assert_false(wire_reader_has_partial(&c->reader));
+	assert_int_equal(test_count_fds(), before);
+	/* The 16 wait in the socket at most, where they count against the sender's limit; once
+	 * the client hangs up, the monitor goes with its fds. */
+	f->clients[0] = safe_close(f->clients[0]);
+	for (int i = 0; i < 50 && f->manager->n_connections > 0; i++)
+		pump(f);
+	assert_int_equal(f->manager->n_connections, 0);
+	assert_int_equal(test_count_fds(), before - 1 - 2);
+}
+
+/* Out of fds, accept4() fails: the listening socket is left alone for a while instead of
+ * firing again at once (a busy loop, a log line a turn); the waiting client is served once
+ * the pause ends. */
+static void accept_without_fds_backs_off(void **state) {
+	Fixture *f = *state;
+	struct rlimit saved, none = { .rlim_cur = 0 };
+	int enabled = -1;
+
+	f->manager->accept_backoff_usec = 1000;
+	connect_client(f, 0);
+	assert_served(f, 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	none.rlim_max = saved.rlim_max;
+	f->clients[1] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(f->clients[1] >= 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+	{
+		struct sockaddr_un address = { .sun_family = AF_UNIX };
+		snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
+		assert_int_equal(connect(f->clients[1], (struct sockaddr *) &address, sizeof(address)), 0);
+	}
+	assert_true(sd_event_run(f->manager->event, 0) >= 0);
+	assert_int_equal(sd_event_source_get_enabled(f->manager->listen_source, &enabled), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(enabled, SD_EVENT_OFF);
+	assert_int_equal(f->manager->n_connections, 1);
+	for (int i = 0; i < 300 && f->manager->n_connections < 2; i++)
+		test_run_loop(f->manager->event, 100 * 1000);
+	assert_int_equal(f->manager->n_connections, 2);
+	assert_served(f, 1);
 }
 
 /* ---- Fairness: one call per connection per turn of the loop ---- */
@@ -626,6 +859,16 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(half_sent_request_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(complete_and_idle_requests_do_not_time_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(attachments_per_user_exceeded_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(admins_have_reserved_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(subuid_connections_count_against_their_owner, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(refused_connection_without_call_is_closed_unanswered, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(refused_connections_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(idle_connection_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(connection_idles_once_its_attachment_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(monitor_parks_no_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(accept_without_fds_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_calls_do_not_delay_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelines_take_turns_and_are_answered_in_order, setup,
 		                                teardown),

@@ -113,12 +113,33 @@ static void failed_store_update_at_start_is_not_fatal(void **state) {
 	free(names[0]);
 }
 
+/* Limits whose connections cannot have their fds are refused at start and at a reload, where
+ * the policy in force stays: 65536 connections need about 1.3 million fds. */
+static void limits_beyond_the_fd_limit_are_refused(void **state) {
+	Fixture *f = *state;
+	Manager *m = f->manager;
+
+	write_policy(f, "limit connections 65536\n");
+	assert_true(manager_load_policy(m, f->policy_path) < 0);
+	write_policy(f, "limit connections 4\n");
+	assert_int_equal(manager_load_policy(m, f->policy_path), 0);
+	assert_int_equal(m->policy.limits.connections, 4);
+	write_policy(f, "limit connections 65536\n");
+	assert_int_equal(raise(SIGHUP), 0);
+	test_run_loop(m->event, 100000);
+	for (int i = 0; i < 100 && m->reloading; i++)
+		test_run_loop(m->event, 100000);
+	assert_false(m->reloading);
+	assert_int_equal(m->policy.limits.connections, 4);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(sigterm_ends_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigint_ends_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(sighup_reloads_the_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_store_update_at_start_is_not_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(limits_beyond_the_fd_limit_are_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -637,6 +637,70 @@ static void limits_default_and_override(void **state) {
 	assert_int_equal(f->policy.limits.queued_replies, 7);
 	assert_int_equal(f->policy.limits.attachments_per_user, 2);
 	assert_int_equal(f->policy.limits.request_timeout_sec, 5);
+	assert_int_equal(f->policy.limits.admin_connections, POLICY_DEFAULT_ADMIN_CONNECTIONS);
+	assert_int_equal(f->policy.limits.idle_timeout_sec, POLICY_DEFAULT_IDLE_TIMEOUT_SEC);
+	write_main(f, "limit admin-connections 2\nlimit idle-timeout 30\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.limits.admin_connections, 2);
+	assert_int_equal(f->policy.limits.idle_timeout_sec, 30);
+}
+
+/* subuid(5) ranges: a uid in one counts as its owner's, by name or number; root's ranges and
+ * malformed lines are left alone; uids outside every range count as themselves. */
+static void subuids_count_as_their_owner(void **state) {
+	Fixture *f = *state;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/subuid", f->dir);
+	write_bytes(path,
+	            "root:100000:65536\n1000:165536:65536\nnobody-such-user:300000:10\n"
+	            "bad line\n2000:231072:x\n1001:500000:1\n",
+	            strlen("root:100000:65536\n1000:165536:65536\nnobody-such-user:300000:10\n"
+	                   "bad line\n2000:231072:x\n1001:500000:1\n"));
+	assert_int_equal(policy_load_subuids(path, &f->policy), 0);
+	assert_int_equal(f->policy.n_subuids, 3);
+	assert_int_equal(policy_account_uid(&f->policy, 165536), 1000);
+	assert_int_equal(policy_account_uid(&f->policy, 231071), 1000);
+	assert_int_equal(policy_account_uid(&f->policy, 231072), 231072);
+	assert_int_equal(policy_account_uid(&f->policy, 500000), 1001);
+	assert_int_equal(policy_account_uid(&f->policy, 500001), 500001);
+	assert_int_equal(policy_account_uid(&f->policy, 100005), 100005);
+	assert_int_equal(policy_account_uid(&f->policy, 1000), 1000);
+	assert_int_equal(policy_account_uid(&f->policy, 7), 7);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/no-such-subuid", f->dir);
+	assert_int_equal(policy_load_subuids(path, &f->policy), 0);
+	assert_int_equal(f->policy.n_subuids, 0);
+}
+
+/* The limits must fit RLIMIT_NOFILE: (connections + admin-connections + 16) x 20 + 1024. */
+static void limits_must_fit_the_fd_limit(void **state) {
+	Fixture *f = *state;
+
+	assert_int_equal(load(f), 0);
+	assert_int_equal(policy_fds_needed(&f->policy.limits), (256 + 8 + 16) * 20 + 1024);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024, &f->error), -EINVAL);
+	assert_non_null(strstr(f->error.reason, "need 6624 file descriptors"));
+	assert_int_equal(policy_check_fd_limit(&f->policy, 6624, &f->error), 0);
+	write_main(f, "limit connections 10\nlimit admin-connections 2\n");
+	assert_int_equal(load(f), 0);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20, &f->error), 0);
+	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20 - 1, &f->error), -EINVAL);
+}
+
+/* An admin may pass "connections" by admin-connections; nobody passes that. */
+static void admins_pass_connections_by_the_reserve(void **state) {
+	Fixture *f = *state;
+	unsigned value = 0;
+
+	write_main(f, "limit connections 10\nlimit admin-connections 2\n");
+	assert_int_equal(load(f), 0);
+	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, false, &value),
+	                    POLICY_LIMIT_CONNECTIONS);
+	assert_null(policy_connection_limit(&f->policy, 11, 0, true, &value));
+	assert_string_equal(policy_connection_limit(&f->policy, 12, 0, true, &value),
+	                    POLICY_LIMIT_CONNECTIONS);
+	assert_int_equal(value, 10);
 }
 
 static void only_regular_files_are_read(void **state) {
@@ -802,11 +866,12 @@ static void limit_verdicts(void **state) {
 	assert_string_equal(policy_attachment_limit(&f->policy, 2, &value),
 	                    POLICY_LIMIT_ATTACHMENTS_PER_USER);
 	assert_int_equal(value, 2);
-	assert_null(policy_connection_limit(&f->policy, 9, 2, &value));
-	assert_string_equal(policy_connection_limit(&f->policy, 9, 3, &value),
+	assert_null(policy_connection_limit(&f->policy, 9, 2, false, &value));
+	assert_string_equal(policy_connection_limit(&f->policy, 9, 3, false, &value),
 	                    POLICY_LIMIT_CONNECTIONS_PER_USER);
 	assert_int_equal(value, 3);
-	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, &value), POLICY_LIMIT_CONNECTIONS);
+	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, false, &value),
+	                    POLICY_LIMIT_CONNECTIONS);
 	assert_int_equal(value, 10);
 }
 
@@ -895,6 +960,9 @@ int main(void) {
 		T(memlock_takes_the_largest),
 		T(assignable_names_devices),
 		T(limits_default_and_override),
+		T(subuids_count_as_their_owner),
+		T(admins_pass_connections_by_the_reserve),
+		T(limits_must_fit_the_fd_limit),
 		T(only_regular_files_are_read),
 		T(verdict_table),
 		T(device_listing_filtered_by_group),

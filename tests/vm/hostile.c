@@ -12,7 +12,10 @@
  *   hostile oversized         70000 bytes without a NUL
  *   hostile invalid-json      a call cut short, NUL-terminated
  *   hostile half              the start of a call and never the rest (waits for the reply)
- *   hostile fd-flood N        a GetInfo with N memfds attached (at most 253) */
+ *   hostile fd-flood N        a GetInfo with N memfds attached (at most 253)
+ *   hostile monitor-fds N     open N connections, on each a Monitor call and then the start
+ *                             of another with 16 memfds; print "HOLDING" and keep them open
+ *                             until killed */
 
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -185,6 +190,50 @@ _Noreturn static void hold_connections(unsigned n) {
 		pause();
 }
 
+/* Waits until the daemon has read everything sent on fd (SIOCOUTQ: bytes the peer has not
+ * read yet), for at most WAIT_MSEC. */
+static void wait_sent(int fd) {
+	int queued = 0;
+
+	for (int waited = 0; waited < WAIT_MSEC; waited++) {
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0) {
+			perror("hostile: SIOCOUTQ");
+			exit(1);
+		}
+		if (queued == 0)
+			return;
+		(void) poll(NULL, 0, 1);
+	}
+	fprintf(stderr, "hostile: the daemon does not read\n");
+	exit(1);
+}
+
+/* Monitors that then send fds: a daemon that read on after Monitor would park them. */
+_Noreturn static void monitors_with_fds(unsigned n) {
+	static const char monitor[] = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
+	int fds[PROTOCOL_MAX_FDS];
+
+	if (n > MAX_HOLDING)
+		n = MAX_HOLDING;
+	for (size_t i = 0; i < PROTOCOL_MAX_FDS; i++)
+		if ((fds[i] = memfd_create("hostile", MFD_CLOEXEC)) < 0) {
+			perror("hostile: memfd_create");
+			exit(1);
+		}
+	for (unsigned i = 0; i < n; i++) {
+		int fd = connect_daemon();
+		send_bytes(fd, monitor, sizeof(monitor));
+		/* The fds go in a chunk of their own, after the daemon read the call (else one read
+		 * would take both, and the fds not at a message boundary close the connection). */
+		wait_sent(fd);
+		send_with_fds(fd, "{", 1, fds, PROTOCOL_MAX_FDS);
+	}
+	printf("HOLDING\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int garbage(void) {
 	unsigned char data[4096];
 	unsigned state = 12345;
@@ -236,6 +285,8 @@ int main(int argc, char *argv[]) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && strcmp(argv[1], "connections") == 0)
 		hold_connections((unsigned) strtoul(argv[2], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "monitor-fds") == 0)
+		monitors_with_fds((unsigned) strtoul(argv[2], NULL, 10));
 	if (argc == 2 && strcmp(argv[1], "garbage") == 0)
 		return garbage();
 	if (argc == 2 && strcmp(argv[1], "oversized") == 0)
@@ -247,6 +298,7 @@ int main(int argc, char *argv[]) {
 	if (argc == 3 && strcmp(argv[1], "fd-flood") == 0)
 		return fd_flood((unsigned) strtoul(argv[2], NULL, 10));
 	fprintf(stderr,
-	        "Usage: hostile connections N | garbage | oversized | invalid-json | half | fd-flood N\n");
+	        "Usage: hostile connections N | monitor-fds N | garbage | oversized | invalid-json | half | "
+	        "fd-flood N\n");
 	return 2;
 }

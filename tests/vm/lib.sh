@@ -126,6 +126,9 @@ check_exit() {
 start_vfiod() {
 	mkdir -p /run/vfiod
 	rm -f "$VFIOD_SOCKET"
+	# As the unit's LimitNOFILE=: vfiod refuses limits that do not fit the hard limit, and the
+	# initramfs's is the kernel's 4096.
+	ulimit -n 65536
 	systemd-socket-activate -l "$VFIOD_SOCKET" vfiod --debug "$@" 2>/tmp/vfiod.log &
 	VFIOD_PID=$!
 	wait_until test -S "$VFIOD_SOCKET" || fail "vfiod's socket did not appear"
