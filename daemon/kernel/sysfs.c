@@ -57,22 +57,23 @@ static int read_pci_id(int dir_fd, const char *name, uint16_t *ret) {
 	return 0;
 }
 
-/* Whether the class attribute ("0xCCSSPP") names a bridge with a type 1 or 2 header: PCI-to-PCI
- * (0x0604), CardBus (0x0607) or semi-transparent PCI-to-PCI (0x0609). */
-static int read_is_bridge(int dir_fd, bool *ret) {
-	char text[16], *end = NULL;
-	unsigned long value;
-	int r = read_attribute(dir_fd, "class", text, sizeof(text));
+/* PCI configuration space: the header type byte, whose low seven bits give the layout (0 a
+ * function, 1 a PCI-to-PCI bridge, 2 a CardBus bridge; bit 7 multi-function). */
+#define PCI_HEADER_TYPE_OFFSET 0x0e
+#define PCI_HEADER_TYPE_MASK   0x7f
 
-	if (r < 0)
-		return r;
-	errno = 0;
-	value = strtoul(text, &end, 16);
-	if (strncmp(text, "0x", 2) != 0 || errno != 0 || *end || value > 0xffffff)
-		return -EBADMSG;
-	value >>= 8;
-	*ret = value == 0x0604 || value == 0x0607 || value == 0x0609;
-	return 0;
+/* Whether the device's header type makes it a bridge: vfio-pci refuses every function whose
+ * header type is not 0 (vfio_pci_probe), whatever its class code says, so the class cannot
+ * decide which members a group fd can never open. A config file that cannot be read that far
+ * counts as no bridge: such a member then needs a rule like any other (fail closed). */
+static bool read_is_bridge(int dir_fd) {
+	_cleanup_close_ int fd = openat(dir_fd, "config", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	uint8_t type;
+
+	if (fd < 0 || pread(fd, &type, 1, PCI_HEADER_TYPE_OFFSET) != 1)
+		return false;
+	type &= PCI_HEADER_TYPE_MASK;
+	return type == 1 || type == 2;
 }
 
 /* The last path component of the symlink name in dir, "" when there is no such link. */
@@ -160,9 +161,7 @@ static int sysfs_read_device(int root_fd, PciAddress address, SysfsDevice *ret) 
 	r = read_pci_id(dir_fd, "device", &d.device);
 	if (r < 0)
 		return r;
-	r = read_is_bridge(dir_fd, &d.bridge);
-	if (r < 0)
-		return r;
+	d.bridge = read_is_bridge(dir_fd);
 	r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
 	if (r < 0)
 		return r;
@@ -193,12 +192,48 @@ static int open_directory(int root_fd, const char *path, DIR **ret) {
 	return 0;
 }
 
-/* Reads every device named by a valid address in directory path (relative to root),
- * sorted. Entries that are not addresses are ignored. */
-static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
+static int devices_append(SysfsDevice **devices, size_t *n, size_t *allocated, const SysfsDevice *d) {
+	if (*n == *allocated) {
+		size_t want = *allocated ? *allocated * 2 : 16;
+		SysfsDevice *p = reallocarray(*devices, want, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*devices = p;
+		*allocated = want;
+	}
+	(*devices)[(*n)++] = *d;
+	return 0;
+}
+
+/* Reads the device an entry of a directory names. Returns 1 and *ret when it is a PCI device
+ * the daemon can name and read (and, for a group's directory, in that group); 0 when it is
+ * not; -errno on read failures. */
+static int read_entry(int root_fd, const char *name, int group, SysfsDevice *ret) {
+	PciAddress address;
+	int r;
+
+	if (pci_address_parse(name, &address) < 0)
+		return 0;
+	r = sysfs_read_device(root_fd, address, ret);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	return group < 0 || ret->group == group;
+}
+
+/* Reads every device named by a valid address in directory path (relative to root), sorted.
+ * In bus/pci/devices (group -1), other entries are ignored. In the devices/ directory of
+ * IOMMU group `group` every entry counts, since a group fd reaches every member: an entry that
+ * is no PCI device the daemon can name (a PCI domain above ffff, as Intel VMD creates; a
+ * non-PCI device; a member gone or moved while read) is counted in *ret_unknown instead, and
+ * makes the group not grantable and not viable (fail closed). */
+static int sysfs_read_directory(int root_fd, const char *path, int group, SysfsDevice **ret, size_t *ret_n,
+                                unsigned *ret_unknown) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	_cleanup_(closedirp) DIR *d = NULL;
 	size_t n = 0, allocated = 0;
+	unsigned unknown = 0;
 	struct dirent *e;
 	int r;
 
@@ -206,29 +241,26 @@ static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret
 	if (r < 0)
 		return r;
 	while ((e = readdir(d))) {
-		PciAddress address;
+		SysfsDevice device;
 
-		if (pci_address_parse(e->d_name, &address) < 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (n == allocated) {
-			size_t want = allocated ? allocated * 2 : 16;
-			SysfsDevice *p = reallocarray(devices, want, sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			devices = p;
-			allocated = want;
-		}
-		r = sysfs_read_device(root_fd, address, &devices[n]);
-		if (r == -ENOENT)
-			continue; /* unplugged meanwhile */
+		r = read_entry(root_fd, e->d_name, group, &device);
 		if (r < 0)
 			return r;
-		n++;
+		if (r == 0) {
+			unknown += group >= 0;
+			continue;
+		}
+		r = devices_append(&devices, &n, &allocated, &device);
+		if (r < 0)
+			return r;
 	}
 	if (n > 0)
 		qsort(devices, n, sizeof(*devices), compare_devices);
 	*ret = n > 0 ? TAKE_PTR(devices) : NULL;
 	*ret_n = n;
+	*ret_unknown = unknown;
 	return 0;
 }
 
@@ -245,30 +277,32 @@ static int group_devices_path(int group, char *path) {
 	return 0;
 }
 
-static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n,
+                            unsigned *ret_unknown) {
 	char path[GROUP_PATH_MAX];
 	int r = group_devices_path(group, path);
 
-	return r < 0 ? r : sysfs_read_directory(root_fd, path, ret, ret_n);
+	return r < 0 ? r : sysfs_read_directory(root_fd, path, group, ret, ret_n, ret_unknown);
 }
 
-/* Viable: every member of the group bound to vfio-pci or to no driver. */
-static int sysfs_group_viable(int root_fd, int group, bool *ret) {
+/* What the group of d is, into d: viable (every member bound to vfio-pci or to no driver, and
+ * none unknown) and its count of unknown members. */
+static int sysfs_judge_group(int root_fd, SysfsDevice *d) {
 	_cleanup_free_ SysfsDevice *members = NULL;
 	size_t n = 0;
 	int r;
 
-	if (group < 0) {
-		*ret = false;
+	d->viable = false;
+	d->group_unknown = 0;
+	if (d->group < 0)
 		return 0;
-	}
-	r = sysfs_read_group(root_fd, group, &members, &n);
+	r = sysfs_read_group(root_fd, d->group, &members, &n, &d->group_unknown);
 	if (r < 0)
 		return r;
-	*ret = n > 0;
+	d->viable = n > 0 && d->group_unknown == 0;
 	for (size_t i = 0; i < n; i++)
 		if (!driver_allows_vfio(members[i].driver))
-			*ret = false;
+			d->viable = false;
 	return 0;
 }
 
@@ -279,7 +313,7 @@ int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret) {
 	r = sysfs_read_device(root_fd, address, &d);
 	if (r < 0)
 		return r;
-	r = sysfs_group_viable(root_fd, d.group, &d.viable);
+	r = sysfs_judge_group(root_fd, &d);
 	if (r < 0)
 		return r;
 	*ret = d;
@@ -301,22 +335,25 @@ static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 
 		if (earlier < i) {
 			devices[i].viable = devices[earlier].viable;
+			devices[i].group_unknown = devices[earlier].group_unknown;
 			continue;
 		}
-		r = sysfs_group_viable(root_fd, devices[i].group, &devices[i].viable);
+		r = sysfs_judge_group(root_fd, &devices[i]);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* The devices of directory path, sorted, with their viability. */
-static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
+/* The devices of directory path (the devices/ of group, or bus/pci/devices for -1), sorted,
+ * with their groups judged. */
+static int sysfs_list_directory(int root_fd, const char *path, int group, SysfsDevice **ret, size_t *ret_n) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	size_t n = 0;
+	unsigned unknown = 0;
 	int r;
 
-	r = sysfs_read_directory(root_fd, path, &devices, &n);
+	r = sysfs_read_directory(root_fd, path, group, &devices, &n, &unknown);
 	if (r < 0)
 		return r;
 	r = sysfs_fill_viable(root_fd, devices, n);
@@ -328,14 +365,14 @@ static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret
 }
 
 int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
-	return sysfs_list_directory(root_fd, PCI_DEVICES_DIR, ret, ret_n);
+	return sysfs_list_directory(root_fd, PCI_DEVICES_DIR, -1, ret, ret_n);
 }
 
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
 	char path[GROUP_PATH_MAX];
 	int r = group_devices_path(group, path);
 
-	return r < 0 ? r : sysfs_list_directory(root_fd, path, ret, ret_n);
+	return r < 0 ? r : sysfs_list_directory(root_fd, path, group, ret, ret_n);
 }
 
 /* Longest text written to an attribute: a driver name or an address, with a newline. */

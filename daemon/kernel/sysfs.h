@@ -19,8 +19,12 @@ typedef struct SysfsDevice {
 	uint16_t vendor;
 	uint16_t device;
 	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
-	bool viable;                   /* every member of its group is bound to vfio-pci or to no driver */
-	bool bridge;                   /* a PCI-to-PCI or CardBus bridge, which vfio-pci never binds */
+	bool viable; /* every member of its group is bound to vfio-pci or to no driver, none unknown */
+	bool bridge; /* header type 1 or 2 (PCI-to-PCI, CardBus bridge), which vfio-pci never binds */
+	/* Entries of its group's devices/ that are no PCI device the daemon can name and read (a
+	 * domain above ffff, a non-PCI device): a group fd may reach them, so a group with any is
+	 * granted to admins only. */
+	unsigned group_unknown;
 } SysfsDevice;
 
 /* The index of the first device of devices[0..i] in the IOMMU group of devices[i]: i itself
@@ -38,7 +42,8 @@ int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret);
  * Returns 0 and sets *ret and *ret_n (an empty list is *ret == NULL, *ret_n == 0), or -errno. */
 int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
 
-/* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices. */
+/* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices; the
+ * members it cannot list are counted in each member's group_unknown. */
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
 
 /* Whether the device at address is enabled (its "enable" attribute, the kernel's enable

@@ -513,14 +513,22 @@ static bool policy_allows_device(const Policy *p, const Caller *c, const SysfsDe
 	return false;
 }
 
+/* A bridge (by header type) is no device the group fd can open; one bound to vfio-pci all the
+ * same is not exempt, whatever sysfs said of its header. */
+static bool member_is_unreachable(const SysfsDevice *d) {
+	return d->bridge && strcmp(d->driver, "vfio-pci") != 0;
+}
+
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n) {
 	size_t reachable = 0;
 
 	if (policy_is_admin(p, c))
 		return true;
 	for (size_t i = 0; i < n; i++) {
-		/* A bridge in the group is no device the group fd can open. */
-		if (members[i].bridge)
+		/* A member the listing could not name may be anything the group fd opens. */
+		if (members[i].group_unknown > 0)
+			return false;
+		if (member_is_unreachable(&members[i]))
 			continue;
 		if (!policy_allows_device(p, c, &members[i]))
 			return false;
@@ -566,9 +574,12 @@ void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *
 		}
 		/* As policy_allows_group() over the members, without copying them out. */
 		for (size_t j = i; j < n && all; j++) {
-			if (devices[j].group != devices[i].group || devices[j].bridge)
+			if (devices[j].group != devices[i].group)
 				continue;
-			all = policy_allows_device(p, c, &devices[j]);
+			all = devices[j].group_unknown == 0;
+			if (member_is_unreachable(&devices[j]))
+				continue;
+			all = all && policy_allows_device(p, c, &devices[j]);
 			reachable = true;
 		}
 		allowed[i] = all && reachable;

@@ -103,7 +103,7 @@ bool policy_is_admin(const Policy *p, const Caller *c);
 
 /* Whether c may attach a group whose members are the n devices: every member must be allowed,
  * since a group fd reaches every device of its group, bridges excepted (vfio-pci never binds
- * them). */
+ * them); a group with members the listing could not name (group_unknown) only to admins. */
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n);
 
 /* The largest memlock allowance a rule grants c, in bytes (UINT64_MAX: unlimited); 0 for none. */

@@ -111,6 +111,66 @@ static void group_members_listed(void **state) {
 	assert_int_equal(sysfs_list_group(fake_sysfs_root_fd(f->fs), 77, &d, &n), -ENOENT);
 }
 
+/* A group member the daemon cannot name (a VMD domain above ffff, a non-PCI device) is counted,
+ * never skipped: every member of the group says so, and the group is not viable. */
+static void group_members_it_cannot_name_are_counted(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	_cleanup_free_ SysfsDevice *d = NULL, *all = NULL;
+	size_t n = 0;
+	SysfsDevice one;
+
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:07.0", 0x8086, 0x10d3, 7, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "10000:01:00.0", 0x8086, 0x10d3, 7, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:08.0", 0x8086, 0x10d3, 8, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_foreign_member(f->fs, 8, "dmar-widget.0"), 0);
+	assert_int_equal(sysfs_list_group(root, 7, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].group_unknown, 1);
+	assert_false(d[0].viable);
+	assert_int_equal(sysfs_get_device(root, test_pci("0000:00:08.0"), &one), 0);
+	assert_int_equal(one.group_unknown, 1);
+	assert_false(one.viable);
+	/* The whole listing says the same of each group, and nothing of the others. */
+	assert_int_equal(sysfs_list_devices(root, &all, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(all[i].group_unknown, all[i].group == 7 || all[i].group == 8);
+	/* The group of 0000:02:01.0, all known, stays viable once its other member is free. */
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:02:02.0", NULL), 0);
+	assert_int_equal(sysfs_get_device(root, test_pci("0000:02:01.0"), &one), 0);
+	assert_true(one.viable);
+	assert_int_equal(one.group_unknown, 0);
+}
+
+/* Bridge means header type 1 or 2 (what vfio-pci refuses), not a bridge's class code. */
+static void bridges_by_header_type_not_class(void **state) {
+	Fixture *f = *state;
+	static const struct {
+		const char *class;
+		uint8_t header;
+		bool bridge;
+	} cases[] = {
+		{ "0x060400\n", 0x00, false }, /* a type-0 function claiming the PCI bridge class */
+		{ "0x060400\n", 0x01, true },  { "0x060700\n", 0x82, true }, /* CardBus, multi-function */
+		{ "0x020000\n", 0x01, true },  { "0x020000\n", 0x80, false },
+	};
+	SysfsDevice d;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "class", cases[i].class),
+		                 0);
+		assert_int_equal(fake_sysfs_set_header_type(f->fs, "0000:00:02.0", cases[i].header), 0);
+		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), &d),
+		                 0);
+		if (d.bridge != cases[i].bridge)
+			fail_msg("case %zu: bridge %d, expected %d", i, d.bridge, cases[i].bridge);
+	}
+	/* No readable header: no bridge, so the member needs a rule (fail closed). */
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "config", ""), 0);
+	assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), &d), 0);
+	assert_false(d.bridge);
+}
+
 static void unknown_addresses_fail(void **state) {
 	Fixture *f = *state;
 	SysfsDevice d = { .group = 12345 };
@@ -252,6 +312,8 @@ int main(void) {
 		T(list_is_sorted_and_complete),
 		T(viability_follows_group_drivers),
 		T(group_members_listed),
+		T(group_members_it_cannot_name_are_counted),
+		T(bridges_by_header_type_not_class),
 		T(unknown_addresses_fail),
 		T(malformed_ids_fail),
 		T(non_address_entries_ignored),
