@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,15 @@
 
 #define PCI_DEVICES_DIR  "bus/pci/devices"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
+#define VFIO_DRIVER_DIR  "bus/pci/drivers/vfio-pci"
+
+/* How deep below a PCI device's directory its block and net devices are looked for: an AHCI
+ * partition is 7 levels down (ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1), USB storage
+ * behind an xHCI controller 9. */
+#define HOST_USE_DEPTH_MAX 12
+/* Longest line of /proc/self/mountinfo or /proc/swaps read whole; longer ones are read in
+ * pieces, and a piece is never taken for a line's start. */
+#define PROC_LINE_MAX 4096
 
 int sysfs_open_root(const char *path, int *ret_fd) {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -128,15 +138,19 @@ static int open_device_dir(int root_fd, PciAddress address, int *ret_fd) {
 	return 0;
 }
 
-int sysfs_device_is_enabled(int root_fd, PciAddress address) {
+/* One attribute of the device at address, as read_attribute(). */
+static int read_device_attribute(int root_fd, PciAddress address, const char *name, char *buffer,
+                                 size_t size) {
 	_cleanup_close_ int dir_fd = -EBADF;
-	char text[16];
-	int r;
+	int r = open_device_dir(root_fd, address, &dir_fd);
 
-	r = open_device_dir(root_fd, address, &dir_fd);
-	if (r < 0)
-		return r;
-	r = read_attribute(dir_fd, "enable", text, sizeof(text));
+	return r < 0 ? r : read_attribute(dir_fd, name, buffer, size);
+}
+
+int sysfs_device_is_enabled(int root_fd, PciAddress address) {
+	char text[16];
+	int r = read_device_attribute(root_fd, address, "enable", text, sizeof(text));
+
 	if (r < 0)
 		return r;
 	/* The kernel shows its enable count: 0 when disabled, a count otherwise. */
@@ -375,6 +389,156 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
 	return r < 0 ? r : sysfs_list_directory(root_fd, path, group, ret, ret_n);
 }
 
+/* Whether a line of /proc/self/mountinfo mounts block device `name` numbered dev ("maj:min"):
+ * its third field is the st_dev of the mount, its mount source (the second field after " - ")
+ * the device path. Both, because btrfs reports an anonymous st_dev of major 0. */
+static bool mountinfo_line_mounts(const char *line, const char *name, const char *dev) {
+	const char *tail = strstr(line, " - ");
+	char number[32], source[PROC_LINE_MAX];
+
+	if (sscanf(line, "%*s %*s %31s", number) == 1 && strcmp(number, dev) == 0)
+		return true;
+	return tail && sscanf(tail, " - %*s %4095s", source) == 1 && strncmp(source, "/dev/", 5) == 0 &&
+	       strcmp(source + 5, name) == 0;
+}
+
+/* Whether a line of /proc/swaps swaps on block device `name`. */
+static bool swaps_line_uses(const char *line, const char *name, const char *dev) {
+	char path[PROC_LINE_MAX];
+
+	(void) dev;
+	return sscanf(line, "%4095s", path) == 1 && strncmp(path, "/dev/", 5) == 0 &&
+	       strcmp(path + 5, name) == 0;
+}
+
+/* Whether any line of the file at path (relative to proc_fd) matches. A file that cannot be
+ * opened matches nothing (no swap configured leaves /proc/swaps with its header only). */
+static int proc_file_matches(int proc_fd, const char *path,
+                             bool (*match)(const char *, const char *, const char *), const char *name,
+                             const char *dev) {
+	_cleanup_close_ int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	_cleanup_(fclosep) FILE *f = NULL;
+	char line[PROC_LINE_MAX];
+	bool line_start = true;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	f = fdopen(fd, "re");
+	if (!f)
+		return negative_errno();
+	TAKE_FD(fd);
+	while (fgets(line, sizeof(line), f)) {
+		bool whole = strchr(line, '\n') != NULL;
+
+		if (line_start && match(line, name, dev))
+			return 1;
+		line_start = whole;
+	}
+	return 0;
+}
+
+/* A block device (a disk or a partition) the host uses: stacked devices hold it, it is
+ * mounted, or swapped on. Writes the reason and returns 1; 0 when none shows; -errno. */
+static int block_in_use(int dir_fd, const char *name, int proc_fd, char *reason, size_t size) {
+	_cleanup_(closedirp) DIR *holders = NULL;
+	char dev[32];
+	struct dirent *e;
+	int r;
+
+	/* No holders/ directory (an old kernel, a partition of some drivers): nothing holds it. */
+	if (open_directory(dir_fd, "holders", &holders) >= 0) {
+		while ((e = readdir(holders)))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+				(void) snprintf(reason, size, "block device %s is held by %s", name,
+				                e->d_name);
+				return 1;
+			}
+	}
+	r = read_attribute(dir_fd, "dev", dev, sizeof(dev));
+	if (r < 0)
+		return r;
+	r = proc_file_matches(proc_fd, "self/mountinfo", mountinfo_line_mounts, name, dev);
+	if (r != 0) {
+		(void) snprintf(reason, size, "block device %s is mounted", name);
+		return r;
+	}
+	r = proc_file_matches(proc_fd, "swaps", swaps_line_uses, name, dev);
+	if (r != 0)
+		(void) snprintf(reason, size, "block device %s is in use as swap", name);
+	return r;
+}
+
+/* A network interface the host uses: administratively up (IFF_UP in its flags). Addresses
+ * and routes live in network namespaces the daemon does not all see; up is what an admin or
+ * a network manager sets to use it, and what they take back to give it away. */
+static int net_in_use(int dir_fd, const char *name, char *reason, size_t size) {
+	char text[32], *end = NULL;
+	unsigned long flags;
+	int r = read_attribute(dir_fd, "flags", text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	flags = strtoul(text, &end, 16);
+	if (errno != 0 || end == text || *end)
+		return -EBADMSG;
+	if (!(flags & 0x1)) /* IFF_UP */
+		return 0;
+	(void) snprintf(reason, size, "network interface %s is up", name);
+	return 1;
+}
+
+/* Looks through the directories below dir_fd (never following a symlink, so the walk stays
+ * inside the device) for block and net devices the host uses. */
+static int walk_host_use(int dir_fd, unsigned depth, int proc_fd, char *reason, size_t size) {
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *e;
+	int r = open_directory(dir_fd, ".", &d);
+
+	if (r < 0)
+		return r;
+	while ((e = readdir(d))) {
+		_cleanup_close_ int child = -EBADF;
+		char subsystem[SYSFS_DRIVER_MAX];
+
+		r = 0;
+
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		child = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (child < 0)
+			continue; /* gone meanwhile */
+		if (read_link_basename(child, "subsystem", subsystem, sizeof(subsystem)) < 0)
+			subsystem[0] = '\0';
+		if (strcmp(subsystem, "block") == 0)
+			r = block_in_use(child, e->d_name, proc_fd, reason, size);
+		else if (strcmp(subsystem, "net") == 0)
+			r = net_in_use(child, e->d_name, reason, size);
+		if (r == 0 && depth + 1 < HOST_USE_DEPTH_MAX)
+			r = walk_host_use(child, depth + 1, proc_fd, reason, size);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int sysfs_device_host_use(int root_fd, PciAddress address, int proc_fd, char *reason, size_t size) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	char text[16];
+	int r;
+
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return r;
+	/* The console the firmware set up: the host's own display. */
+	if (read_device_attribute(root_fd, address, "boot_vga", text, sizeof(text)) >= 0 &&
+	    strcmp(text, "1") == 0) {
+		(void) snprintf(reason, size, "it is the boot VGA device");
+		return 1;
+	}
+	return walk_host_use(dir_fd, 0, proc_fd, reason, size);
+}
+
 /* Longest text written to an attribute: a driver name or an address, with a newline. */
 #define SYSFS_WRITE_MAX 64
 
@@ -403,6 +567,22 @@ static int sysfs_fail(const char **ret_operation, const char *operation, int r) 
 	return r;
 }
 
+/* The device directory of address, opened, and its driver's name ("" for none), for a driver
+ * change: like sysfs_fail() on failure. */
+static int open_device_and_driver(int root_fd, PciAddress address, int *ret_fd,
+                                  char driver[static SYSFS_DRIVER_MAX], const char **ret_operation) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	int r = open_device_dir(root_fd, address, &dir_fd);
+
+	if (r < 0)
+		return sysfs_fail(ret_operation, "open the device in sysfs", r);
+	r = read_link_basename(dir_fd, "driver", driver, SYSFS_DRIVER_MAX);
+	if (r < 0)
+		return sysfs_fail(ret_operation, "read the device's driver link", r);
+	*ret_fd = TAKE_FD(dir_fd);
+	return 0;
+}
+
 /* The kernel's sequence for moving a device between drivers (Documentation/ABI, sysfs-bus-pci):
  * driver_override names the only driver that may probe it ("\n" clears it), unbind releases
  * it from the driver it has, drivers_probe runs the probe again. The device leaves its driver
@@ -413,12 +593,9 @@ static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, co
 	bool on_vfio;
 	int r;
 
-	r = open_device_dir(root_fd, address, &dir_fd);
+	r = open_device_and_driver(root_fd, address, &dir_fd, driver, ret_operation);
 	if (r < 0)
-		return sysfs_fail(ret_operation, "open the device in sysfs", r);
-	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
-	if (r < 0)
-		return sysfs_fail(ret_operation, "read the device's driver link", r);
+		return r;
 	r = write_attribute(dir_fd, "driver_override", to_vfio ? "vfio-pci" : "\n");
 	if (r < 0)
 		return sysfs_fail(ret_operation, "write driver_override", r);
@@ -439,8 +616,48 @@ static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, co
 	return 0;
 }
 
+/* Puts the device back where it was after vfio-pci did not take it: no override, so that no
+ * later probe binds vfio-pci, and its host driver again (a probe, then the driver's own bind
+ * file should the probe pick no driver). Best effort: the caller reports the failed bind. */
+static void sysfs_restore_driver(int root_fd, int dir_fd, PciAddress address, const char *host_driver) {
+	char path[sizeof("bus/pci/drivers/") + SYSFS_DRIVER_MAX + sizeof("/bind")];
+	char driver[SYSFS_DRIVER_MAX];
+
+	(void) write_attribute(dir_fd, "driver_override", "\n");
+	if (!host_driver[0] || strcmp(host_driver, "vfio-pci") == 0)
+		return;
+	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) >= 0 && !driver[0])
+		(void) write_attribute(root_fd, "bus/pci/drivers_probe", PCI_ADDRESS_TEXT(address));
+	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) < 0 || driver[0])
+		return;
+	(void) snprintf(path, sizeof(path), "bus/pci/drivers/%s/bind", host_driver);
+	(void) write_attribute(root_fd, path, PCI_ADDRESS_TEXT(address));
+}
+
 int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
-	return sysfs_change_driver(root_fd, address, true, ret_operation);
+	_cleanup_close_ int dir_fd = -EBADF;
+	char host_driver[SYSFS_DRIVER_MAX], driver[SYSFS_DRIVER_MAX];
+	int group, r;
+
+	r = open_device_and_driver(root_fd, address, &dir_fd, host_driver, ret_operation);
+	if (r < 0)
+		return r;
+	/* What vfio-pci needs, checked before the device leaves its driver. */
+	if (faccessat(root_fd, VFIO_DRIVER_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return sysfs_fail(ret_operation, "find the vfio-pci driver (module not loaded?)", -ENODEV);
+	r = read_group_number(dir_fd, &group);
+	if (r < 0 || group < 0)
+		return sysfs_fail(ret_operation, "find the device's IOMMU group", r < 0 ? r : -ENODEV);
+	r = sysfs_change_driver(root_fd, address, true, ret_operation);
+	if (r < 0)
+		return r;
+	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
+	 * driver link. */
+	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
+	if (r >= 0 && strcmp(driver, "vfio-pci") == 0)
+		return 0;
+	sysfs_restore_driver(root_fd, dir_fd, address, host_driver);
+	return sysfs_fail(ret_operation, "probe the device with vfio-pci", r < 0 ? r : -ENODEV);
 }
 
 int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation) {

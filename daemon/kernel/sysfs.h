@@ -52,10 +52,19 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
  * no count). */
 int sysfs_device_is_enabled(int root_fd, PciAddress address);
 
+/* Whether the host visibly uses the device at address, so that handing it to vfio-pci would
+ * take it away: it is the boot VGA device (boot_vga 1); a block device below it is held by
+ * another (holders/), mounted (proc_fd's self/mountinfo, by device number or /dev/ name) or
+ * swapped on (proc_fd's swaps); a network interface below it is up (IFF_UP). proc_fd is /proc
+ * (a directory fd). Returns 1 with the reason in reason, 0 when nothing shows, -errno. */
+int sysfs_device_host_use(int root_fd, PciAddress address, int proc_fd, char *reason, size_t size);
+
 /* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address
  * into its driver's unbind when it has a driver other than vfio-pci, then into
- * bus/pci/drivers_probe. Whether vfio-pci took it is for the caller to read back. Returns 0,
- * or -errno with *ret_operation naming the write that failed (static text). */
+ * bus/pci/drivers_probe. Nothing is written unless the vfio-pci driver is there and the device
+ * has an IOMMU group (-ENODEV). When vfio-pci did not take it (-ENODEV, "probe the device with
+ * vfio-pci"), its override is cleared and its host driver bound again. Returns 0, or -errno
+ * with *ret_operation naming the step that failed (static text). */
 int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation);
 
 /* Gives the device at address back to the host: clears its driver_override, unbinds it when

@@ -188,6 +188,35 @@ int fake_sysfs_add_foreign_member(FakeSysfs *fs, int group, const char *name) {
 	return r < 0 ? r : link_group_member(fs, group, "platform", name);
 }
 
+int fake_sysfs_add_class_device(FakeSysfs *fs, const char *address, const char *relative,
+                                const char *subsystem) {
+	char path[256], target[256];
+	int r;
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s", address, relative);
+	r = mkdir_parents(fs, path);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s/subsystem", address, relative);
+	snprintf(target, sizeof(target), "/sys/class/%s", subsystem);
+	return symlink_replace(fs, target, path);
+}
+
+int fake_sysfs_write_file(FakeSysfs *fs, const char *relative, const char *text) {
+	char directory[256], *slash;
+	int r;
+
+	snprintf(directory, sizeof(directory), "%s", relative);
+	slash = strrchr(directory, '/');
+	if (slash) {
+		*slash = '\0';
+		r = mkdir_parents(fs, directory);
+		if (r < 0)
+			return r;
+	}
+	return write_file(fs, relative, text);
+}
+
 int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text) {
 	char path[256];
 

@@ -30,6 +30,15 @@ int fake_sysfs_set_header_type(FakeSysfs *fs, const char *address, uint8_t type)
 /* Adds a non-PCI device `name` (under devices/platform) to IOMMU group `group`. */
 int fake_sysfs_add_foreign_member(FakeSysfs *fs, int group, const char *name);
 
+/* Adds a class device below a PCI device: the directory relative (to the device's, say
+ * "net/eth0" or "nvme/nvme0/nvme0n1") with a subsystem link naming subsystem ("net",
+ * "block"). Its attributes are written with fake_sysfs_write_attribute("net/eth0/flags"). */
+int fake_sysfs_add_class_device(FakeSysfs *fs, const char *address, const char *relative,
+                                const char *subsystem);
+
+/* Writes any file below the root (its directories made), e.g. "proc/self/mountinfo". */
+int fake_sysfs_write_file(FakeSysfs *fs, const char *relative, const char *text);
+
 /* Overwrites one attribute file of a device with text, to fake malformed sysfs. */
 int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text);
 
