@@ -597,6 +597,11 @@ PolicyDetach policy_may_detach(const Policy *p, const Caller *c, const PolicyOwn
 	return policy_is_admin(p, c) ? POLICY_DETACH_AS_ADMIN : POLICY_DETACH_DENIED;
 }
 
+bool policy_may_join_vm(const Caller *c, const PolicyOwner *owner) {
+	/* The same rule as OpenDevice: the container is that process's, as a device fd is. */
+	return policy_may_open_device(c, owner);
+}
+
 bool policy_may_see_attachment(const Policy *p, const Caller *c, const PolicyOwner *owner) {
 	return c->uid == owner->uid || policy_is_admin(p, c);
 }

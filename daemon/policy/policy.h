@@ -128,6 +128,12 @@ void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *
 /* OpenDevice: only the very process that attached, while it lives. */
 bool policy_may_open_device(const Caller *c, const PolicyOwner *owner);
 
+/* Attach with a VM fd that already has attachments (owner: one of them): only from the process
+ * that holds them, while it lives, admins included. A VM's container maps that process's guest
+ * memory for every group in it, so another process whose group joined it would reach that
+ * memory with its device's DMA, and could map and unmap there. */
+bool policy_may_join_vm(const Caller *c, const PolicyOwner *owner);
+
 typedef enum PolicyDetach {
 	POLICY_DETACH_DENIED,
 	POLICY_DETACH_AS_OWNER, /* the owner's own request */
