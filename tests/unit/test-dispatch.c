@@ -272,6 +272,21 @@ static void list_devices_hides_groups_not_wholly_allowed(void **state) {
 	assert_int_equal(listed_devices(f), 71);
 }
 
+/* A group with a member the daemon cannot name (a VMD domain, a non-PCI device) is shown to no
+ * user, whatever the rules say of the members it can name. */
+static void list_devices_hides_groups_with_unknown_members(void **state) {
+	Fixture *f = *state;
+
+	f->manager->connections->peer.uid = 1000;
+	f->manager->connections->peer.gid = 1000;
+	policy_add(f, "allow user:1000 any\n");
+	assert_int_equal(listed_devices(f), 3);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "10000:01:00.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	assert_int_equal(listed_devices(f), 2);
+	assert_int_equal(fake_sysfs_add_foreign_member(f->sysfs, 5, "ACPI0007:00"), 0);
+	assert_int_equal(listed_devices(f), 0);
+}
+
 static void pipelined_calls_answered_in_order(void **state) {
 	Fixture *f = *state;
 	char calls[100 * 64] = "";
@@ -898,6 +913,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(list_devices_hides_groups_with_unknown_members, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(pipelined_calls_answered_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_json_fails_and_closes, setup, teardown),
