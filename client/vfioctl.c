@@ -41,8 +41,9 @@ static void usage(FILE *f) {
 	           "  devices     list PCI devices, their IOMMU groups and viability\n"
 	           "  attachments list attachments (all of them for admins, your own otherwise)\n"
 	           "  detach ID   end attachment ID (your own; any, for admins)\n"
-	           "  bind ADDRESS\n"
-	           "              hand an assignable device to vfio-pci (admins)\n"
+	           "  bind [--force] ADDRESS\n"
+	           "              hand an assignable device to vfio-pci (admins); --force even\n"
+	           "              one the host visibly uses (boot VGA, mounted disk, interface up)\n"
 	           "  unbind ADDRESS\n"
 	           "              give an assignable device back to its host driver (admins)\n"
 	           "  monitor     print attach, detach, bind and unbind events as they happen\n"
@@ -334,7 +335,7 @@ static int command_detach(vfiod_client *client, const Options *o _unused_, int a
 /* bind and unbind: method on one address; prints the device as the daemon left it (its reply
  * decoded following the n_reply rows of reply_spec). */
 static int change_driver(vfiod_client *client, const Options *o, const char *method,
-                         const ParamSpec *reply_spec, size_t n_reply, int argc, char *argv[]) {
+                         const ParamSpec *reply_spec, size_t n_reply, bool force, int argc, char *argv[]) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters;
 	OneReply device = {};
@@ -347,6 +348,10 @@ static int change_driver(vfiod_client *client, const Options *o, const char *met
 	parameters = parameters_one("address", json_object_new_string(argv[0]));
 	if (!parameters)
 		return -ENOMEM;
+	if (force && json_object_object_add(parameters, "force", json_object_new_boolean(1)) < 0) {
+		json_object_put(parameters);
+		return -ENOMEM;
+	}
 	r = call_simple(client, method, parameters, &reply);
 	if (r < 0)
 		return r;
@@ -362,12 +367,15 @@ static int change_driver(vfiod_client *client, const Options *o, const char *met
 }
 
 static int command_bind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	return change_driver(client, o, VFIOD_METHOD_BIND, bind_reply, ELEMENTSOF(bind_reply), argc, argv);
+	bool force = argc > 0 && strcmp(argv[0], "--force") == 0;
+
+	return change_driver(client, o, VFIOD_METHOD_BIND, bind_reply, ELEMENTSOF(bind_reply), force,
+	                     argc - force, argv + force);
 }
 
 static int command_unbind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	return change_driver(client, o, VFIOD_METHOD_UNBIND, unbind_reply, ELEMENTSOF(unbind_reply), argc,
-	                     argv);
+	return change_driver(client, o, VFIOD_METHOD_UNBIND, unbind_reply, ELEMENTSOF(unbind_reply), false,
+	                     argc, argv);
 }
 
 /* One line for an event: time, kind, attachment id (or "-") and address, reason. */

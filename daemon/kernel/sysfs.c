@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,15 @@
 
 #define PCI_DEVICES_DIR  "bus/pci/devices"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
+#define VFIO_DRIVER_DIR  "bus/pci/drivers/vfio-pci"
+
+/* How deep below a PCI device's directory its block and net devices are looked for: an AHCI
+ * partition is 7 levels down (ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1), USB storage
+ * behind an xHCI controller 9. */
+#define HOST_USE_DEPTH_MAX 12
+/* Longest line of /proc/self/mountinfo or /proc/swaps read whole; longer ones are read in
+ * pieces, and a piece is never taken for a line's start. */
+#define PROC_LINE_MAX 4096
 
 int sysfs_open_root(const char *path, int *ret_fd) {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -57,22 +67,23 @@ static int read_pci_id(int dir_fd, const char *name, uint16_t *ret) {
 	return 0;
 }
 
-/* Whether the class attribute ("0xCCSSPP") names a bridge with a type 1 or 2 header: PCI-to-PCI
- * (0x0604), CardBus (0x0607) or semi-transparent PCI-to-PCI (0x0609). */
-static int read_is_bridge(int dir_fd, bool *ret) {
-	char text[16], *end = NULL;
-	unsigned long value;
-	int r = read_attribute(dir_fd, "class", text, sizeof(text));
+/* PCI configuration space: the header type byte, whose low seven bits give the layout (0 a
+ * function, 1 a PCI-to-PCI bridge, 2 a CardBus bridge; bit 7 multi-function). */
+#define PCI_HEADER_TYPE_OFFSET 0x0e
+#define PCI_HEADER_TYPE_MASK   0x7f
 
-	if (r < 0)
-		return r;
-	errno = 0;
-	value = strtoul(text, &end, 16);
-	if (strncmp(text, "0x", 2) != 0 || errno != 0 || *end || value > 0xffffff)
-		return -EBADMSG;
-	value >>= 8;
-	*ret = value == 0x0604 || value == 0x0607 || value == 0x0609;
-	return 0;
+/* Whether the device's header type makes it a bridge: vfio-pci refuses every function whose
+ * header type is not 0 (vfio_pci_probe), whatever its class code says, so the class cannot
+ * decide which members a group fd can never open. A config file that cannot be read that far
+ * counts as no bridge: such a member then needs a rule like any other (fail closed). */
+static bool read_is_bridge(int dir_fd) {
+	_cleanup_close_ int fd = openat(dir_fd, "config", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	uint8_t type;
+
+	if (fd < 0 || pread(fd, &type, 1, PCI_HEADER_TYPE_OFFSET) != 1)
+		return false;
+	type &= PCI_HEADER_TYPE_MASK;
+	return type == 1 || type == 2;
 }
 
 /* The last path component of the symlink name in dir, "" when there is no such link. */
@@ -127,15 +138,19 @@ static int open_device_dir(int root_fd, PciAddress address, int *ret_fd) {
 	return 0;
 }
 
-int sysfs_device_is_enabled(int root_fd, PciAddress address) {
+/* One attribute of the device at address, as read_attribute(). */
+static int read_device_attribute(int root_fd, PciAddress address, const char *name, char *buffer,
+                                 size_t size) {
 	_cleanup_close_ int dir_fd = -EBADF;
-	char text[16];
-	int r;
+	int r = open_device_dir(root_fd, address, &dir_fd);
 
-	r = open_device_dir(root_fd, address, &dir_fd);
-	if (r < 0)
-		return r;
-	r = read_attribute(dir_fd, "enable", text, sizeof(text));
+	return r < 0 ? r : read_attribute(dir_fd, name, buffer, size);
+}
+
+int sysfs_device_is_enabled(int root_fd, PciAddress address) {
+	char text[16];
+	int r = read_device_attribute(root_fd, address, "enable", text, sizeof(text));
+
 	if (r < 0)
 		return r;
 	/* The kernel shows its enable count: 0 when disabled, a count otherwise. */
@@ -160,9 +175,7 @@ static int sysfs_read_device(int root_fd, PciAddress address, SysfsDevice *ret) 
 	r = read_pci_id(dir_fd, "device", &d.device);
 	if (r < 0)
 		return r;
-	r = read_is_bridge(dir_fd, &d.bridge);
-	if (r < 0)
-		return r;
+	d.bridge = read_is_bridge(dir_fd);
 	r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
 	if (r < 0)
 		return r;
@@ -193,12 +206,48 @@ static int open_directory(int root_fd, const char *path, DIR **ret) {
 	return 0;
 }
 
-/* Reads every device named by a valid address in directory path (relative to root),
- * sorted. Entries that are not addresses are ignored. */
-static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
+static int devices_append(SysfsDevice **devices, size_t *n, size_t *allocated, const SysfsDevice *d) {
+	if (*n == *allocated) {
+		size_t want = *allocated ? *allocated * 2 : 16;
+		SysfsDevice *p = reallocarray(*devices, want, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*devices = p;
+		*allocated = want;
+	}
+	(*devices)[(*n)++] = *d;
+	return 0;
+}
+
+/* Reads the device an entry of a directory names. Returns 1 and *ret when it is a PCI device
+ * the daemon can name and read (and, for a group's directory, in that group); 0 when it is
+ * not; -errno on read failures. */
+static int read_entry(int root_fd, const char *name, int group, SysfsDevice *ret) {
+	PciAddress address;
+	int r;
+
+	if (pci_address_parse(name, &address) < 0)
+		return 0;
+	r = sysfs_read_device(root_fd, address, ret);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	return group < 0 || ret->group == group;
+}
+
+/* Reads every device named by a valid address in directory path (relative to root), sorted.
+ * In bus/pci/devices (group -1), other entries are ignored. In the devices/ directory of
+ * IOMMU group `group` every entry counts, since a group fd reaches every member: an entry that
+ * is no PCI device the daemon can name (a PCI domain above ffff, as Intel VMD creates; a
+ * non-PCI device; a member gone or moved while read) is counted in *ret_unknown instead, and
+ * makes the group not grantable and not viable (fail closed). */
+static int sysfs_read_directory(int root_fd, const char *path, int group, SysfsDevice **ret, size_t *ret_n,
+                                unsigned *ret_unknown) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	_cleanup_(closedirp) DIR *d = NULL;
 	size_t n = 0, allocated = 0;
+	unsigned unknown = 0;
 	struct dirent *e;
 	int r;
 
@@ -206,29 +255,26 @@ static int sysfs_read_directory(int root_fd, const char *path, SysfsDevice **ret
 	if (r < 0)
 		return r;
 	while ((e = readdir(d))) {
-		PciAddress address;
+		SysfsDevice device;
 
-		if (pci_address_parse(e->d_name, &address) < 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (n == allocated) {
-			size_t want = allocated ? allocated * 2 : 16;
-			SysfsDevice *p = reallocarray(devices, want, sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			devices = p;
-			allocated = want;
-		}
-		r = sysfs_read_device(root_fd, address, &devices[n]);
-		if (r == -ENOENT)
-			continue; /* unplugged meanwhile */
+		r = read_entry(root_fd, e->d_name, group, &device);
 		if (r < 0)
 			return r;
-		n++;
+		if (r == 0) {
+			unknown += group >= 0;
+			continue;
+		}
+		r = devices_append(&devices, &n, &allocated, &device);
+		if (r < 0)
+			return r;
 	}
 	if (n > 0)
 		qsort(devices, n, sizeof(*devices), compare_devices);
 	*ret = n > 0 ? TAKE_PTR(devices) : NULL;
 	*ret_n = n;
+	*ret_unknown = unknown;
 	return 0;
 }
 
@@ -245,30 +291,32 @@ static int group_devices_path(int group, char *path) {
 	return 0;
 }
 
-static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
+static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n,
+                            unsigned *ret_unknown) {
 	char path[GROUP_PATH_MAX];
 	int r = group_devices_path(group, path);
 
-	return r < 0 ? r : sysfs_read_directory(root_fd, path, ret, ret_n);
+	return r < 0 ? r : sysfs_read_directory(root_fd, path, group, ret, ret_n, ret_unknown);
 }
 
-/* Viable: every member of the group bound to vfio-pci or to no driver. */
-static int sysfs_group_viable(int root_fd, int group, bool *ret) {
+/* What the group of d is, into d: viable (every member bound to vfio-pci or to no driver, and
+ * none unknown) and its count of unknown members. */
+static int sysfs_judge_group(int root_fd, SysfsDevice *d) {
 	_cleanup_free_ SysfsDevice *members = NULL;
 	size_t n = 0;
 	int r;
 
-	if (group < 0) {
-		*ret = false;
+	d->viable = false;
+	d->group_unknown = 0;
+	if (d->group < 0)
 		return 0;
-	}
-	r = sysfs_read_group(root_fd, group, &members, &n);
+	r = sysfs_read_group(root_fd, d->group, &members, &n, &d->group_unknown);
 	if (r < 0)
 		return r;
-	*ret = n > 0;
+	d->viable = n > 0 && d->group_unknown == 0;
 	for (size_t i = 0; i < n; i++)
 		if (!driver_allows_vfio(members[i].driver))
-			*ret = false;
+			d->viable = false;
 	return 0;
 }
 
@@ -279,7 +327,7 @@ int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret) {
 	r = sysfs_read_device(root_fd, address, &d);
 	if (r < 0)
 		return r;
-	r = sysfs_group_viable(root_fd, d.group, &d.viable);
+	r = sysfs_judge_group(root_fd, &d);
 	if (r < 0)
 		return r;
 	*ret = d;
@@ -301,22 +349,25 @@ static int sysfs_fill_viable(int root_fd, SysfsDevice *devices, size_t n) {
 
 		if (earlier < i) {
 			devices[i].viable = devices[earlier].viable;
+			devices[i].group_unknown = devices[earlier].group_unknown;
 			continue;
 		}
-		r = sysfs_group_viable(root_fd, devices[i].group, &devices[i].viable);
+		r = sysfs_judge_group(root_fd, &devices[i]);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* The devices of directory path, sorted, with their viability. */
-static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret, size_t *ret_n) {
+/* The devices of directory path (the devices/ of group, or bus/pci/devices for -1), sorted,
+ * with their groups judged. */
+static int sysfs_list_directory(int root_fd, const char *path, int group, SysfsDevice **ret, size_t *ret_n) {
 	_cleanup_free_ SysfsDevice *devices = NULL;
 	size_t n = 0;
+	unsigned unknown = 0;
 	int r;
 
-	r = sysfs_read_directory(root_fd, path, &devices, &n);
+	r = sysfs_read_directory(root_fd, path, group, &devices, &n, &unknown);
 	if (r < 0)
 		return r;
 	r = sysfs_fill_viable(root_fd, devices, n);
@@ -328,14 +379,164 @@ static int sysfs_list_directory(int root_fd, const char *path, SysfsDevice **ret
 }
 
 int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n) {
-	return sysfs_list_directory(root_fd, PCI_DEVICES_DIR, ret, ret_n);
+	return sysfs_list_directory(root_fd, PCI_DEVICES_DIR, -1, ret, ret_n);
 }
 
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
 	char path[GROUP_PATH_MAX];
 	int r = group_devices_path(group, path);
 
-	return r < 0 ? r : sysfs_list_directory(root_fd, path, ret, ret_n);
+	return r < 0 ? r : sysfs_list_directory(root_fd, path, group, ret, ret_n);
+}
+
+/* Whether a line of /proc/self/mountinfo mounts block device `name` numbered dev ("maj:min"):
+ * its third field is the st_dev of the mount, its mount source (the second field after " - ")
+ * the device path. Both, because btrfs reports an anonymous st_dev of major 0. */
+static bool mountinfo_line_mounts(const char *line, const char *name, const char *dev) {
+	const char *tail = strstr(line, " - ");
+	char number[32], source[PROC_LINE_MAX];
+
+	if (sscanf(line, "%*s %*s %31s", number) == 1 && strcmp(number, dev) == 0)
+		return true;
+	return tail && sscanf(tail, " - %*s %4095s", source) == 1 && strncmp(source, "/dev/", 5) == 0 &&
+	       strcmp(source + 5, name) == 0;
+}
+
+/* Whether a line of /proc/swaps swaps on block device `name`. */
+static bool swaps_line_uses(const char *line, const char *name, const char *dev) {
+	char path[PROC_LINE_MAX];
+
+	(void) dev;
+	return sscanf(line, "%4095s", path) == 1 && strncmp(path, "/dev/", 5) == 0 &&
+	       strcmp(path + 5, name) == 0;
+}
+
+/* Whether any line of the file at path (relative to proc_fd) matches. A file that cannot be
+ * opened matches nothing (no swap configured leaves /proc/swaps with its header only). */
+static int proc_file_matches(int proc_fd, const char *path,
+                             bool (*match)(const char *, const char *, const char *), const char *name,
+                             const char *dev) {
+	_cleanup_close_ int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	_cleanup_(fclosep) FILE *f = NULL;
+	char line[PROC_LINE_MAX];
+	bool line_start = true;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	f = fdopen(fd, "re");
+	if (!f)
+		return negative_errno();
+	TAKE_FD(fd);
+	while (fgets(line, sizeof(line), f)) {
+		bool whole = strchr(line, '\n') != NULL;
+
+		if (line_start && match(line, name, dev))
+			return 1;
+		line_start = whole;
+	}
+	return 0;
+}
+
+/* A block device (a disk or a partition) the host uses: stacked devices hold it, it is
+ * mounted, or swapped on. Writes the reason and returns 1; 0 when none shows; -errno. */
+static int block_in_use(int dir_fd, const char *name, int proc_fd, char *reason, size_t size) {
+	_cleanup_(closedirp) DIR *holders = NULL;
+	char dev[32];
+	struct dirent *e;
+	int r;
+
+	/* No holders/ directory (an old kernel, a partition of some drivers): nothing holds it. */
+	if (open_directory(dir_fd, "holders", &holders) >= 0) {
+		while ((e = readdir(holders)))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+				(void) snprintf(reason, size, "block device %s is held by %s", name,
+				                e->d_name);
+				return 1;
+			}
+	}
+	r = read_attribute(dir_fd, "dev", dev, sizeof(dev));
+	if (r < 0)
+		return r;
+	r = proc_file_matches(proc_fd, "self/mountinfo", mountinfo_line_mounts, name, dev);
+	if (r != 0) {
+		(void) snprintf(reason, size, "block device %s is mounted", name);
+		return r;
+	}
+	r = proc_file_matches(proc_fd, "swaps", swaps_line_uses, name, dev);
+	if (r != 0)
+		(void) snprintf(reason, size, "block device %s is in use as swap", name);
+	return r;
+}
+
+/* A network interface the host uses: administratively up (IFF_UP in its flags). Addresses
+ * and routes live in network namespaces the daemon does not all see; up is what an admin or
+ * a network manager sets to use it, and what they take back to give it away. */
+static int net_in_use(int dir_fd, const char *name, char *reason, size_t size) {
+	char text[32], *end = NULL;
+	unsigned long flags;
+	int r = read_attribute(dir_fd, "flags", text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	flags = strtoul(text, &end, 16);
+	if (errno != 0 || end == text || *end)
+		return -EBADMSG;
+	if (!(flags & 0x1)) /* IFF_UP */
+		return 0;
+	(void) snprintf(reason, size, "network interface %s is up", name);
+	return 1;
+}
+
+/* Looks through the directories below dir_fd (never following a symlink, so the walk stays
+ * inside the device) for block and net devices the host uses. */
+static int walk_host_use(int dir_fd, unsigned depth, int proc_fd, char *reason, size_t size) {
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *e;
+	int r = open_directory(dir_fd, ".", &d);
+
+	if (r < 0)
+		return r;
+	while ((e = readdir(d))) {
+		_cleanup_close_ int child = -EBADF;
+		char subsystem[SYSFS_DRIVER_MAX];
+
+		r = 0;
+
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		child = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (child < 0)
+			continue; /* gone meanwhile */
+		if (read_link_basename(child, "subsystem", subsystem, sizeof(subsystem)) < 0)
+			subsystem[0] = '\0';
+		if (strcmp(subsystem, "block") == 0)
+			r = block_in_use(child, e->d_name, proc_fd, reason, size);
+		else if (strcmp(subsystem, "net") == 0)
+			r = net_in_use(child, e->d_name, reason, size);
+		if (r == 0 && depth + 1 < HOST_USE_DEPTH_MAX)
+			r = walk_host_use(child, depth + 1, proc_fd, reason, size);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int sysfs_device_host_use(int root_fd, PciAddress address, int proc_fd, char *reason, size_t size) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	char text[16];
+	int r;
+
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return r;
+	/* The console the firmware set up: the host's own display. */
+	if (read_device_attribute(root_fd, address, "boot_vga", text, sizeof(text)) >= 0 &&
+	    strcmp(text, "1") == 0) {
+		(void) snprintf(reason, size, "it is the boot VGA device");
+		return 1;
+	}
+	return walk_host_use(dir_fd, 0, proc_fd, reason, size);
 }
 
 /* Longest text written to an attribute: a driver name or an address, with a newline. */
@@ -366,6 +567,22 @@ static int sysfs_fail(const char **ret_operation, const char *operation, int r) 
 	return r;
 }
 
+/* The device directory of address, opened, and its driver's name ("" for none), for a driver
+ * change: like sysfs_fail() on failure. */
+static int open_device_and_driver(int root_fd, PciAddress address, int *ret_fd,
+                                  char driver[static SYSFS_DRIVER_MAX], const char **ret_operation) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	int r = open_device_dir(root_fd, address, &dir_fd);
+
+	if (r < 0)
+		return sysfs_fail(ret_operation, "open the device in sysfs", r);
+	r = read_link_basename(dir_fd, "driver", driver, SYSFS_DRIVER_MAX);
+	if (r < 0)
+		return sysfs_fail(ret_operation, "read the device's driver link", r);
+	*ret_fd = TAKE_FD(dir_fd);
+	return 0;
+}
+
 /* The kernel's sequence for moving a device between drivers (Documentation/ABI, sysfs-bus-pci):
  * driver_override names the only driver that may probe it ("\n" clears it), unbind releases
  * it from the driver it has, drivers_probe runs the probe again. The device leaves its driver
@@ -376,12 +593,9 @@ static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, co
 	bool on_vfio;
 	int r;
 
-	r = open_device_dir(root_fd, address, &dir_fd);
+	r = open_device_and_driver(root_fd, address, &dir_fd, driver, ret_operation);
 	if (r < 0)
-		return sysfs_fail(ret_operation, "open the device in sysfs", r);
-	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
-	if (r < 0)
-		return sysfs_fail(ret_operation, "read the device's driver link", r);
+		return r;
 	r = write_attribute(dir_fd, "driver_override", to_vfio ? "vfio-pci" : "\n");
 	if (r < 0)
 		return sysfs_fail(ret_operation, "write driver_override", r);
@@ -402,8 +616,48 @@ static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, co
 	return 0;
 }
 
+/* Puts the device back where it was after vfio-pci did not take it: no override, so that no
+ * later probe binds vfio-pci, and its host driver again (a probe, then the driver's own bind
+ * file should the probe pick no driver). Best effort: the caller reports the failed bind. */
+static void sysfs_restore_driver(int root_fd, int dir_fd, PciAddress address, const char *host_driver) {
+	char path[sizeof("bus/pci/drivers/") + SYSFS_DRIVER_MAX + sizeof("/bind")];
+	char driver[SYSFS_DRIVER_MAX];
+
+	(void) write_attribute(dir_fd, "driver_override", "\n");
+	if (!host_driver[0] || strcmp(host_driver, "vfio-pci") == 0)
+		return;
+	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) >= 0 && !driver[0])
+		(void) write_attribute(root_fd, "bus/pci/drivers_probe", PCI_ADDRESS_TEXT(address));
+	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) < 0 || driver[0])
+		return;
+	(void) snprintf(path, sizeof(path), "bus/pci/drivers/%s/bind", host_driver);
+	(void) write_attribute(root_fd, path, PCI_ADDRESS_TEXT(address));
+}
+
 int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
-	return sysfs_change_driver(root_fd, address, true, ret_operation);
+	_cleanup_close_ int dir_fd = -EBADF;
+	char host_driver[SYSFS_DRIVER_MAX], driver[SYSFS_DRIVER_MAX];
+	int group, r;
+
+	r = open_device_and_driver(root_fd, address, &dir_fd, host_driver, ret_operation);
+	if (r < 0)
+		return r;
+	/* What vfio-pci needs, checked before the device leaves its driver. */
+	if (faccessat(root_fd, VFIO_DRIVER_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return sysfs_fail(ret_operation, "find the vfio-pci driver (module not loaded?)", -ENODEV);
+	r = read_group_number(dir_fd, &group);
+	if (r < 0 || group < 0)
+		return sysfs_fail(ret_operation, "find the device's IOMMU group", r < 0 ? r : -ENODEV);
+	r = sysfs_change_driver(root_fd, address, true, ret_operation);
+	if (r < 0)
+		return r;
+	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
+	 * driver link. */
+	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
+	if (r >= 0 && strcmp(driver, "vfio-pci") == 0)
+		return 0;
+	sysfs_restore_driver(root_fd, dir_fd, address, host_driver);
+	return sysfs_fail(ret_operation, "probe the device with vfio-pci", r < 0 ? r : -ENODEV);
 }
 
 int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation) {

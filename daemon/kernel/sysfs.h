@@ -19,8 +19,12 @@ typedef struct SysfsDevice {
 	uint16_t vendor;
 	uint16_t device;
 	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
-	bool viable;                   /* every member of its group is bound to vfio-pci or to no driver */
-	bool bridge;                   /* a PCI-to-PCI or CardBus bridge, which vfio-pci never binds */
+	bool viable; /* every member of its group is bound to vfio-pci or to no driver, none unknown */
+	bool bridge; /* header type 1 or 2 (PCI-to-PCI, CardBus bridge), which vfio-pci never binds */
+	/* Entries of its group's devices/ that are no PCI device the daemon can name and read (a
+	 * domain above ffff, a non-PCI device): a group fd may reach them, so a group with any is
+	 * granted to admins only. */
+	unsigned group_unknown;
 } SysfsDevice;
 
 /* The index of the first device of devices[0..i] in the IOMMU group of devices[i]: i itself
@@ -38,7 +42,8 @@ int sysfs_get_device(int root_fd, PciAddress address, SysfsDevice *ret);
  * Returns 0 and sets *ret and *ret_n (an empty list is *ret == NULL, *ret_n == 0), or -errno. */
 int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
 
-/* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices. */
+/* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices; the
+ * members it cannot list are counted in each member's group_unknown. */
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
 
 /* Whether the device at address is enabled (its "enable" attribute, the kernel's enable
@@ -47,10 +52,19 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
  * no count). */
 int sysfs_device_is_enabled(int root_fd, PciAddress address);
 
+/* Whether the host visibly uses the device at address, so that handing it to vfio-pci would
+ * take it away: it is the boot VGA device (boot_vga 1); a block device below it is held by
+ * another (holders/), mounted (proc_fd's self/mountinfo, by device number or /dev/ name) or
+ * swapped on (proc_fd's swaps); a network interface below it is up (IFF_UP). proc_fd is /proc
+ * (a directory fd). Returns 1 with the reason in reason, 0 when nothing shows, -errno. */
+int sysfs_device_host_use(int root_fd, PciAddress address, int proc_fd, char *reason, size_t size);
+
 /* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address
  * into its driver's unbind when it has a driver other than vfio-pci, then into
- * bus/pci/drivers_probe. Whether vfio-pci took it is for the caller to read back. Returns 0,
- * or -errno with *ret_operation naming the write that failed (static text). */
+ * bus/pci/drivers_probe. Nothing is written unless the vfio-pci driver is there and the device
+ * has an IOMMU group (-ENODEV). When vfio-pci did not take it (-ENODEV, "probe the device with
+ * vfio-pci"), its override is cleared and its host driver bound again. Returns 0, or -errno
+ * with *ret_operation naming the step that failed (static text). */
 int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation);
 
 /* Gives the device at address back to the host: clears its driver_override, unbinds it when

@@ -28,13 +28,16 @@
 #define ATTACH_vmFd         AttachParams, vm_fd, .min = 0, .max = PROTOCOL_MAX_FDS - 1
 #define ID_id               IdParams, id, .min = 0, .max = UINT32_MAX
 #define ADDRESS_address     AddressParams, address, .max_length = ADDRESS_TEXT_MAX
+#define BIND_address        BindParams, address, .max_length = ADDRESS_TEXT_MAX
+#define BIND_force          BindParams, force
 
 static const ParamSpec interface_params[] = { IDL_PARAMS(IDL_IN_org_varlink_service_GetInterfaceDescription,
 	                                                 INTERFACE) };
 static const ParamSpec attach_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Attach, ATTACH) };
-/* Detach takes OpenDevice's parameters, Unbind Bind's. */
+/* Detach takes OpenDevice's parameters. */
 static const ParamSpec id_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_OpenDevice, ID) };
-static const ParamSpec address_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Bind, ADDRESS) };
+static const ParamSpec bind_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Bind, BIND) };
+static const ParamSpec address_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Unbind, ADDRESS) };
 
 #define PARAMS(table, type) .params = table, .n_params = ELEMENTSOF(table), .params_size = sizeof(type)
 
@@ -52,7 +55,7 @@ static const MethodEntry method_table[] = {
 	  .flags = METHOD_FDS_OUT },
 	{ VFIOD_METHOD_DETACH, method_detach, PARAMS(id_params, IdParams) },
 	{ VFIOD_METHOD_MONITOR, method_monitor, .flags = METHOD_STREAMING },
-	{ VFIOD_METHOD_BIND, method_bind, PARAMS(address_params, AddressParams), .flags = METHOD_ADMIN,
+	{ VFIOD_METHOD_BIND, method_bind, PARAMS(bind_params, BindParams), .flags = METHOD_ADMIN,
 	  .audit_action = "bind" },
 	{ VFIOD_METHOD_UNBIND, method_unbind, PARAMS(address_params, AddressParams), .flags = METHOD_ADMIN,
 	  .audit_action = "unbind" },

@@ -65,6 +65,27 @@ static int attach_check_policy(MethodCall *call, const SysfsDevice *device) {
 	return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
 }
 
+/* A VM fd already attached is accepted only from the process of its attachments
+ * (policy_may_join_vm()). Returns 1 when it may go ahead, 0 when PermissionDenied was answered. */
+static int attach_check_vm_owner(MethodCall *call, PciAddress address, int vm_fd) {
+	Attachment *a = state_find_vm_attachment(&call->manager->state, vm_fd);
+	PolicyOwner owner;
+	AuditRecord record;
+
+	if (!a)
+		return 1;
+	owner = (PolicyOwner){ .pid = a->pid,
+		               .uid = a->uid,
+		               .exited = process_has_exited(a->owner_pidfd) != 0 };
+	if (policy_may_join_vm(call->caller, &owner))
+		return 1;
+	record = method_record(call, "attach", "denied", PCI_ADDRESS_TEXT(address), 0,
+	                       "the VM is another process's");
+	audit_log(LOG_NOTICE, &record, "Attach of %s denied to pid %d uid %u: its VM is attached by pid %d.",
+	          record.device, (int) record.pid, (unsigned) record.uid, (int) a->pid);
+	return method_send(call, message_new_plain_error(VFIOD_ERROR_PERMISSION_DENIED));
+}
+
 /* Limit attachments-per-user, counted before any kernel work. Returns 1 when within it, 0
  * when LimitExceeded was answered, -errno. */
 static int attach_check_limit(MethodCall *call, PciAddress address) {
@@ -265,6 +286,9 @@ int method_attach(MethodCall *call, const void *params) {
 	r = call->manager->state.vfio->vm_fd_is_kvm(call->fds[in->vm_fd]);
 	if (r <= 0)
 		return method_send(call, message_new_plain_error(VFIOD_ERROR_NOT_A_VIRTUAL_MACHINE));
+	r = attach_check_vm_owner(call, in->address, call->fds[in->vm_fd]);
+	if (r <= 0)
+		return r;
 	r = state_attach_begin(&call->manager->state, &w->device, call->fds[in->vm_fd], call->caller->pid,
 	                       call->caller->uid, &failure, &w->attach, &a);
 	if (r == -EAGAIN)

@@ -4,6 +4,7 @@
  * host driver through sysfs. The table lets only admins reach them (dispatch.c). */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,24 +69,49 @@ typedef struct DriverWork {
 	SysfsDevice device;
 	Group *group;     /* reserved, on the loop's side */
 	Caller requester; /* for the audit record, should the caller be gone by then */
+	bool force;       /* Bind even a device the host visibly uses */
 	const char *operation;
+	char host_use[128]; /* the operation when the host uses the device */
 	int result;
 } DriverWork;
+
+/* Whether the host visibly uses the device (sysfs_device_host_use()): a Bind that would take
+ * it away answers KernelError EBUSY naming the use, unless forced. Returns 0 when free, or
+ * -errno with w->operation set. */
+static int bind_check_host_use(DriverWork *w) {
+	_cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char reason[sizeof(w->host_use) - sizeof("the host uses the device: ")];
+	int r;
+
+	if (w->force)
+		return 0;
+	if (proc_fd < 0) {
+		w->operation = "open /proc";
+		return negative_errno();
+	}
+	r = sysfs_device_host_use(w->root_fd, w->device.address, proc_fd, reason, sizeof(reason));
+	if (r < 0) {
+		w->operation = "look for the host's use of the device";
+		return r;
+	}
+	if (r == 0)
+		return 0;
+	(void) snprintf(w->host_use, sizeof(w->host_use), "the host uses the device: %s", reason);
+	w->operation = w->host_use;
+	return -EBUSY;
+}
 
 /* Runs the change and reads the device again; names the step that failed. */
 static void driver_work_run(WorkerJob *job) {
 	DriverWork *w = (DriverWork *) job;
-	int r = w->change(w->root_fd, w->device.address, &w->operation);
+	int r = w->change == sysfs_bind_vfio ? bind_check_host_use(w) : 0;
 
+	/* sysfs_bind_vfio() reads vfio-pci's verdict back and restores the host driver. */
+	if (r >= 0)
+		r = w->change(w->root_fd, w->device.address, &w->operation);
 	if (r >= 0) {
 		w->operation = "read sysfs device";
 		r = sysfs_get_device(w->root_fd, w->device.address, &w->device);
-	}
-	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
-	 * driver link. */
-	if (r >= 0 && w->change == sysfs_bind_vfio && strcmp(w->device.driver, "vfio-pci") != 0) {
-		w->operation = "probe the device with vfio-pci";
-		r = -ENODEV;
 	}
 	w->result = r;
 }
@@ -138,24 +164,37 @@ static void driver_work_done(WorkerJob *job) {
 	free(w);
 }
 
-/* Unbinding from vfio-pci waits in the kernel until every user of the device lets go, which
- * would hold a worker without end: a device in use anywhere is refused first. In use means its
- * group file open (by a VMM that kept its group or device fd after Detach, say: a device fd
- * holds its group file; or by a process vfiod does not know), or the device open through a path
- * that holds no group file, like the iommufd cdev /dev/vfio/devices/vfioN (vfio-pci enables the
- * device exactly while it is open). Returns 1 when free, 0 when answered, -errno. */
-static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
+/* A group file open outside vfiod reaches every member bound to vfio-pci: binding a member
+ * would hand it to whoever holds the group (Bind), and unbinding waits in the kernel until
+ * every user lets go, which would hold a worker without end (Unbind). The group file is open
+ * by a VMM that kept its group or device fd after Detach, say (a device fd holds its group
+ * file), or by a process vfiod does not know. Returns 1 when closed, 0 when answered, -errno. */
+static int driver_check_group_closed(MethodCall *call, const char *action, const SysfsDevice *d) {
 	_cleanup_close_ int fd = -EBADF;
 	const char *operation = NULL;
 	int r;
 
-	if (strcmp(d->driver, "vfio-pci") != 0 || d->group < 0)
+	if (d->group < 0)
 		return 1;
 	r = vfio_group_open(d->group, &fd, &operation);
 	if (r == -EBUSY) {
-		audit_driver_change(call, "unbind", "refused", d->address, "its IOMMU group is open");
+		audit_driver_change(call, action, "refused", d->address, "its IOMMU group is open");
 		return method_send(call, message_new_kernel_error(operation, r));
 	}
+	return 1;
+}
+
+/* Unbind also refuses a device open through a path that holds no group file, like the iommufd
+ * cdev /dev/vfio/devices/vfioN (vfio-pci enables the device exactly while it is open).
+ * Returns 1 when free, 0 when answered, -errno. */
+static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
+	int r;
+
+	if (strcmp(d->driver, "vfio-pci") != 0 || d->group < 0)
+		return 1;
+	r = driver_check_group_closed(call, "unbind", d);
+	if (r <= 0)
+		return r;
 	r = sysfs_device_is_enabled(call->manager->sysfs_fd, d->address);
 	if (r < 0)
 		return method_send(call, message_new_kernel_error("read sysfs enable", r));
@@ -166,7 +205,7 @@ static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
 	return 1;
 }
 
-static int driver_change(MethodCall *call, const char *action, PciAddress address) {
+static int driver_change(MethodCall *call, const char *action, PciAddress address, bool force) {
 	_cleanup_free_ DriverWork *w = calloc(1, sizeof(*w));
 	bool bind = strcmp(action, "bind") == 0;
 	int r;
@@ -176,14 +215,14 @@ static int driver_change(MethodCall *call, const char *action, PciAddress addres
 	r = driver_change_check(call, action, address, &w->device, &w->group);
 	if (r <= 0)
 		return r;
-	if (!bind) {
-		r = unbind_check_device_free(call, &w->device);
-		if (r <= 0) {
-			state_group_unreserve(&call->manager->state, w->group);
-			return r;
-		}
+	r = bind ? driver_check_group_closed(call, action, &w->device)
+	         : unbind_check_device_free(call, &w->device);
+	if (r <= 0) {
+		state_group_unreserve(&call->manager->state, w->group);
+		return r;
 	}
 	w->action = action;
+	w->force = force;
 	w->change = bind ? sysfs_bind_vfio : sysfs_unbind_vfio;
 	w->root_fd = call->manager->sysfs_fd;
 	w->requester =
@@ -194,9 +233,11 @@ static int driver_change(MethodCall *call, const char *action, PciAddress addres
 }
 
 int method_bind(MethodCall *call, const void *params) {
-	return driver_change(call, "bind", ((const AddressParams *) params)->address);
+	const BindParams *p = params;
+
+	return driver_change(call, "bind", p->address, p->force);
 }
 
 int method_unbind(MethodCall *call, const void *params) {
-	return driver_change(call, "unbind", ((const AddressParams *) params)->address);
+	return driver_change(call, "unbind", ((const AddressParams *) params)->address, false);
 }

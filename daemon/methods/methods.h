@@ -33,6 +33,11 @@ typedef struct AddressParams {
 	PciAddress address;
 } AddressParams;
 
+typedef struct BindParams {
+	PciAddress address;
+	bool force; /* absent: false */
+} BindParams;
+
 int method_get_info(MethodCall *call, const void *params);
 int method_get_interface_description(MethodCall *call, const void *params);
 int method_list_devices(MethodCall *call, const void *params);

@@ -530,14 +530,22 @@ static bool policy_allows_device(const Policy *p, const Caller *c, const SysfsDe
 	return false;
 }
 
+/* A bridge (by header type) is no device the group fd can open; one bound to vfio-pci all the
+ * same is not exempt, whatever sysfs said of its header. */
+static bool member_is_unreachable(const SysfsDevice *d) {
+	return d->bridge && strcmp(d->driver, "vfio-pci") != 0;
+}
+
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n) {
 	size_t reachable = 0;
 
 	if (policy_is_admin(p, c))
 		return true;
 	for (size_t i = 0; i < n; i++) {
-		/* A bridge in the group is no device the group fd can open. */
-		if (members[i].bridge)
+		/* A member the listing could not name may be anything the group fd opens. */
+		if (members[i].group_unknown > 0)
+			return false;
+		if (member_is_unreachable(&members[i]))
 			continue;
 		if (!policy_allows_device(p, c, &members[i]))
 			return false;
@@ -583,9 +591,12 @@ void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *
 		}
 		/* As policy_allows_group() over the members, without copying them out. */
 		for (size_t j = i; j < n && all; j++) {
-			if (devices[j].group != devices[i].group || devices[j].bridge)
+			if (devices[j].group != devices[i].group)
 				continue;
-			all = policy_allows_device(p, c, &devices[j]);
+			all = devices[j].group_unknown == 0;
+			if (member_is_unreachable(&devices[j]))
+				continue;
+			all = all && policy_allows_device(p, c, &devices[j]);
 			reachable = true;
 		}
 		allowed[i] = all && reachable;
@@ -601,6 +612,11 @@ PolicyDetach policy_may_detach(const Policy *p, const Caller *c, const PolicyOwn
 	if (c->uid == owner->uid)
 		return POLICY_DETACH_AS_OWNER;
 	return policy_is_admin(p, c) ? POLICY_DETACH_AS_ADMIN : POLICY_DETACH_DENIED;
+}
+
+bool policy_may_join_vm(const Caller *c, const PolicyOwner *owner) {
+	/* The same rule as OpenDevice: the container is that process's, as a device fd is. */
+	return policy_may_open_device(c, owner);
 }
 
 bool policy_may_see_attachment(const Policy *p, const Caller *c, const PolicyOwner *owner) {

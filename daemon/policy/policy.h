@@ -131,7 +131,7 @@ bool policy_is_admin(const Policy *p, const Caller *c);
 
 /* Whether c may attach a group whose members are the n devices: every member must be allowed,
  * since a group fd reaches every device of its group, bridges excepted (vfio-pci never binds
- * them). */
+ * them); a group with members the listing could not name (group_unknown) only to admins. */
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n);
 
 /* The largest memlock allowance a rule grants c, in bytes (UINT64_MAX: unlimited); 0 for none. */
@@ -155,6 +155,12 @@ void policy_filter_devices(const Policy *p, const Caller *c, const SysfsDevice *
 
 /* OpenDevice: only the very process that attached, while it lives. */
 bool policy_may_open_device(const Caller *c, const PolicyOwner *owner);
+
+/* Attach with a VM fd that already has attachments (owner: one of them): only from the process
+ * that holds them, while it lives, admins included. A VM's container maps that process's guest
+ * memory for every group in it, so another process whose group joined it would reach that
+ * memory with its device's DMA, and could map and unmap there. */
+bool policy_may_join_vm(const Caller *c, const PolicyOwner *owner);
 
 typedef enum PolicyDetach {
 	POLICY_DETACH_DENIED,

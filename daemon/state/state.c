@@ -507,6 +507,17 @@ void state_format_time(time_t t, char *buffer, size_t size) {
 		(void) snprintf(buffer, size, "1970-01-01T00:00:00Z");
 }
 
+Attachment *state_find_vm_attachment(State *s, int vm_fd) {
+	Vm *vm;
+
+	assert(s);
+	vm = state_find_vm(s, vm_fd);
+	for (Attachment *a = vm ? s->attachments : NULL; a; a = a->next)
+		if (a->vm == vm)
+			return a;
+	return NULL;
+}
+
 Vm *state_find_vm_by_id(State *s, unsigned id) {
 	assert(s);
 	for (Vm *vm = s->vms; vm; vm = vm->next)

@@ -167,6 +167,10 @@ void state_release_end(State *s, ReleaseJob *job);
 /* All three at once, on the calling thread (shutdown, restore, tests). */
 void state_detach_now(State *s, Attachment *a);
 
+/* An attachment of the VM whose fd is the same open file as vm_fd (kcmp), NULL when that VM
+ * has none. Every attachment of a VM belongs to one process (method_attach()). */
+Attachment *state_find_vm_attachment(State *s, int vm_fd);
+
 /* Reserves group number for a driver change (Bind, Unbind): calls that need it wait until
  * state_group_unreserve(). Returns 0, -EAGAIN when a job holds it, -EBUSY when attached (with
  * *ret_attachment). */

@@ -105,7 +105,8 @@ int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver) {
 	return symlink_replace(fs, target, link);
 }
 
-static int add_group(FakeSysfs *fs, const char *address, int group) {
+/* The entry of group's devices/ for the device `name` under devices/parent. */
+static int link_group_member(FakeSysfs *fs, int group, const char *parent, const char *name) {
 	char path[256], target[256];
 	int r;
 
@@ -113,9 +114,15 @@ static int add_group(FakeSysfs *fs, const char *address, int group) {
 	r = mkdir_parents(fs, path);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices/%s", group, address);
-	snprintf(target, sizeof(target), "../../../../devices/pci0000:00/%s", address);
-	r = symlink_replace(fs, target, path);
+	snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices/%s", group, name);
+	snprintf(target, sizeof(target), "../../../../devices/%s/%s", parent, name);
+	return symlink_replace(fs, target, path);
+}
+
+static int add_group(FakeSysfs *fs, const char *address, int group) {
+	char path[256], target[256];
+	int r = link_group_member(fs, group, "pci0000:00", address);
+
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "devices/pci0000:00/%s/iommu_group", address);
@@ -139,6 +146,8 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "class", "0x020000\n");
 	if (r >= 0)
+		r = fake_sysfs_set_header_type(fs, address, 0);
+	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "driver_override", "(null)\n");
 	if (r >= 0)
 		r = fake_sysfs_write_attribute(fs, address, "enable", "0\n");
@@ -151,6 +160,61 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 	if (r >= 0 && driver)
 		r = fake_sysfs_bind(fs, address, driver);
 	return r;
+}
+
+int fake_sysfs_set_header_type(FakeSysfs *fs, const char *address, uint8_t type) {
+	/* The 64 bytes of the standard header any user may read; only the header type is set. */
+	uint8_t config[64] = {};
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	config[0x0e] = type;
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/config", address);
+	fd = openat(fs->root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, config, sizeof(config));
+	close(fd);
+	return n == (ssize_t) sizeof(config) ? 0 : -EIO;
+}
+
+int fake_sysfs_add_foreign_member(FakeSysfs *fs, int group, const char *name) {
+	char path[256];
+	int r;
+
+	snprintf(path, sizeof(path), "devices/platform/%s", name);
+	r = mkdir_parents(fs, path);
+	return r < 0 ? r : link_group_member(fs, group, "platform", name);
+}
+
+int fake_sysfs_add_class_device(FakeSysfs *fs, const char *address, const char *relative,
+                                const char *subsystem) {
+	char path[256], target[256];
+	int r;
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s", address, relative);
+	r = mkdir_parents(fs, path);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/%s/subsystem", address, relative);
+	snprintf(target, sizeof(target), "/sys/class/%s", subsystem);
+	return symlink_replace(fs, target, path);
+}
+
+int fake_sysfs_write_file(FakeSysfs *fs, const char *relative, const char *text) {
+	char directory[256], *slash;
+	int r;
+
+	snprintf(directory, sizeof(directory), "%s", relative);
+	slash = strrchr(directory, '/');
+	if (slash) {
+		*slash = '\0';
+		r = mkdir_parents(fs, directory);
+		if (r < 0)
+			return r;
+	}
+	return write_file(fs, relative, text);
 }
 
 int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text) {

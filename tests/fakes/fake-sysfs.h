@@ -23,6 +23,22 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 /* Binds address to driver (NULL unbinds). */
 int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver);
 
+/* Writes the device's config file: 64 bytes, zero but for the header type at 0x0e (0 for a
+ * function, 1 for a PCI-to-PCI bridge, 2 for CardBus; bit 7 multi-function). */
+int fake_sysfs_set_header_type(FakeSysfs *fs, const char *address, uint8_t type);
+
+/* Adds a non-PCI device `name` (under devices/platform) to IOMMU group `group`. */
+int fake_sysfs_add_foreign_member(FakeSysfs *fs, int group, const char *name);
+
+/* Adds a class device below a PCI device: the directory relative (to the device's, say
+ * "net/eth0" or "nvme/nvme0/nvme0n1") with a subsystem link naming subsystem ("net",
+ * "block"). Its attributes are written with fake_sysfs_write_attribute("net/eth0/flags"). */
+int fake_sysfs_add_class_device(FakeSysfs *fs, const char *address, const char *relative,
+                                const char *subsystem);
+
+/* Writes any file below the root (its directories made), e.g. "proc/self/mountinfo". */
+int fake_sysfs_write_file(FakeSysfs *fs, const char *relative, const char *text);
+
 /* Overwrites one attribute file of a device with text, to fake malformed sysfs. */
 int fake_sysfs_write_attribute(FakeSysfs *fs, const char *address, const char *name, const char *text);
 

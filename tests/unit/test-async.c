@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -248,6 +249,83 @@ static void caller_gone_leaves_nothing(void **state) {
 	assert_null(f->manager->state.vms);
 }
 
+/* A connection whose peer is another process: a child makes the socketpair (so SO_PEERCRED
+ * names it), hands both ends over and waits until *ret_hold is closed. Returns the client's
+ * end; the daemon's end is added to the manager. */
+static int connect_from_child(Fixture *f, pid_t *ret_child, int *ret_hold) {
+	int channel[2], hold[2], fds[2];
+	char byte = 0, control[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
+	};
+	pid_t child;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel), 0);
+	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int sv[2];
+		close(hold[1]);
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+			_exit(1);
+		test_send_raw(channel[1], "x", 1, sv, 2);
+		close(sv[0]);
+		close(sv[1]);
+		(void) read(hold[0], &byte, 1);
+		_exit(0);
+	}
+	close(channel[1]);
+	close(hold[0]);
+	assert_int_equal(recvmsg(channel[0], &msg, MSG_CMSG_CLOEXEC), 1);
+	assert_non_null(CMSG_FIRSTHDR(&msg));
+	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
+	close(channel[0]);
+	assert_int_equal(manager_add_client(f->manager, fds[0], NULL), 0);
+	*ret_child = child;
+	*ret_hold = hold[1];
+	return fds[1];
+}
+
+/* Another process's Attach with a VM fd that is attached already is refused before any kernel
+ * work: joining that VM's container would reach its guest memory. The same process may add a
+ * group to it. */
+static void vm_of_another_process_is_refused(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply first = {}, other = {}, same = {};
+	_cleanup_(wire_reader_done) WireReader reader = {};
+	char call[] =
+	        "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:03.0\",\"vmFd\":0}}";
+	int hold = -1, status = 0, client;
+	pid_t child = 0;
+
+	send_attach(f, 0, "0000:00:02.0");
+	pump(f);
+	open_gate(1);
+	pump_until_jobs_done(f);
+	first = receive(f, 0);
+	assert_null(first.error);
+	client = connect_from_child(f, &child, &hold);
+	wire_reader_init(&reader, PROTOCOL_MAX_REPLY_BYTES);
+	/* Were it let through, its job would pass the gate, not wait there. */
+	open_gate(1);
+	test_send_raw(client, call, sizeof(call), &f->vms[0], 1);
+	other = test_receive_reply(f->manager->event, &reader, client, 0);
+	assert_string_equal(other.error, VFIOD_ERROR_PERMISSION_DENIED);
+	assert_int_equal(workers_pending(f->manager->workers), 0);
+	assert_null(f->manager->state.attachments->next);
+	send_call(f, 1, call, &f->vms[0], 1);
+	pump(f);
+	pump_until_jobs_done(f);
+	same = receive(f, 1);
+	assert_null(same.error);
+	safe_close(client);
+	safe_close(hold);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	pump(f);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -255,6 +333,7 @@ int main(void) {
 		T(introspection_answered_while_attach_runs),
 		T(same_group_waits_other_group_runs),
 		T(caller_gone_leaves_nothing),
+		T(vm_of_another_process_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

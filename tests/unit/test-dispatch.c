@@ -305,6 +305,21 @@ static void list_devices_hides_groups_not_wholly_allowed(void **state) {
 	assert_int_equal(listed_devices(f), 71);
 }
 
+/* A group with a member the daemon cannot name (a VMD domain, a non-PCI device) is shown to no
+ * user, whatever the rules say of the members it can name. */
+static void list_devices_hides_groups_with_unknown_members(void **state) {
+	Fixture *f = *state;
+
+	f->manager->connections->peer.uid = 1000;
+	f->manager->connections->peer.gid = 1000;
+	policy_add(f, "allow user:1000 any\n");
+	assert_int_equal(listed_devices(f), 3);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "10000:01:00.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	assert_int_equal(listed_devices(f), 2);
+	assert_int_equal(fake_sysfs_add_foreign_member(f->sysfs, 5, "ACPI0007:00"), 0);
+	assert_int_equal(listed_devices(f), 0);
+}
+
 static void pipelined_calls_answered_in_order(void **state) {
 	Fixture *f = *state;
 	char calls[100 * 64] = "";
@@ -884,7 +899,8 @@ static void bind_writes_sysfs_and_tells_monitors(void **state) {
 }
 
 /* From a host driver: override, unbind from e1000, probe. The fake kernel binds nothing, so
- * vfio-pci's verdict (the driver link) is no: a KernelError naming the probe. */
+ * vfio-pci's verdict (the driver link) is no: a KernelError naming the probe, and the device
+ * restored. */
 static void bind_not_taken_by_vfio_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
@@ -892,11 +908,42 @@ static void bind_not_taken_by_vfio_fails(void **state) {
 
 	policy_add(f, "assignable device:0000:01:00.0\n");
 	r = change_driver(f, "Bind", "0000:01:00.0");
-	assert_writes(f, "0000:01:00.0", "vfio-pci", "e1000", true);
+	/* The override is taken back, so that no later probe binds vfio-pci. */
+	assert_writes(f, "0000:01:00.0", "\n", "e1000", true);
 	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
 	assert_string_equal(string_parameter(&r, "operation"), "probe the device with vfio-pci");
 	assert_true(json_object_object_get_ex(r.parameters, "errno", &v));
 	assert_int_equal(json_object_get_int(v), ENODEV);
+}
+
+/* A device the host visibly uses is refused before anything is written, unless forced. */
+static void bind_of_device_in_host_use_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {}, r3 = {};
+	json_object *v = NULL;
+
+	policy_add(f, "assignable id:8086:10d3\nassignable id:8086:100e\n");
+	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:00:02.0", "boot_vga", "1\n"), 0);
+	assert_int_equal(fake_sysfs_add_class_device(f->sysfs, "0000:01:00.0", "net/eth0", "net"), 0);
+	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:01:00.0", "net/eth0/flags", "0x1003\n"),
+	                 0);
+	r1 = change_driver(f, "Bind", "0000:00:02.0");
+	assert_string_equal(r1.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_string_equal(string_parameter(&r1, "operation"),
+	                    "the host uses the device: it is the boot VGA device");
+	assert_true(json_object_object_get_ex(r1.parameters, "errno", &v));
+	assert_int_equal(json_object_get_int(v), EBUSY);
+	r2 = change_driver(f, "Bind", "0000:01:00.0");
+	assert_string_equal(r2.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_string_equal(string_parameter(&r2, "operation"),
+	                    "the host uses the device: network interface eth0 is up");
+	assert_no_driver_change(f);
+	/* An admin's force goes ahead. */
+	send_call(f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:00:02.0\",\"force\":"
+	             "true}}");
+	r3 = receive_reply(f);
+	assert_null(r3.error);
+	assert_writes(f, "0000:00:02.0", "vfio-pci", "vfio-pci", false);
 }
 
 static void unbind_writes_sysfs(void **state) {
@@ -941,6 +988,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(list_devices_hides_groups_with_unknown_members, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(pipelined_calls_answered_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_json_fails_and_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_utf8_fails_and_closes, setup, teardown),
@@ -971,6 +1020,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(bind_while_attached_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_writes_sysfs_and_tells_monitors, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_not_taken_by_vfio_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_of_device_in_host_use_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(unbind_writes_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(unbind_of_open_device_fails, setup, teardown),
 	};

@@ -309,6 +309,47 @@ static void bridges_need_no_rule(void **state) {
 	assert_false(policy_allows_group(&f->policy, &user, members, 2));
 }
 
+/* A group with members the listing could not name goes to admins only, whatever the rules say
+ * of the members it could (review item 2). */
+static void group_with_unknown_members_is_refused(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000), admin = caller(0, 0);
+	SysfsDevice listing[] = {
+		device("0000:00:07.0", 7, 0x8086, 0x10d3),
+		device("0000:00:08.0", 8, 0x8086, 0x10d3),
+	};
+	bool allowed[ELEMENTSOF(listing)];
+
+	listing[0].group_unknown = 1;
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(load(f), 0);
+	assert_false(policy_allows_group(&f->policy, &user, &listing[0], 1));
+	assert_true(policy_allows_group(&f->policy, &user, &listing[1], 1));
+	assert_true(policy_allows_group(&f->policy, &admin, &listing[0], 1));
+	policy_filter_devices(&f->policy, &user, listing, ELEMENTSOF(listing), allowed);
+	assert_false(allowed[0]);
+	assert_true(allowed[1]);
+}
+
+/* A bridge bound to vfio-pci all the same is reachable: it needs its rule (review item 9). */
+static void bridge_on_vfio_pci_needs_a_rule(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+	SysfsDevice members[] = {
+		device("0000:00:1c.0", 5, 0x8086, 0xa110),
+		device("0000:01:00.0", 5, 0x10de, 0x1b80),
+	};
+	bool allowed[ELEMENTSOF(members)];
+
+	members[0].bridge = true;
+	strcpy(members[0].driver, "vfio-pci");
+	write_main(f, "allow user:1000 device:0000:01:00.0\n");
+	assert_int_equal(load(f), 0);
+	assert_false(policy_allows_group(&f->policy, &user, members, 2));
+	policy_filter_devices(&f->policy, &user, members, ELEMENTSOF(members), allowed);
+	assert_false(allowed[0] || allowed[1]);
+}
+
 static void group_of_bridges_is_refused(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1000, 1000);
@@ -944,6 +985,8 @@ int main(void) {
 		T(empty_group_is_refused),
 		T(bridges_need_no_rule),
 		T(group_of_bridges_is_refused),
+		T(group_with_unknown_members_is_refused),
+		T(bridge_on_vfio_pci_needs_a_rule),
 		T(comments_and_blank_lines_pass),
 		T(bad_lines_fail_with_their_line),
 		T(long_line_fails),

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +112,66 @@ static void group_members_listed(void **state) {
 	assert_int_equal(sysfs_list_group(fake_sysfs_root_fd(f->fs), 77, &d, &n), -ENOENT);
 }
 
+/* A group member the daemon cannot name (a VMD domain above ffff, a non-PCI device) is counted,
+ * never skipped: every member of the group says so, and the group is not viable. */
+static void group_members_it_cannot_name_are_counted(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	_cleanup_free_ SysfsDevice *d = NULL, *all = NULL;
+	size_t n = 0;
+	SysfsDevice one;
+
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:07.0", 0x8086, 0x10d3, 7, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "10000:01:00.0", 0x8086, 0x10d3, 7, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->fs, "0000:00:08.0", 0x8086, 0x10d3, 8, "vfio-pci"), 0);
+	assert_int_equal(fake_sysfs_add_foreign_member(f->fs, 8, "dmar-widget.0"), 0);
+	assert_int_equal(sysfs_list_group(root, 7, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].group_unknown, 1);
+	assert_false(d[0].viable);
+	assert_int_equal(sysfs_get_device(root, test_pci("0000:00:08.0"), &one), 0);
+	assert_int_equal(one.group_unknown, 1);
+	assert_false(one.viable);
+	/* The whole listing says the same of each group, and nothing of the others. */
+	assert_int_equal(sysfs_list_devices(root, &all, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(all[i].group_unknown, all[i].group == 7 || all[i].group == 8);
+	/* The group of 0000:02:01.0, all known, stays viable once its other member is free. */
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:02:02.0", NULL), 0);
+	assert_int_equal(sysfs_get_device(root, test_pci("0000:02:01.0"), &one), 0);
+	assert_true(one.viable);
+	assert_int_equal(one.group_unknown, 0);
+}
+
+/* Bridge means header type 1 or 2 (what vfio-pci refuses), not a bridge's class code. */
+static void bridges_by_header_type_not_class(void **state) {
+	Fixture *f = *state;
+	static const struct {
+		const char *class;
+		uint8_t header;
+		bool bridge;
+	} cases[] = {
+		{ "0x060400\n", 0x00, false }, /* a type-0 function claiming the PCI bridge class */
+		{ "0x060400\n", 0x01, true },  { "0x060700\n", 0x82, true }, /* CardBus, multi-function */
+		{ "0x020000\n", 0x01, true },  { "0x020000\n", 0x80, false },
+	};
+	SysfsDevice d;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "class", cases[i].class),
+		                 0);
+		assert_int_equal(fake_sysfs_set_header_type(f->fs, "0000:00:02.0", cases[i].header), 0);
+		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), &d),
+		                 0);
+		if (d.bridge != cases[i].bridge)
+			fail_msg("case %zu: bridge %d, expected %d", i, d.bridge, cases[i].bridge);
+	}
+	/* No readable header: no bridge, so the member needs a rule (fail closed). */
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "config", ""), 0);
+	assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), &d), 0);
+	assert_false(d.bridge);
+}
+
 static void unknown_addresses_fail(void **state) {
 	Fixture *f = *state;
 	SysfsDevice d = { .group = 12345 };
@@ -187,15 +248,18 @@ typedef struct DriverChange {
 	const char *driver;
 	const char *override;
 	bool unbinds;
+	int result;
 } DriverChange;
 
 static void driver_changes_write_the_kernel_sequence(void **state) {
 	(void) state;
 	static const DriverChange cases[] = {
-		{ true, "0000:00:02.0", "e1000e", "vfio-pci", true },
-		{ true, "0000:02:01.0", "vfio-pci", "vfio-pci", false },
-		{ false, "0000:02:01.0", "vfio-pci", "\n", true },
-		{ false, "0000:00:02.0", "e1000e", "\n", false },
+		/* The fake kernel moves no driver: vfio-pci did not take the device, whose override
+		 * is taken back (item 7 of the 2026-12 review). */
+		{ true, "0000:00:02.0", "e1000e", "\n", true, -ENODEV },
+		{ true, "0000:02:01.0", "vfio-pci", "vfio-pci", false, 0 },
+		{ false, "0000:02:01.0", "vfio-pci", "\n", true, 0 },
+		{ false, "0000:00:02.0", "e1000e", "\n", false, 0 },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -210,8 +274,11 @@ static void driver_changes_write_the_kernel_sequence(void **state) {
 		f = fixture;
 		r = (c->bind ? sysfs_bind_vfio : sysfs_unbind_vfio)(fake_sysfs_root_fd(f->fs),
 		                                                    test_pci(c->address), &operation);
-		assert_int_equal(r, 0);
-		assert_null(operation);
+		assert_int_equal(r, c->result);
+		if (c->result == 0)
+			assert_null(operation);
+		else
+			assert_string_equal(operation, "probe the device with vfio-pci");
 		snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", c->address);
 		assert_file(f, path, c->override);
 		snprintf(path, sizeof(path), "bus/pci/drivers/%s/unbind", c->driver);
@@ -245,6 +312,110 @@ static void bind_with_failing_unbind_takes_back_override(void **state) {
 	assert_file(f, "bus/pci/drivers_probe", "");
 }
 
+/* Bind checks what vfio-pci needs before the device leaves its driver: the driver loaded, an
+ * IOMMU group. Nothing is written otherwise. */
+static void bind_without_vfio_pci_or_group_writes_nothing(void **state) {
+	Fixture *f = *state;
+	const char *operation = NULL;
+	int root = fake_sysfs_root_fd(f->fs);
+
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:1f.3"), &operation), -ENODEV);
+	assert_string_equal(operation, "find the device's IOMMU group");
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:02:01.0", NULL), 0);
+	assert_int_equal(unlinkat(root, "bus/pci/drivers/vfio-pci/unbind", 0), 0);
+	assert_int_equal(unlinkat(root, "bus/pci/drivers/vfio-pci", AT_REMOVEDIR), 0);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:02.0"), &operation), -ENODEV);
+	assert_string_equal(operation, "find the vfio-pci driver (module not loaded?)");
+	assert_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "(null)\n");
+	assert_file(f, "bus/pci/drivers/e1000e/unbind", "");
+	assert_file(f, "bus/pci/drivers_probe", "");
+}
+
+/* The host's use of a device, as sysfs and /proc show it; proc is the fake tree's "proc". */
+static int host_use(Fixture *f, const char *address, char *reason, size_t size) {
+	_cleanup_close_ int proc_fd = -EBADF;
+
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/swaps", "Filename Type Size Used Priority\n"),
+	                 0);
+	proc_fd = openat(fake_sysfs_root_fd(f->fs), "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(proc_fd >= 0);
+	return sysfs_device_host_use(fake_sysfs_root_fd(f->fs), test_pci(address), proc_fd, reason, size);
+}
+
+static void host_use_is_found(void **state) {
+	Fixture *f = *state;
+	static const char *const other_mount = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+	                                       "23 22 0:5 / /proc rw shared:2 - proc proc rw\n";
+	char reason[128] = "";
+
+	/* An NVMe controller with a partitioned disk, a NIC with an interface: nothing in use. */
+	assert_int_equal(fake_sysfs_add_class_device(f->fs, "0000:00:02.0", "nvme/nvme0/nvme0n1", "block"),
+	                 0);
+	assert_int_equal(
+	        fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "nvme/nvme0/nvme0n1/dev", "259:0\n"), 0);
+	assert_int_equal(
+	        fake_sysfs_add_class_device(f->fs, "0000:00:02.0", "nvme/nvme0/nvme0n1/nvme0n1p2", "block"),
+	        0);
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:00:02.0",
+	                                            "nvme/nvme0/nvme0n1/nvme0n1p2/dev", "259:2\n"),
+	                 0);
+	assert_int_equal(fake_sysfs_add_class_device(f->fs, "0000:02:02.0", "net/eth0", "net"), 0);
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:02:02.0", "net/eth0/flags", "0x1002\n"), 0);
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/self/mountinfo", other_mount), 0);
+	assert_int_equal(host_use(f, "0000:00:02.0", reason, sizeof(reason)), 0);
+	assert_int_equal(host_use(f, "0000:02:02.0", reason, sizeof(reason)), 0);
+
+	/* Mounted by device number, by name (btrfs shows major 0), swapped on, held. */
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/self/mountinfo",
+	                                       "22 1 259:2 / / rw shared:1 - ext4 /dev/root rw\n"),
+	                 0);
+	assert_int_equal(host_use(f, "0000:00:02.0", reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "block device nvme0n1p2 is mounted");
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/self/mountinfo",
+	                                       "22 1 0:31 / /home rw shared:1 - btrfs /dev/nvme0n1 rw\n"),
+	                 0);
+	assert_int_equal(host_use(f, "0000:00:02.0", reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "block device nvme0n1 is mounted");
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/self/mountinfo", other_mount), 0);
+	assert_int_equal(fake_sysfs_add_class_device(f->fs, "0000:00:02.0",
+	                                             "nvme/nvme0/nvme0n1/holders/dm-0", "block"),
+	                 0);
+	assert_int_equal(host_use(f, "0000:00:02.0", reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "block device nvme0n1 is held by dm-0");
+
+	/* An interface administratively up (IFF_UP), a boot VGA device. */
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:02:02.0", "net/eth0/flags", "0x1003\n"), 0);
+	assert_int_equal(host_use(f, "0000:02:02.0", reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "network interface eth0 is up");
+	assert_int_equal(host_use(f, "0000:02:01.0", reason, sizeof(reason)), 0);
+	assert_int_equal(fake_sysfs_write_attribute(f->fs, "0000:02:01.0", "boot_vga", "1\n"), 0);
+	assert_int_equal(host_use(f, "0000:02:01.0", reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "it is the boot VGA device");
+}
+
+static void swap_is_host_use(void **state) {
+	Fixture *f = *state;
+	char reason[128] = "";
+	_cleanup_close_ int proc_fd = -EBADF;
+
+	assert_int_equal(
+	        fake_sysfs_add_class_device(f->fs, "0000:00:02.0", "ata1/host0/block/sda/sda2", "block"), 0);
+	assert_int_equal(
+	        fake_sysfs_write_attribute(f->fs, "0000:00:02.0", "ata1/host0/block/sda/sda2/dev", "8:2\n"),
+	        0);
+	assert_int_equal(fake_sysfs_write_file(f->fs, "proc/self/mountinfo", ""), 0);
+	assert_int_equal(
+	        fake_sysfs_write_file(f->fs, "proc/swaps",
+	                              "Filename Type Size Used Priority\n/dev/sda2 partition 1 0 -2\n"),
+	        0);
+	proc_fd = openat(fake_sysfs_root_fd(f->fs), "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(proc_fd >= 0);
+	assert_int_equal(sysfs_device_host_use(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), proc_fd,
+	                                       reason, sizeof(reason)),
+	                 1);
+	assert_string_equal(reason, "block device sda2 is in use as swap");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -252,6 +423,8 @@ int main(void) {
 		T(list_is_sorted_and_complete),
 		T(viability_follows_group_drivers),
 		T(group_members_listed),
+		T(group_members_it_cannot_name_are_counted),
+		T(bridges_by_header_type_not_class),
 		T(unknown_addresses_fail),
 		T(malformed_ids_fail),
 		T(non_address_entries_ignored),
@@ -260,6 +433,9 @@ int main(void) {
 		cmocka_unit_test(driver_changes_write_the_kernel_sequence),
 		T(driver_change_of_unknown_address_writes_nothing),
 		T(bind_with_failing_unbind_takes_back_override),
+		T(bind_without_vfio_pci_or_group_writes_nothing),
+		T(host_use_is_found),
+		T(swap_is_host_use),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

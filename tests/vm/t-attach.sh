@@ -41,6 +41,14 @@ kill -TERM "$holder"
 check_exit "the holder" "$holder"
 check_eq "attachments after the holder detached" "" "$(vfioctl attachments | sed 1d)"
 
+# A VM fd held by a process that did not create it: KVM answers it EIO, and vfiod refuses it
+# the VM's container (which maps the creator's memory) before any kernel work.
+$VMM foreign-vm "$RIG_SOLO" "$RIG_PAIR_A" >/tmp/foreign.out 2>&1 || fail "foreign VM fd: $(cat /tmp/foreign.out)"
+grep -q "^EIO$" /tmp/foreign.out || fail "KVM did not answer EIO to the other process: $(cat /tmp/foreign.out)"
+grep -q "denied to pid [0-9]* uid 1000: its VM is attached by pid" /tmp/vfiod.log ||
+	fail "the foreign VM fd was not refused in the audit trail"
+check_eq "attachments after the foreign VM test" "" "$(vfioctl attachments | sed 1d)"
+
 # Refusals, each with its error; after each the daemon still serves and holds no stray fd.
 refused() {
 	$VMM "$@" || fail "not refused as expected: $*"

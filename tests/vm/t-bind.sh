@@ -1,7 +1,8 @@
 #!/bin/sh
 # Bind and Unbind on the real kernel: an admin hands an assignable device to vfio-pci and
 # gives it back to its host driver through vfiod; other users, devices the policy does not
-# name assignable and groups in use are refused, each with its error, and every outcome is
+# name assignable, groups in use, a missing vfio-pci and a device the host uses (its
+# interface up, unless forced) are refused, each with its error, and every outcome is
 # audited.
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,15 @@ refused() {
 	grep -q "$error" /tmp/refused.out || fail "$*: expected $error, got: $(cat /tmp/refused.out)"
 }
 solo_on() { [ "$(driver_of "$RIG_SOLO")" = "$1" ]; }
+
+# vfio-pci not loaded: refused before the device leaves its host driver, which keeps it, and
+# no override is left behind (the device would get no driver at its next probe).
+rmmod vfio_pci || fail "could not unload vfio-pci"
+refused io.vfiod.KernelError vfioctl bind "$RIG_SOLO"
+grep -q "find the vfio-pci driver" /tmp/refused.out || fail "not refused for the missing driver: $(cat /tmp/refused.out)"
+check_eq "driver of $RIG_SOLO with vfio-pci unloaded" e1000e "$(driver_of "$RIG_SOLO")"
+check_eq "driver_override of $RIG_SOLO with vfio-pci unloaded" "(null)" "$(cat "/sys/bus/pci/devices/$RIG_SOLO/driver_override")"
+insmod /modules/vfio-pci.ko || fail "could not load vfio-pci again"
 
 # Root is an admin: the solo device goes to vfio-pci, its group node appears, and vmm can
 # attach it.
@@ -84,6 +94,11 @@ wait_for_line /tmp/open.out OPEN || fail "could not open /dev/vfio/$SOLO_GROUP"
 refused io.vfiod.KernelError vfioctl unbind "$RIG_SOLO"
 grep -q "Device or resource busy" /tmp/refused.out || fail "not refused for the open group: $(cat /tmp/refused.out)"
 check_eq "driver of $RIG_SOLO while its group is open" vfio-pci "$(driver_of "$RIG_SOLO")"
+# Bind too: whoever holds the group file reaches every member vfio-pci takes.
+refused io.vfiod.KernelError vfioctl bind "$RIG_SOLO"
+grep -q "Device or resource busy" /tmp/refused.out || fail "bind not refused for the open group: $(cat /tmp/refused.out)"
+grep -q "Bind of $RIG_SOLO by pid [0-9]* uid 0: refused, its IOMMU group is open" /tmp/vfiod.log ||
+	fail "the refused bind was not audited"
 kill -TERM "$opener"
 check_exit "the process holding /dev/vfio/$SOLO_GROUP open" "$opener" 143
 
@@ -111,6 +126,19 @@ check_eq "driver_override of $RIG_SOLO after unbind" "(null)" "$(cat "/sys/bus/p
 wait_until test ! -e "/dev/vfio/$SOLO_GROUP" || fail "/dev/vfio/$SOLO_GROUP still there after unbind"
 grep -q "Unbind of $RIG_SOLO by pid [0-9]* uid 0: done" /tmp/vfiod.log || fail "the unbind was not audited"
 wait_for_line /tmp/monitor.out "\"kind\":\"unbind\"" || fail "monitors were not told of the unbind"
+
+# The host's interface on the device is up: Bind refuses to take it away, unless forced.
+has_interface() { ls "/sys/bus/pci/devices/$RIG_SOLO/net" 2>/dev/null | grep -q .; }
+wait_until has_interface || fail "$RIG_SOLO on e1000e has no network interface"
+iface=$(ls "/sys/bus/pci/devices/$RIG_SOLO/net" | head -n 1)
+ip link set dev "$iface" up || fail "could not set $iface up"
+refused io.vfiod.KernelError vfioctl bind "$RIG_SOLO"
+grep -q "network interface $iface is up" /tmp/refused.out || fail "not refused for $iface up: $(cat /tmp/refused.out)"
+check_eq "driver of $RIG_SOLO with $iface up" e1000e "$(driver_of "$RIG_SOLO")"
+vfioctl bind --force "$RIG_SOLO" >/dev/null || fail "vfioctl bind --force $RIG_SOLO: $(cat /tmp/refused.out)"
+check_eq "driver of $RIG_SOLO after a forced bind" vfio-pci "$(driver_of "$RIG_SOLO")"
+vfioctl unbind "$RIG_SOLO" >/dev/null || fail "vfioctl unbind $RIG_SOLO after the forced bind"
+wait_until solo_on e1000e || fail "$RIG_SOLO did not return to e1000e after the forced bind"
 
 # One member of a shared group: bound alone, its group is not viable while its mate stays
 # on e1000; given back, both are on e1000 again.

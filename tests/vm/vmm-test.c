@@ -21,7 +21,11 @@
  *   vmm-test attach-abandon ADDRESS       send an Attach and exit without waiting for its
  *                                         reply: the daemon meets the VMM's end wherever it is
  *   vmm-test keep-device ADDRESS          attach, keep a copy of the device fd, detach (every
- *                                         other fd closed), print "KEPT", close it on SIGTERM */
+ *                                         other fd closed), print "KEPT", close it on SIGTERM
+ *   vmm-test foreign-vm ADDRESS1 ADDRESS2 attach ADDRESS1 to a new VM, then fork: the child
+ *                                         (another memory map) holds the VM fd, gets EIO for
+ *                                         KVM_CREATE_DEVICE on it, and PermissionDenied for
+ *                                         Attach(ADDRESS2) with it; prints "FOREIGN-VM ok" */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "libvfiod.h"
@@ -364,6 +369,43 @@ static void expect_open_error(const char *error, const char *id) {
 	vfiod_disconnect(client);
 }
 
+/* The child of foreign_vm(): a process that holds a VM fd it did not create. */
+static void foreign_vm_child(int vm, const char *address) {
+	struct kvm_create_device device = { .type = KVM_DEV_TYPE_VFIO };
+	vfiod_client *client;
+	int r;
+
+	/* KVM: every VM ioctl from a memory map not the creator's (kvm->mm) answers EIO. */
+	CHECK(ioctl(vm, KVM_CREATE_DEVICE, &device) < 0 && errno == EIO);
+	printf("EIO\n");
+	client = connect_daemon();
+	r = vfiod_call(client, VFIOD_METHOD_ATTACH, attach_parameters(address), &vm, 1, NULL, NULL, NULL);
+	check_error(client, r, "io.vfiod.PermissionDenied");
+	vfiod_disconnect(client);
+	_exit(0);
+}
+
+static void foreign_vm(const char *own, const char *other) {
+	vfiod_attachment a;
+	vfiod_client *client = connect_daemon();
+	int vm = create_vm(), kvm_device = -1, status = 0;
+	char *argv[] = { (char *) own };
+	pid_t child;
+
+	attach_all(client, vm, &kvm_device, 1, argv, &a);
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0)
+		foreign_vm_child(vm, other);
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
+	vfiod_disconnect(client);
+	close(kvm_device);
+	close(vm);
+	printf("FOREIGN-VM ok\n");
+}
+
 int main(int argc, char *argv[]) {
 	const char *command = argc > 1 ? argv[1] : "";
 
@@ -388,6 +430,8 @@ int main(int argc, char *argv[]) {
 		attach_abandon(argv[2]);
 	else if (strcmp(command, "keep-device") == 0 && argc == 3)
 		keep_device(argv[2]);
+	else if (strcmp(command, "foreign-vm") == 0 && argc == 4)
+		foreign_vm(argv[2], argv[3]);
 	else {
 		fprintf(stderr, "vmm-test: bad usage (see the comment at the top of vmm-test.c)\n");
 		return 2;
