@@ -7,7 +7,6 @@
  * the harness is built with, turn any memory error or leak into a finding; an fd leak fails
  * the check after each input. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,24 +17,13 @@
 
 #include "../fakes/fake-sysfs.h"
 #include "connection.h"
+#include "fuzz-util.h"
 #include "log.h"
 #include "manager.h"
 #include "worker.h"
 
 static Manager *manager;
 static FakeSysfs *sysfs;
-
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		abort();
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 static void setup_once(void) {
 	sd_event_source *timer = NULL;
@@ -77,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		setup_once();
 	if (size == 0)
 		return 0;
-	before = count_fds();
+	before = fuzz_count_fds();
 	chunk = 1 + data[0] % 64 * 64;
 	data++;
 	size--;
@@ -108,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		if (sd_event_run(manager->event, UINT64_MAX) < 0)
 			abort();
 	/* No attachment can come out of a fake tree, and no fd may stay behind. */
-	if (manager->state.attachments || count_fds() != before)
+	if (manager->state.attachments || fuzz_count_fds() != before)
 		abort();
 	return 0;
 }
