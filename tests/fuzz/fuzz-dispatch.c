@@ -35,6 +35,11 @@ static void setup_once(void) {
 	    fake_sysfs_add_device(sysfs, "0000:01:01.0", 0x8086, 0x100e, 5, NULL) < 0)
 		abort();
 	manager->sysfs_fd = dup(fake_sysfs_root_fd(sysfs));
+	/* SIGTERM and SIGINT are libFuzzer's (stop, print the stats): taken by the manager's loop,
+	 * they ended it, and the next input's connection could not be added (sd-event refuses new
+	 * sources once the loop is finished), which aborted as if it were a finding. */
+	if (sd_event_set_signal_exit(manager->event, false) < 0)
+		abort();
 	/* sd-event opens its CLOCK_MONOTONIC timerfd with the first timer (a connection's request
 	 * timeout) and keeps it: open it here, so that the fd count per input stays level. */
 	if (sd_event_add_time_relative(manager->event, &timer, CLOCK_MONOTONIC, UINT64_C(3600000000), 0,
