@@ -163,8 +163,16 @@ $(BENCH_RIG): $(BUILD)/bench/bench-rig.o $(LIBVFIOD_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
+# The libFuzzer harnesses. fuzz-persist answers the fd store's kernel checks itself (--wrap),
+# so that a restore reaches the state model without /dev/vfio.
+FUZZ_UTIL := $(BUILD)/tests/fuzz/fuzz-util.o
+$(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(FUZZ_UTIL) $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
+$(BUILD)/fuzz-policy: $(BUILD)/tests/fuzz/fuzz-policy.o $(FUZZ_UTIL) $(LIBDAEMON) $(LIBPROTOCOL)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
+$(BUILD)/fuzz-persist: $(BUILD)/tests/fuzz/fuzz-persist.o $(FUZZ_UTIL) $(LIBDAEMON) $(LIBPROTOCOL)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer \
+		-Wl,--wrap=vm_fd_is_kvm,--wrap=vfio_container_check,--wrap=vfio_group_check -o $@ $^ $(DEP_LIBS)
 
 units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
 $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
@@ -220,17 +228,29 @@ check-install:
 	grep -qa '/usr/sbin/vfiod' $(BUILD)/stage/usr/bin/vfioctl  # where check-policy looks for vfiod
 	@echo "check-install: staged install OK"
 
-# The protocol layer and dispatcher under libFuzzer: a bounded run in make check (new inputs
-# go to a scratch corpus), a long one with `make fuzz` (new inputs kept in the repo's corpus).
+# The libFuzzer harnesses, each with its corpus in tests/fuzz: the wire reader, parser and
+# dispatcher (fuzz-dispatch, corpus), vfiod.conf (fuzz-policy, corpus-policy) and the fd
+# store's description at restore (fuzz-persist, corpus-persist). make check runs each for a
+# bounded time, about a minute in all (new inputs go to a scratch corpus); `make fuzz` runs them
+# long (FUZZ_TIME seconds each) and keeps new inputs in the repo's corpora.
 FUZZ_SECONDS ?= 30
-FUZZER := $(BUILD)/fuzz/fuzz-dispatch
+FUZZ_SECONDS_SMALL ?= 15
+FUZZ_NAMES := dispatch policy persist
+fuzz_corpus = tests/fuzz/corpus$(if $(filter-out dispatch,$(1)),-$(1))
+fuzz_max_len = $(if $(filter dispatch,$(1)),70000,$(if $(filter policy,$(1)),8192,16384))
+fuzz_seconds = $(if $(filter dispatch,$(1)),$(FUZZ_SECONDS),$(FUZZ_SECONDS_SMALL))
+FUZZERS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
 fuzz-build:
-	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang SANITIZE=fuzzer $(FUZZER)
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang SANITIZE=fuzzer $(FUZZERS)
+# One harness's bounded run, a shell fragment: its log is shown when it finds something.
+fuzz_check = echo "== fuzz-$(1) ($(call fuzz_seconds,$(1)) s)"; rm -rf $(BUILD)/fuzz-scratch/$(1); \
+	mkdir -p $(BUILD)/fuzz-scratch/$(1); \
+	$(BUILD)/fuzz/fuzz-$(1) -max_total_time=$(call fuzz_seconds,$(1)) -max_len=$(call fuzz_max_len,$(1)) \
+		-print_final_stats=1 $(BUILD)/fuzz-scratch/$(1) $(call fuzz_corpus,$(1)) \
+		>$(BUILD)/fuzz-$(1).log 2>&1 || { tail -n 60 $(BUILD)/fuzz-$(1).log; exit 1; }; \
+	grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz-$(1).log
 check-fuzz: fuzz-build
-	rm -rf $(BUILD)/fuzz-scratch && mkdir -p $(BUILD)/fuzz-scratch
-	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
-		$(BUILD)/fuzz-scratch tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || { tail -n 60 $(BUILD)/fuzz.log; exit 1; }
-	@grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz.log
+	@set -e; $(foreach name,$(FUZZ_NAMES),$(call fuzz_check,$(name));)
 # bench-daemon first, then the rig's boot (tests/vm/run.sh --bench; under two minutes), one
 # after the other so that neither disturbs the other's figures.
 BENCH_RIG_RUN = BUILD=$(BUILD) tests/vm/run.sh --bench
@@ -241,7 +261,8 @@ bench-rig: all $(VM_PROGRAMS) $(BENCH_RIG)
 	$(BENCH_RIG_RUN)
 
 fuzz: fuzz-build
-	$(FUZZER) -max_total_time=$${FUZZ_TIME:-600} -max_len=70000 tests/fuzz/corpus
+	$(foreach name,$(FUZZ_NAMES),$(BUILD)/fuzz/fuzz-$(name) -max_total_time=$${FUZZ_TIME:-600} \
+		-max_len=$(call fuzz_max_len,$(name)) $(call fuzz_corpus,$(name)) &&) true
 
 check: check-unit check-asan check-units check-install check-fuzz check-rig check-rig-asan
 
@@ -281,6 +302,6 @@ clean:
 # the generated headers).
 ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
 	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c bench/bench-daemon.c \
-	tests/fuzz/fuzz-dispatch.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
+	$(FUZZ_NAMES:%=tests/fuzz/fuzz-%.c) tests/fuzz/fuzz-util.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
 .SECONDARY: $(ALL_OBJS) $(GENERATED)
 -include $(wildcard $(ALL_OBJS:.o=.d))

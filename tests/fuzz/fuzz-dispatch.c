@@ -7,7 +7,6 @@
  * the harness is built with, turn any memory error or leak into a finding; an fd leak fails
  * the check after each input. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,24 +17,13 @@
 
 #include "../fakes/fake-sysfs.h"
 #include "connection.h"
+#include "fuzz-util.h"
 #include "log.h"
 #include "manager.h"
 #include "worker.h"
 
 static Manager *manager;
 static FakeSysfs *sysfs;
-
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		abort();
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 static void setup_once(void) {
 	sd_event_source *timer = NULL;
@@ -47,6 +35,11 @@ static void setup_once(void) {
 	    fake_sysfs_add_device(sysfs, "0000:01:01.0", 0x8086, 0x100e, 5, NULL) < 0)
 		abort();
 	manager->sysfs_fd = dup(fake_sysfs_root_fd(sysfs));
+	/* SIGTERM and SIGINT are libFuzzer's (stop, print the stats): taken by the manager's loop,
+	 * they ended it, and the next input's connection could not be added (sd-event refuses new
+	 * sources once the loop is finished), which aborted as if it were a finding. */
+	if (sd_event_set_signal_exit(manager->event, false) < 0)
+		abort();
 	/* sd-event opens its CLOCK_MONOTONIC timerfd with the first timer (a connection's request
 	 * timeout) and keeps it: open it here, so that the fd count per input stays level. */
 	if (sd_event_add_time_relative(manager->event, &timer, CLOCK_MONOTONIC, UINT64_C(3600000000), 0,
@@ -77,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		setup_once();
 	if (size == 0)
 		return 0;
-	before = count_fds();
+	before = fuzz_count_fds();
 	chunk = 1 + data[0] % 64 * 64;
 	data++;
 	size--;
@@ -108,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		if (sd_event_run(manager->event, UINT64_MAX) < 0)
 			abort();
 	/* No attachment can come out of a fake tree, and no fd may stay behind. */
-	if (manager->state.attachments || count_fds() != before)
+	if (manager->state.attachments || fuzz_count_fds() != before)
 		abort();
 	return 0;
 }
