@@ -117,7 +117,8 @@ static void decide(const Policy *p) {
 	(void) policy_may_detach(p, &c, &owner);
 	(void) policy_may_hear_event(p, &c, NULL);
 	(void) policy_attachment_limit(p, 64, &value);
-	(void) policy_connection_limit(p, 256, 32, &value);
+	(void) policy_connection_limit(p, 256, 32, false, &value);
+	(void) policy_connection_limit(p, 256, 32, true, &value);
 }
 
 static void check_limits(const PolicyLimits *l) {
