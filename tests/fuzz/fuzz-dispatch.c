@@ -77,11 +77,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
 	    manager_add_client(manager, sv[0], NULL) < 0)
 		abort();
-	for (size_t sent = 0; sent < size;) {
+	/* A connection the daemon no longer reads (a Monitor, one that waits for its client to
+	 * read, or one being closed) fills the socket: after a few rounds without progress the
+	 * rest of the input is not sent. */
+	for (size_t sent = 0, stalled = 0; sent < size && stalled < 16;) {
 		size_t n = size - sent < chunk ? size - sent : chunk;
 		ssize_t k = send(sv[1], data + sent, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0)
+		if (k > 0) {
 			sent += (size_t) k;
+			stalled = 0;
+		} else
+			stalled++;
 		pump();
 		drain(sv[1]);
 		if (k < 0 && manager->n_connections == 0)
