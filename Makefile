@@ -136,7 +136,8 @@ $(BUILD)/client/vfioctl.o: $(BUILD)/paths.stamp
 $(EXAMPLE_VMM): $(call obj,examples/vmm.c) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/util.o $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/util.o $(BUILD)/tests/fakes/fake-sysfs.o \
+	$(BUILD)/tests/fakes/fake-vfio.o $(LIBDAEMON) $(LIBVFIOD_A) $(LIBPROTOCOL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CMOCKA_LIBS)
 # test-persist fails allocations on purpose: the daemon code's calls to the allocators and to
@@ -304,7 +305,7 @@ clean:
 # (the unit tests' and the rig programs' objects are reached through pattern rules only, as are
 # the generated headers).
 ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
-	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c bench/bench-daemon.c \
+	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c tests/fakes/fake-vfio.c bench/bench-daemon.c \
 	$(FUZZ_NAMES:%=tests/fuzz/fuzz-%.c) tests/fuzz/fuzz-util.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
 .SECONDARY: $(ALL_OBJS) $(GENERATED)
 -include $(wildcard $(ALL_OBJS:.o=.d))

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "../fakes/fake-vfio.h"
 #include "connection.h"
 #include "manager.h"
 #include "message.h"
@@ -39,58 +40,6 @@ static int fake_fd(void) {
 	assert_true(fd >= 0);
 	return fd;
 }
-
-static int gated_group_open(int group _unused_, int *ret_fd, const char **op _unused_) {
-	char byte;
-
-	if (read(gate[0], &byte, 1) != 1)
-		return -EIO;
-	*ret_fd = fake_fd();
-	return 0;
-}
-
-static int viable(int fd _unused_, bool *ret, const char **op _unused_) {
-	*ret = true;
-	return 0;
-}
-
-static int container_open(int *ret_fd, VfioIommuType *ret_type, const char **op _unused_) {
-	*ret_fd = fake_fd();
-	*ret_type = VFIO_IOMMU_TYPE1V2;
-	return 0;
-}
-
-static int set_container(int g _unused_, int c _unused_, const char **op _unused_) {
-	return 0;
-}
-
-static int unset_container(int g _unused_, const char **op _unused_) {
-	return 0;
-}
-
-static int set_iommu(int c _unused_, VfioIommuType t _unused_, const char **op _unused_) {
-	return 0;
-}
-
-static int get_device_fd(int g _unused_, PciAddress a _unused_, int *ret_fd, const char **op _unused_) {
-	*ret_fd = fake_fd();
-	return 0;
-}
-
-static int is_kvm(int fd _unused_) {
-	return 1;
-}
-
-static const VfioOps gated_kernel = {
-	.group_open = gated_group_open,
-	.group_get_viable = viable,
-	.container_open = container_open,
-	.group_set_container = set_container,
-	.group_unset_container = unset_container,
-	.container_set_iommu = set_iommu,
-	.group_get_device_fd = get_device_fd,
-	.vm_fd_is_kvm = is_kvm,
-};
 
 typedef struct Fixture {
 	Manager *manager;
@@ -110,7 +59,9 @@ static int setup(void **state) {
 	/* The test holds jobs at the gate on purpose: the loop must not wait for them. */
 	assert_int_equal(manager_new(&f->manager), 0);
 	test_wait_for_workers(NULL);
-	f->manager->state.vfio = &gated_kernel;
+	fake_vfio_reset();
+	fake_vfio.gate = gate[0];
+	f->manager->state.vfio = &fake_vfio_ops;
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);

@@ -17,101 +17,17 @@
 #include <cmocka.h>
 
 #include "macro.h"
+#include "../fakes/fake-vfio.h"
 #include "state.h"
 #include "util.h"
 
-/* The fake kernel: each call counted; the call named fail_at fails with fail_errno; the
- * group named not_viable is not viable. */
-typedef enum FakeCall {
-	CALL_GROUP_OPEN,
-	CALL_GET_VIABLE,
-	CALL_CONTAINER_OPEN,
-	CALL_SET_CONTAINER,
-	CALL_UNSET_CONTAINER,
-	CALL_SET_IOMMU,
-	CALL_GET_DEVICE_FD,
-	N_CALLS,
-	CALL_NONE = N_CALLS,
-} FakeCall;
-
-static struct {
-	unsigned calls[N_CALLS];
-	FakeCall fail_at;
-	int fail_errno;
-	bool not_viable;
-} fake;
-
-static int fake_call(FakeCall call, const char **ret_operation, const char *name) {
-	fake.calls[call]++;
-	if (fake.fail_at != call)
-		return 0;
-	if (ret_operation)
-		*ret_operation = name;
-	return -fake.fail_errno;
-}
-
-static int fake_fd(void) {
+/* A memfd standing in for a VM's fd. */
+static int vm_standin(void) {
 	int fd = memfd_create("test-state", MFD_CLOEXEC);
 
 	assert_true(fd >= 0);
 	return fd;
 }
-
-static int fake_group_open(int group _unused_, int *ret_fd, const char **op) {
-	int r = fake_call(CALL_GROUP_OPEN, op, "open group");
-	if (r >= 0)
-		*ret_fd = fake_fd();
-	return r;
-}
-
-static int fake_get_viable(int fd _unused_, bool *ret, const char **op) {
-	int r = fake_call(CALL_GET_VIABLE, op, "VFIO_GROUP_GET_STATUS");
-	*ret = !fake.not_viable;
-	return r;
-}
-
-static int fake_container_open(int *ret_fd, VfioIommuType *ret_type, const char **op) {
-	int r = fake_call(CALL_CONTAINER_OPEN, op, "open container");
-	if (r >= 0) {
-		*ret_fd = fake_fd();
-		*ret_type = VFIO_IOMMU_TYPE1V2;
-	}
-	return r;
-}
-
-static int fake_set_container(int g _unused_, int c _unused_, const char **op) {
-	return fake_call(CALL_SET_CONTAINER, op, "VFIO_GROUP_SET_CONTAINER");
-}
-
-static int fake_unset_container(int g _unused_, const char **op) {
-	return fake_call(CALL_UNSET_CONTAINER, op, "VFIO_GROUP_UNSET_CONTAINER");
-}
-
-static int fake_set_iommu(int c _unused_, VfioIommuType t _unused_, const char **op) {
-	return fake_call(CALL_SET_IOMMU, op, "VFIO_SET_IOMMU");
-}
-
-static int fake_get_device_fd(int g _unused_, PciAddress a _unused_, int *ret_fd, const char **op) {
-	int r = fake_call(CALL_GET_DEVICE_FD, op, "VFIO_GROUP_GET_DEVICE_FD");
-	if (r >= 0)
-		*ret_fd = fake_fd();
-	return r;
-}
-
-static int fake_vm_fd_is_kvm(int fd _unused_) {
-	return 1;
-}
-
-static const VfioOps fake_kernel = {
-	.group_open = fake_group_open,
-	.group_get_viable = fake_get_viable,
-	.container_open = fake_container_open,
-	.group_set_container = fake_set_container,
-	.group_unset_container = fake_unset_container,
-	.container_set_iommu = fake_set_iommu,
-	.group_get_device_fd = fake_get_device_fd,
-	.vm_fd_is_kvm = fake_vm_fd_is_kvm,
-};
 
 typedef struct Fixture {
 	State state;
@@ -124,12 +40,11 @@ static int setup(void **state) {
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	memset(&fake, 0, sizeof(fake));
-	fake.fail_at = CALL_NONE;
+	fake_vfio_reset();
 	state_init(&f->state);
-	f->state.vfio = &fake_kernel;
-	f->vm1 = fake_fd();
-	f->vm2 = fake_fd();
+	f->state.vfio = &fake_vfio_ops;
+	f->vm1 = vm_standin();
+	f->vm2 = vm_standin();
 	*state = f;
 	return 0;
 }
@@ -185,15 +100,15 @@ static void attaches_share_container_and_group(void **state) {
 	Attachment *a = NULL, *b = NULL, *c = NULL;
 
 	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
-	assert_int_equal(fake.calls[CALL_CONTAINER_OPEN], 1);
-	assert_int_equal(fake.calls[CALL_SET_IOMMU], 1);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_CONTAINER_OPEN], 1);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_SET_IOMMU], 1);
 	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &b), 0);
-	assert_int_equal(fake.calls[CALL_CONTAINER_OPEN], 1);
-	assert_int_equal(fake.calls[CALL_SET_IOMMU], 1);
-	assert_int_equal(fake.calls[CALL_SET_CONTAINER], 2);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_CONTAINER_OPEN], 1);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_SET_IOMMU], 1);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_SET_CONTAINER], 2);
 	assert_ptr_equal(a->vm, b->vm);
 	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm1, &failure, &c), 0);
-	assert_int_equal(fake.calls[CALL_GROUP_OPEN], 2);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_GROUP_OPEN], 2);
 	assert_ptr_equal(b->group, c->group);
 	assert_int_equal(c->group->n_attachments, 2);
 	assert_int_equal(a->vm->n_attachments, 3);
@@ -214,10 +129,10 @@ static void last_detach_releases(void **state) {
 	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm1, &failure, &c), 0);
 	before = test_count_fds();
 	state_detach_now(&f->state, b);
-	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 0);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_UNSET_CONTAINER], 0);
 	assert_int_equal(test_count_fds(), before);
 	state_detach_now(&f->state, c);
-	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 1);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_UNSET_CONTAINER], 1);
 	assert_int_equal(count_groups(&f->state), 1);
 	assert_int_equal(test_count_fds(), before - 1); /* the group's fd */
 	state_detach_now(&f->state, a);
@@ -234,21 +149,22 @@ static void busy_for_another_vm(void **state) {
 	Attachment *a = NULL, *b = NULL;
 
 	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &a), 0);
-	memset(fake.calls, 0, sizeof(fake.calls));
+	memset(fake_vfio.calls, 0, sizeof(fake_vfio.calls));
 	assert_int_equal(attach(f, device("0000:02:02.0", 4), f->vm2, &failure, &b), -EBUSY);
 	assert_int_equal(failure.kind, ATTACH_FAILURE_BUSY);
 	assert_int_equal(failure.attachment, a->id);
 	assert_int_equal(attach(f, device("0000:02:01.0", 4), f->vm1, &failure, &b), -EBUSY);
-	for (unsigned i = 0; i < N_CALLS; i++)
-		assert_int_equal(fake.calls[i], 0);
+	for (unsigned i = 0; i < FAKE_N_CALLS; i++)
+		assert_int_equal(fake_vfio.calls[i], 0);
 	assert_int_equal(count_vms(&f->state), 1);
 }
 
 /* Every step that fails is answered with its operation and undone in reverse: no record, no
  * fd left, and the device attachable afterwards. */
 static void failing_steps_undo_everything(void **state) {
-	static const FakeCall steps[] = { CALL_GROUP_OPEN, CALL_GET_VIABLE, CALL_CONTAINER_OPEN,
-		                          CALL_SET_CONTAINER, CALL_SET_IOMMU };
+	static const FakeVfioCall steps[] = { FAKE_CALL_GROUP_OPEN, FAKE_CALL_GET_VIABLE,
+		                              FAKE_CALL_CONTAINER_OPEN, FAKE_CALL_SET_CONTAINER,
+		                              FAKE_CALL_SET_IOMMU };
 	Fixture *f = *state;
 	int before = test_count_fds();
 
@@ -256,8 +172,8 @@ static void failing_steps_undo_everything(void **state) {
 		AttachFailure failure = {};
 		Attachment *a = NULL;
 
-		fake.fail_at = steps[i];
-		fake.fail_errno = EIO;
+		fake_vfio.fail_at = steps[i];
+		fake_vfio.fail_errno = EIO;
 		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), -EIO);
 		assert_int_equal(failure.kind, ATTACH_FAILURE_KERNEL);
 		assert_non_null(failure.operation);
@@ -267,15 +183,15 @@ static void failing_steps_undo_everything(void **state) {
 		assert_int_equal(test_count_fds(), before);
 	}
 	/* VFIO_SET_IOMMU failed after the group joined: it was taken out again. */
-	assert_int_equal(fake.calls[CALL_UNSET_CONTAINER], 1);
-	fake.fail_at = CALL_NONE;
-	fake.not_viable = true;
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_UNSET_CONTAINER], 1);
+	fake_vfio.fail_at = FAKE_CALL_NONE;
+	fake_vfio.not_viable = true;
 	{
 		AttachFailure failure = {};
 		Attachment *a = NULL;
 		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), -EPERM);
 		assert_int_equal(failure.kind, ATTACH_FAILURE_NOT_VIABLE);
-		fake.not_viable = false;
+		fake_vfio.not_viable = false;
 		assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
 	}
 }
@@ -338,15 +254,15 @@ static void open_device_once(void **state) {
 	int fd = -EBADF, before;
 
 	assert_int_equal(attach(f, device("0000:00:02.0", 1), f->vm1, &failure, &a), 0);
-	fake.fail_at = CALL_GET_DEVICE_FD;
-	fake.fail_errno = EIO;
+	fake_vfio.fail_at = FAKE_CALL_GET_DEVICE_FD;
+	fake_vfio.fail_errno = EIO;
 	assert_int_equal(state_open_begin(&f->state, a, &job), 0);
 	assert_int_equal(state_open_begin(&f->state, a, &(OpenJob){}), -EBUSY);
 	state_open_run(&job);
 	assert_int_equal(state_open_end(&f->state, &job, &fd, &operation), -EIO);
 	assert_string_equal(operation, "VFIO_GROUP_GET_DEVICE_FD");
 	assert_false(a->device_open);
-	fake.fail_at = CALL_NONE;
+	fake_vfio.fail_at = FAKE_CALL_NONE;
 	assert_int_equal(state_open_begin(&f->state, a, &job), 0);
 	state_open_run(&job);
 	assert_int_equal(state_open_end(&f->state, &job, &fd, &operation), 0);

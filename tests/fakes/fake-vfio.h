@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A fake kernel behind the state model's seam (VfioOps, daemon/kernel/vfio.h), for unit
+ * tests: every fd it hands out is a memfd; every call is counted; the call named fail_at fails
+ * with -fail_errno; not_viable makes every group not viable; and with gate >= 0, group_open
+ * first reads one byte from gate, so a test holds a job in the "kernel" until it writes one.
+ * Worker threads call it: the counters are atomic. fake_vfio_reset() before each case. */
+
+#include <stdbool.h>
+
+#include "vfio.h"
+
+typedef enum FakeVfioCall {
+	FAKE_CALL_GROUP_OPEN,
+	FAKE_CALL_GET_VIABLE,
+	FAKE_CALL_CONTAINER_OPEN,
+	FAKE_CALL_SET_CONTAINER,
+	FAKE_CALL_UNSET_CONTAINER,
+	FAKE_CALL_SET_IOMMU,
+	FAKE_CALL_GET_DEVICE_FD,
+	FAKE_N_CALLS,
+	FAKE_CALL_NONE = FAKE_N_CALLS,
+} FakeVfioCall;
+
+typedef struct FakeVfio {
+	unsigned calls[FAKE_N_CALLS];
+	FakeVfioCall fail_at;
+	int fail_errno;
+	bool not_viable;
+	int gate;
+} FakeVfio;
+
+extern FakeVfio fake_vfio;
+extern const VfioOps fake_vfio_ops;
+
+/* No call counted, none failing, groups viable, no gate. */
+void fake_vfio_reset(void);
