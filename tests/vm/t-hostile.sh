@@ -100,7 +100,8 @@ wait_for_line /tmp/monitors.out HOLDING || fail "the monitors did not open: $(ca
 # Calls are read in the order they come: once root's is answered, the monitors' data was read.
 wait_connections 3
 vfioctl info >/dev/null || fail "vfiod does not answer beside the monitors"
-with_monitors=$(fd_count "$VFIOD_PID")
+# Counted once vfioctl's own connection is gone again: three open, the monitors'.
+with_monitors=$(daemon_fds 3)
 [ "$with_monitors" -le $((base + 3 * 2)) ] ||
 	fail "3 monitors that sent 16 fds each cost the daemon $((with_monitors - base)) fds"
 kill -TERM "$monitors"
