@@ -74,9 +74,8 @@ static int attach_check_vm_owner(MethodCall *call, PciAddress address, int vm_fd
 
 	if (!a)
 		return 1;
-	owner = (PolicyOwner){ .pid = a->pid,
-		               .uid = a->uid,
-		               .exited = process_has_exited(a->owner_pidfd) != 0 };
+	owner = attachment_owner(a);
+	owner.exited = process_has_exited(a->owner_pidfd) != 0;
 	if (policy_may_join_vm(call->caller, &owner))
 		return 1;
 	record = method_record(call, "attach", "denied", PCI_ADDRESS_TEXT(address), 0,
@@ -309,10 +308,6 @@ static Attachment *find_attachment(MethodCall *call, const IdParams *in, int *re
 	if (!a)
 		*ret_r = method_send(call, message_new_no_such_attachment(in->id));
 	return a;
-}
-
-static PolicyOwner attachment_owner(const Attachment *a) {
-	return (PolicyOwner){ .pid = a->pid, .uid = a->uid };
 }
 
 /* An OpenDevice whose VFIO_GROUP_GET_DEVICE_FD (which opens and resets the device) runs on a

@@ -121,7 +121,7 @@ int method_list_attachments(MethodCall *call, const void *params _unused_) {
 	if (!p || !array)
 		return -ENOMEM;
 	for (Attachment *a = call->manager->state.attachments; a; a = a->next) {
-		PolicyOwner owner = { .pid = a->pid, .uid = a->uid };
+		PolicyOwner owner = attachment_owner(a);
 		if (policy_may_see_attachment(&call->manager->policy, call->caller, &owner) &&
 		    json_append(array, attachment_to_json(a)) < 0)
 			return -ENOMEM;

@@ -29,7 +29,7 @@ static bool monitor_may_hear(Manager *m, const Connection *c, const Event *e) {
 	PolicyOwner owner = {};
 
 	if (e->attachment)
-		owner = (PolicyOwner){ .pid = e->attachment->pid, .uid = e->attachment->uid };
+		owner = attachment_owner(e->attachment);
 	return policy_may_hear_event(&m->policy, &caller, e->attachment ? &owner : NULL);
 }
 

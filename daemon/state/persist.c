@@ -350,7 +350,7 @@ static void restore_group(State *s, json_object *o, Passed *passed) {
 
 /* The owner entry an attachment names; a description written before owners were shared
  * has none, and named the entry by the attachment's id. */
-static int64_t attachment_owner(json_object *o, int64_t id) {
+static int64_t described_owner_id(json_object *o, int64_t id) {
 	json_object *v = NULL;
 
 	return json_object_object_get_ex(o, "owner", &v) ? member_int(o, "owner") : id;
@@ -358,7 +358,7 @@ static int64_t attachment_owner(json_object *o, int64_t id) {
 
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
-	int64_t owner_id = attachment_owner(o, id);
+	int64_t owner_id = described_owner_id(o, id);
 	json_object *address_text = NULL, *open = NULL, *limit = NULL;
 	_cleanup_close_ int owner = -EBADF;
 	int64_t memlock;

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "policy.h"
 #include "sysfs.h"
 #include "vfio.h"
 
@@ -60,6 +61,11 @@ typedef struct Attachment {
 	struct sd_event_source *owner_source;
 	struct Attachment *next;
 } Attachment;
+
+/* Who holds a, as the policy's decisions about it take it (exited left for the caller). */
+static inline PolicyOwner attachment_owner(const Attachment *a) {
+	return (PolicyOwner){ .pid = a->pid, .uid = a->uid };
+}
 
 typedef struct State {
 	const VfioOps *vfio; /* &vfio_kernel; tests put a fake kernel here */
