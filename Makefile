@@ -35,7 +35,7 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka))$(CMO
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -DVFIOD_VERSION='"$(VERSION)"' -fPIC \
-	-Iprotocol -I$(BUILD)/protocol $(addprefix -I,$(DAEMON_DIRS)) -Iclient $(DEP_CFLAGS) $(CFLAGS)
+	-Iprotocol -I$(BUILD)/protocol -Iuapi $(addprefix -I,$(DAEMON_DIRS)) -Iclient $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

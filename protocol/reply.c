@@ -33,6 +33,7 @@ static const ParamSpec device_spec[] = { IDL_PARAMS(IDL_TYPE_io_vfiod_Device, DE
 #define ATTACHMENT_since      ReplyAttachment, since
 #define ATTACHMENT_memlock    ReplyAttachment, memlock, ANY_BOUNDS
 #define ATTACHMENT_deviceOpen ReplyAttachment, device_open
+#define ATTACHMENT_mode       ReplyAttachment, mode
 static const ParamSpec attachment_spec[] = { IDL_PARAMS(IDL_TYPE_io_vfiod_Attachment, ATTACHMENT) };
 
 #define EVENT_kind       ReplyEvent, kind

@@ -28,6 +28,7 @@ typedef struct ReplyAttachment {
 	const char *since;
 	int64_t memlock; /* optional: untouched when null */
 	bool device_open;
+	const char *mode; /* optional: untouched when null, which means "group" */
 } ReplyAttachment;
 
 typedef struct ReplyEvent {

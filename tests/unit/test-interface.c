@@ -114,7 +114,11 @@ static const char *line_violation(const char *contract, const char *text) {
 
 	want = next_line(&contract, &want_length);
 	while (want && (line = next_line(&text, &length))) {
-		if (length == want_length && memcmp(line, want, length) == 0) {
+		/* The contract's last field of a type gains a comma when an extension adds one after it. */
+		bool same = length == want_length ||
+		            (length == want_length + 1 && want_length > 0 && line[length - 1] == ',' &&
+		             want[want_length - 1] != ',' && want[want_length - 1] != ')');
+		if (same && memcmp(line, want, want_length) == 0) {
 			in_extension = false;
 			want = next_line(&contract, &want_length);
 			continue;
@@ -571,14 +575,14 @@ static const struct {
 	bool lines_kept, declarations_kept;
 } changes[] = {
 	/* An unmarked line inside a contract block. */
-	{ "  deviceOpen: bool\n", "  slot: ?int,\n  deviceOpen: bool\n", false, true },
+	{ "  deviceOpen: bool,\n", "  slot: ?int,\n  deviceOpen: bool,\n", false, true },
 	/* A contract comment reworded. */
 	{ "# The group is attached to another VM.\n", "# The group is busy.\n", false, true },
 	/* A marked extension that adds a field every old client would have to send or expect. */
-	{ "  deviceOpen: bool\n", "  # Extension: a slot.\n  slot: int,\n  deviceOpen: bool\n", true,
+	{ "  deviceOpen: bool,\n", "  # Extension: a slot.\n  slot: int,\n  deviceOpen: bool,\n", true,
 	  false },
 	/* A marked optional field, a new method, a new error. */
-	{ "  deviceOpen: bool\n", "  # Extension: a slot.\n  slot: ?int,\n  deviceOpen: bool\n", true,
+	{ "  deviceOpen: bool,\n", "  # Extension: a slot.\n  slot: ?int,\n  deviceOpen: bool,\n", true,
 	  true },
 	{ "error ProtocolError (reason: string)\n",
 	  "error ProtocolError (reason: string)\n\n# Extension.\nmethod Status() -> (ok: bool)\n"
@@ -687,7 +691,7 @@ static void tables_are_the_files(void **state _unused_) {
 /* Files the tables no longer declare: the check must see each. */
 static void changed_files_are_not_the_tables(void **state _unused_) {
 	static const FileChange file_changes[] = {
-		{ 0, "  deviceOpen: bool\n", "  deviceOpen: bool,\n  slot: ?int\n" },
+		{ 0, "  deviceOpen: bool,\n", "  deviceOpen: bool,\n  slot: ?int,\n" },
 		{ 0, "vmFd: int", "vmFd: string" },
 		{ 0, "  memlock: ?int,\n", "  memlock: int,\n" },
 		{ 0, "  attachment: ?Attachment,\n", "  attachment: ?[]Attachment,\n" },
