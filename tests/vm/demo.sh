@@ -1,7 +1,9 @@
 #!/bin/sh
 # The demo: vfiod socket-activated on a real kernel under a policy, an admin binding a device
 # to vfio-pci through it, an unprivileged VMM attaching that device (its locked-memory limit
-# raised by the policy), another user refused, and vfioctl showing it all.
+# raised by the policy), another user refused, and vfioctl showing it all; then Debian's
+# unmodified QEMU 10, unprivileged, started by `vfioctl exec` with the iommufd and device cdev
+# vfiod hands out, booting a guest whose e1000e driver takes the device.
 . "$(dirname "$0")/lib.sh"
 
 step() { printf '\n### %s\n' "$*"; }
@@ -40,6 +42,27 @@ kill -TERM "$vmm"
 wait "$vmm" || fail "the VMM failed"
 tail -n 1 /tmp/vmm.out
 vfioctl attachments
+step "unmodified QEMU 10 (uid 1000) through the launcher: vfioctl exec hands it an iommufd and the device's cdev"
+cat <<'CMD'
+runas 1000 1000 vfioctl exec --device 0000:00:02.0 -- qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 128 \
+    -nodefaults -display none -serial file:/tmp/guest.out -no-reboot \
+    -kernel /nested/bzImage -initrd /nested/initramfs.gz -append console=ttyS0 \
+    -object iommufd,id=iommufd0,fd={iommufd} -device vfio-pci,iommufd=iommufd0,fd={0000:00:02.0}
+CMD
+vfioctl monitor >/tmp/monitor.out 2>&1 &
+monitor=$!
+runas 1000 1000 vfioctl exec --device "$RIG_SOLO" -- qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 128 \
+	-nodefaults -display none -serial file:/tmp/guest.out -no-reboot \
+	-kernel /nested/bzImage -initrd /nested/initramfs.gz -append "console=ttyS0 quiet" \
+	-object 'iommufd,id=iommufd0,fd={iommufd}' -device "vfio-pci,iommufd=iommufd0,fd={$RIG_SOLO}" ||
+	fail "QEMU failed"
+step "what the guest saw (its console)"
+grep -E '^NESTED-(PCI|NET|LOG)' /tmp/guest.out | sed 's/^NESTED-[A-Z]* //'
+grep -q "0x8086:0x10d3 driver=e1000e" /tmp/guest.out || fail "the guest's e1000e driver did not take the device"
+step "what vfioctl monitor saw meanwhile: the attachment in the cdev mode, released when QEMU exited"
+wait_until grep -q detach /tmp/monitor.out || fail "no detach event"
+kill "$monitor"
+cat /tmp/monitor.out
 step "vfioctl unbind $RIG_SOLO: back to its host driver"
 vfioctl unbind "$RIG_SOLO" || fail "unbind failed"
 step "the audit trail (in the journal with VFIOD_* fields when journald runs)"

@@ -147,7 +147,7 @@ stop_vfiod() {
 }
 
 # Between tests: no process a test started is left, and none holds a device.
-RIG_HELPERS="vmm-test vfiod-example-vmm hostile vfioctl sleep"
+RIG_HELPERS="vmm-test vfiod-example-vmm hostile vfioctl sleep qemu-system-x86_64"
 stop_helpers() {
 	helpers_gone() { ! pidof $RIG_HELPERS >/dev/null; }
 	killall -q -KILL $RIG_HELPERS

@@ -1,15 +1,23 @@
 #!/bin/bash
-# The real-kernel rig: boots Debian's 6.12 kernel under QEMU (TCG) with an emulated Intel
-# IOMMU and a busybox initramfs holding vfiod, its tools and the tests/vm/t-*.sh scripts,
-# runs the tests inside as root, and reads their results from the serial console.
+# The real-kernel rig: boots a 6.12 kernel under QEMU (TCG) with an emulated Intel IOMMU and a
+# busybox initramfs holding vfiod, its tools and the tests/vm/*.sh scripts, runs the tests
+# inside as root, and reads their results from the serial console. Two kernels are targets:
+#   debian  Debian's kernel package (VFIO groups and containers only, as Debian ships it)
+#   cdev    Debian's linux-source-6.12 built with IOMMUFD and the vfio cdev (tests/vm/kernel.sh,
+#           built once per machine), whose initramfs also holds Debian's unmodified QEMU 10
+#           from bookworm-backports, run inside as the VMM
+# t-*.sh run under busybox as PID 1, s-*.sh under systemd as PID 1, each on both kernels; a
+# test with "cdev" in its name needs the cdev mode and runs on the cdev kernel only.
 #
-#   tests/vm/run.sh [TEST...]   run every t-*.sh, or the named ones
-#   tests/vm/run.sh --demo      run demo.sh and show its output
-#   tests/vm/run.sh --bench     run bench.sh (make bench) and print its figures, also kept in
-#                               $BUILD/rig/bench.txt
+#   tests/vm/run.sh [--kernel K] [TEST...]   run every test, or the named ones, on both
+#                                            kernels or on kernel K only
+#   tests/vm/run.sh --demo      run demo.sh (on the cdev kernel) and show its output
+#   tests/vm/run.sh --bench     run bench.sh (make bench; Debian's kernel) and print its
+#                               figures, also kept in $BUILD/rig/bench.txt
 #
-# Environment: BUILD (default build), VFIOD_RIG_CACHE (kernel package cache, default
-# $BUILD/rig-cache), VFIOD_RIG_TIMEOUT (seconds for the whole boot, default 600).
+# Environment: BUILD (default build), VFIOD_RIG_CACHE (kernel package and QEMU 10 cache,
+# default $BUILD/rig-cache), VFIOD_KERNEL_CACHE (the built kernel's, see kernel.sh),
+# VFIOD_RIG_TIMEOUT (seconds for each boot, default 600).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -23,13 +31,19 @@ MODULES="irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio-pci-core vfio-pci 
 
 mode=test
 tests=()
-for arg in "$@"; do
-	case "$arg" in
+kernels="debian cdev"
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--demo) mode=demo ;;
 	--bench) mode=bench ;;
-	-*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
-	*) tests+=("$arg") ;;
+	--kernel)
+		case "${2:-}" in debian | cdev) kernels=$2 ;; *) echo "run.sh: --kernel debian|cdev" >&2; exit 2 ;; esac
+		shift
+		;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) tests+=("$1") ;;
 	esac
+	shift
 done
 
 log() { echo "rig: $*" >&2; }
@@ -60,6 +74,25 @@ fetch_kernel() {
 	fi
 	KVER=$(ls "$CACHE/kernel/lib/modules" | head -n 1)
 	VMLINUZ=$CACHE/kernel/boot/vmlinuz-$KVER
+}
+
+# The cdev kernel (built once, cached outside the build tree) and Debian's QEMU 10 from
+# bookworm-backports, downloaded and unpacked here: the rig runs it, it is not installed.
+QEMU_PACKAGES="qemu-system-x86/bookworm-backports qemu-system-data/bookworm-backports seabios/bookworm-backports"
+fetch_cdev() {
+	CDEV_KERNEL=$(tests/vm/kernel.sh)
+	QEMU10=$CACHE/qemu10/root
+	if [ ! -x "$QEMU10/usr/bin/qemu-system-x86_64" ]; then
+		rm -rf "$CACHE/qemu10"
+		mkdir -p "$CACHE/qemu10/debs"
+		chmod 0777 "$CACHE/qemu10/debs"
+		log "downloading Debian's QEMU 10 from bookworm-backports"
+		# shellcheck disable=SC2086
+		(cd "$CACHE/qemu10/debs" && apt-get download -q $QEMU_PACKAGES >&2)
+		local deb
+		for deb in "$CACHE"/qemu10/debs/*.deb; do dpkg-deb -x "$deb" "$CACHE/qemu10/root.new"; done
+		mv "$CACHE/qemu10/root.new" "$QEMU10"
+	fi
 }
 
 # Copies a file into the initramfs root at the same path.
@@ -93,9 +126,9 @@ add_module() {
 	done
 	MODULE_ORDER="$MODULE_ORDER $name"
 	case "$path" in
-	*.xz) xz -dc "$path" >"$ROOT/modules/$name.ko" ;;
-	*.zst) zstd -qdc "$path" >"$ROOT/modules/$name.ko" ;;
-	*) cp "$path" "$ROOT/modules/$name.ko" ;;
+	*.xz) xz -dc "$path" >"$ROOT/modules/$KVER/$name.ko" ;;
+	*.zst) zstd -qdc "$path" >"$ROOT/modules/$KVER/$name.ko" ;;
+	*) cp "$path" "$ROOT/modules/$KVER/$name.ko" ;;
 	esac
 }
 
@@ -154,11 +187,12 @@ copy_systemd() {
 build_initramfs() {
 	ROOT=$RIG/root
 	rm -rf "$ROOT"
-	mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,run,tmp,modules,tests,usr/bin}
+	mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,run,tmp,modules/$KVER,tests,usr/bin}
 	cp /bin/busybox "$ROOT/bin/busybox"
+	# Debian's kernel's modules, under its release: the cdev kernel has everything built in.
 	MODULE_ORDER=""
 	for m in $MODULES; do add_module "$m"; done
-	echo "$MODULE_ORDER" >"$ROOT/modules/order"
+	echo "$MODULE_ORDER" >"$ROOT/modules/$KVER/order"
 
 	local p
 	for p in "$BUILD/vfiod" "$BUILD/vfioctl" "$BUILD/vfiod-example-vmm" "$BUILD"/vm/*; do
@@ -194,12 +228,42 @@ build_initramfs() {
 	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/initramfs.gz"
 }
 
-# boot MODE [TESTS...]: one boot of the rig; MODE is test (t-*.sh under busybox init),
-# systemd (s-*.sh under systemd as PID 1) or demo.
+# What the cdev kernel's boots add to the initramfs, as a second archive after the first (the
+# kernel unpacks both): QEMU 10 with its libraries and firmware, and for the guest QEMU boots,
+# the same kernel with an initramfs of its own (tests/vm/nested-init).
+build_cdev_initramfs() {
+	ROOT=$RIG/root-cdev
+	rm -rf "$ROOT"
+	mkdir -p "$ROOT/usr/share/qemu" "$ROOT/usr/share/seabios" "$ROOT/nested"
+	copy_program "$QEMU10/usr/bin/qemu-system-x86_64" /usr/bin/qemu-system-x86_64
+	local f
+	for f in kvmvapic.bin linuxboot.bin linuxboot_dma.bin multiboot_dma.bin pvh.bin; do
+		cp "$QEMU10/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"
+	done
+	cp "$QEMU10/usr/share/seabios/bios-256k.bin" "$ROOT/usr/share/seabios/"
+	cp "$CDEV_KERNEL" "$ROOT/nested/bzImage"
+	local nested=$RIG/root-nested
+	rm -rf "$nested"
+	mkdir -p "$nested"/{bin,proc,sys,dev}
+	cp /bin/busybox "$nested/bin/busybox"
+	cp tests/vm/nested-init "$nested/init"
+	chmod 0755 "$nested/init"
+	(cd "$nested" && find . | cpio -o -H newc --quiet | gzip -1) >"$ROOT/nested/initramfs.gz"
+	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/cdev-extra.gz"
+	cat "$RIG/initramfs.gz" "$RIG/cdev-extra.gz" >"$RIG/initramfs-cdev.gz"
+}
+
+# boot KERNEL MODE [TESTS...]: one boot of the rig; KERNEL is debian or cdev, MODE test (t-*.sh
+# under busybox init), systemd (s-*.sh under systemd as PID 1), demo or bench.
 boot() {
-	local boot_mode=$1
-	shift
+	local kernel=$1 boot_mode=$2 vmlinuz=$VMLINUZ initrd=$RIG/initramfs.gz
+	shift 2
+	if [ "$kernel" = cdev ]; then
+		vmlinuz=$CDEV_KERNEL
+		initrd=$RIG/initramfs-cdev.gz
+	fi
 	local append="console=ttyS0 intel_iommu=on panic=-1 oops=panic quiet vfiod.mode=$boot_mode"
+	append="$append vfiod.kernel=$kernel"
 	[ $# -gt 0 ] && append="$append vfiod.tests=$(IFS=,; echo "$*")"
 	# intel-iommu comes first: QEMU wants the IOMMU before the devices it translates for.
 	# 00:02.0 an e1000e alone in its IOMMU group; behind a root port, a PCIe-to-PCI bridge
@@ -213,7 +277,7 @@ boot() {
 		-device pcie-pci-bridge,id=br0,bus=rp0 \
 		-device e1000,bus=br0,addr=01.0 \
 		-device e1000,bus=br0,addr=02.0 \
-		-kernel "$VMLINUZ" -initrd "$RIG/initramfs.gz" -append "$append" \
+		-kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
 		</dev/null 2>&1 | tr -d '\r' | tee -a "$RIG/console.log"
 	return "${PIPESTATUS[0]}"
 }
@@ -235,26 +299,39 @@ verdict() {
 	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
 
-# Which boots the tests named on the command line need.
-t_tests=()
-s_tests=()
-for t in "${tests[@]}"; do
-	case "$t" in s-*) s_tests+=("$t") ;; *) t_tests+=("$t") ;; esac
-done
+# The tests of each boot, by name: t-*.sh or s-*.sh, those named on the command line if any,
+# those with "cdev" in their name on the cdev kernel only.
+tests_for() {
+	local kernel=$1 prefix=$2 t
+	local all=()
+	if [ ${#tests[@]} -gt 0 ]; then
+		all=("${tests[@]}")
+	else
+		for t in tests/vm/"$prefix"-*.sh; do all+=("$(basename "$t" .sh)"); done
+	fi
+	for t in "${all[@]}"; do
+		case "$t" in "$prefix"-*) ;; *) continue ;; esac
+		case "$kernel:$t" in debian:*cdev*) continue ;; esac
+		echo "$t"
+	done
+}
 
 fetch_kernel
+case " $kernels $mode " in *" cdev "* | *" demo "*) fetch_cdev ;; esac
 mkdir -p "$RIG"
 build_initramfs
+[ -z "${CDEV_KERNEL:-}" ] || build_cdev_initramfs
 : >"$RIG/console.log"
-log "booting $KVER ($mode)"
 if [ "$mode" = demo ]; then
-	boot demo || true
+	log "booting the cdev kernel (demo)"
+	boot cdev demo || true
 	grep -q '^DEMO-OK' "$RIG/console.log" || { log "the demo failed (see $RIG/console.log)"; exit 1; }
 	exit 0
 fi
 if [ "$mode" = bench ]; then
+	log "booting $KVER (bench)"
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-	boot bench || true
+	boot debian bench || true
 	grep -q '^BENCH-OK' "$RIG/console.log" || { log "the benchmark failed (see $RIG/console.log)"; exit 1; }
 	{
 		echo "host: $(nproc) CPUs, load average $load_before before the boot, $(cut -d' ' -f1-3 /proc/loadavg) after"
@@ -266,17 +343,18 @@ if [ "$mode" = bench ]; then
 	exit 0
 fi
 BOOTS=0
-status=0
-if [ ${#tests[@]} -eq 0 ] || [ ${#t_tests[@]} -gt 0 ]; then
-	BOOTS=$((BOOTS + 1))
-	boot test "${t_tests[@]}" || status=$?
-	[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
-fi
-if [ ${#tests[@]} -eq 0 ] || [ ${#s_tests[@]} -gt 0 ]; then
-	log "booting $KVER with systemd as PID 1"
-	BOOTS=$((BOOTS + 1))
-	status=0
-	boot systemd "${s_tests[@]}" || status=$?
-	[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
-fi
+for kernel in $kernels; do
+	for kind in t s; do
+		mapfile -t boot_tests < <(tests_for "$kernel" "$kind")
+		[ ${#boot_tests[@]} -gt 0 ] || continue
+		boot_mode=test
+		[ "$kind" = s ] && boot_mode=systemd
+		log "booting the $kernel kernel ($boot_mode): ${boot_tests[*]}"
+		BOOTS=$((BOOTS + 1))
+		status=0
+		boot "$kernel" "$boot_mode" "${boot_tests[@]}" || status=$?
+		[ "$status" -eq 124 ] && log "time-out after $TIMEOUT s"
+	done
+done
+[ "$BOOTS" -gt 0 ] || { log "no test to run"; exit 1; }
 verdict
