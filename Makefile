@@ -112,9 +112,9 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRCS)) Makefile
 # The client library carries the protocol objects so that VMMs link one library.
 $(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS)) Makefile
 	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
-$(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
+$(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS)) client/libvfiod.sym
 	$(CC) -shared -Wl,-soname,libvfiod.so.0 -Wl,--version-script=client/libvfiod.sym \
-		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+		$(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(DEP_LIBS)
 # Files that embed install paths are remade when the paths change.
 PATHS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(SBINDIR)
 $(BUILD)/paths.stamp: FORCE
@@ -280,7 +280,7 @@ demo: all $(VM_PROGRAMS)
 # ---- install ----
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/libvfiod $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(VFIOD) $(DESTDIR)$(SBINDIR)/vfiod
@@ -290,6 +290,7 @@ install: all units
 	install -m 0755 $(LIBVFIOD_SO) $(DESTDIR)$(LIBDIR)/libvfiod.so.0
 	ln -sf libvfiod.so.0 $(DESTDIR)$(LIBDIR)/libvfiod.so
 	install -m 0644 client/libvfiod.h $(DESTDIR)$(INCLUDEDIR)/libvfiod.h
+	install -m 0644 uapi/vfio-cdev.h $(DESTDIR)$(INCLUDEDIR)/libvfiod/vfio-cdev.h
 	install -m 0644 $(BUILD)/libvfiod.pc $(DESTDIR)$(PKGCONFIGDIR)/libvfiod.pc
 	install -m 0644 $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/
