@@ -64,8 +64,10 @@ DAEMON_SRCS := daemon/log.c \
 	daemon/kernel/vfio.c daemon/kernel/sysfs.c daemon/kernel/process.c daemon/kernel/caps.c \
 	daemon/policy/policy.c daemon/policy/audit.c
 CLIENT_LIB_SRCS := client/libvfiod.c
+# vfioctl's own modules; the pure ones are unit-tested too.
+VFIOCTL_SRCS := client/vfioctl.c client/launch.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
-	test-sysfs test-dispatch test-persist test-policy test-limits test-manager
+	test-sysfs test-dispatch test-persist test-policy test-limits test-manager test-launch
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -112,9 +114,9 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRCS)) Makefile
 # The client library carries the protocol objects so that VMMs link one library.
 $(LIBVFIOD_A): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS)) Makefile
 	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
-$(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS))
+$(LIBVFIOD_SO): $(call obj,$(CLIENT_LIB_SRCS) $(PROTOCOL_SRCS)) client/libvfiod.sym
 	$(CC) -shared -Wl,-soname,libvfiod.so.0 -Wl,--version-script=client/libvfiod.sym \
-		$(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+		$(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(DEP_LIBS)
 # Files that embed install paths are remade when the paths change.
 PATHS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(SBINDIR)
 $(BUILD)/paths.stamp: FORCE
@@ -129,7 +131,7 @@ $(VFIOD): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 # vfioctl links no daemon code: check-policy runs the daemon's own parser, `vfiod
 # --check-policy`, found at its install path (or $$VFIOD_BINARY, or on PATH).
-$(VFIOCTL): $(call obj,client/vfioctl.c) $(LIBVFIOD_A)
+$(VFIOCTL): $(call obj,$(VFIOCTL_SRCS)) $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 $(BUILD)/client/vfioctl.o: ALL_CFLAGS += -DVFIOD_BINARY_PATH='"$(SBINDIR)/vfiod"'
 $(BUILD)/client/vfioctl.o: $(BUILD)/paths.stamp
@@ -147,6 +149,8 @@ PERSIST_TEST_WRAPPED := malloc calloc realloc reallocarray strdup json_object_ne
 	json_object_new_boolean json_object_object_add json_object_array_add \
 	json_object_to_json_string_length
 $(BUILD)/tests/test-persist: ALL_LDFLAGS += $(PERSIST_TEST_WRAPPED:%=-Wl,--wrap=%)
+# test-launch runs vfioctl exec's placeholder expansion.
+$(BUILD)/tests/test-launch: $(BUILD)/client/launch.o
 
 # Programs that run inside the real-kernel rig.
 $(BUILD)/vm/%: $(BUILD)/tests/vm/%.o $(LIBVFIOD_A)
@@ -187,10 +191,12 @@ deps:
 	tests/deps.sh
 
 # The benchmarks are built with the unit tests so that they keep compiling; `make bench` runs them.
-# The command-line tools' offline parts (check-policy) run from the build tree.
+# The command-line tools' offline parts (check-policy, and exec against a stand-in daemon) run
+# from the build tree.
 check-unit: $(UNIT_BINS) $(BENCH) $(BENCH_RIG) $(VFIOD) $(VFIOCTL)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; VFIOD_SRCDIR=$(CURDIR) $$t; done
 	@echo "== tests/cli/check-policy.sh"; SBINDIR=$(SBINDIR) tests/cli/check-policy.sh $(BUILD)
+	@echo "== tests/cli/exec.sh"; tests/cli/exec.sh $(BUILD)
 	@echo "== tests/structure/boundaries.sh"; tests/structure/boundaries.sh
 
 check-asan:
@@ -280,7 +286,7 @@ demo: all $(VM_PROGRAMS)
 # ---- install ----
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/libvfiod $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(VFIOD) $(DESTDIR)$(SBINDIR)/vfiod
@@ -290,6 +296,7 @@ install: all units
 	install -m 0755 $(LIBVFIOD_SO) $(DESTDIR)$(LIBDIR)/libvfiod.so.0
 	ln -sf libvfiod.so.0 $(DESTDIR)$(LIBDIR)/libvfiod.so
 	install -m 0644 client/libvfiod.h $(DESTDIR)$(INCLUDEDIR)/libvfiod.h
+	install -m 0644 uapi/vfio-cdev.h $(DESTDIR)$(INCLUDEDIR)/libvfiod/vfio-cdev.h
 	install -m 0644 $(BUILD)/libvfiod.pc $(DESTDIR)$(PKGCONFIGDIR)/libvfiod.pc
 	install -m 0644 $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/
@@ -305,7 +312,7 @@ clean:
 # (the unit tests' and the rig programs' objects are reached through pattern rules only, as are
 # the generated headers).
 ALL_OBJS := $(call obj,$(PROTOCOL_SRCS) $(DAEMON_SRCS) $(CLIENT_LIB_SRCS) daemon/main.c \
-	client/vfioctl.c examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c tests/fakes/fake-vfio.c bench/bench-daemon.c \
+	$(VFIOCTL_SRCS) examples/vmm.c tests/unit/util.c tests/fakes/fake-sysfs.c tests/fakes/fake-vfio.c bench/bench-daemon.c \
 	$(FUZZ_NAMES:%=tests/fuzz/fuzz-%.c) tests/fuzz/fuzz-util.c $(UNIT_TESTS:%=tests/unit/%.c) $(VM_PROGRAMS:$(BUILD)/vm/%=tests/vm/%.c))
 .SECONDARY: $(ALL_OBJS) $(GENERATED)
 -include $(wildcard $(ALL_OBJS:.o=.d))

@@ -18,6 +18,7 @@
 #include "message.h"
 #include "protocol.h"
 #include "reply.h"
+#include "vfio-cdev.h" /* the iommufd and cdev ioctls, KVM_DEV_VFIO_FILE*, that Linux 6.1 lacks */
 #include "wire.h"
 
 _Static_assert(VFIOD_MAX_FDS == PROTOCOL_MAX_FDS, "fd limits of library and protocol differ");
@@ -241,13 +242,6 @@ const char *vfiod_error_text(const vfiod_client *c) {
 
 /* ---- The attach sequence ---- */
 
-/* Debian 12's 6.1 headers name these KVM_DEV_VFIO_GROUP*; the values are the same. */
-#ifndef KVM_DEV_VFIO_FILE
-#define KVM_DEV_VFIO_FILE     KVM_DEV_VFIO_GROUP
-#define KVM_DEV_VFIO_FILE_ADD KVM_DEV_VFIO_GROUP_ADD
-#define KVM_DEV_VFIO_FILE_DEL KVM_DEV_VFIO_GROUP_DEL
-#endif
-
 /* ---- Replies, decoded as protocol/io.vfiod.varlink declares them (IDL_PARAMS, idl.h): the
  * names, types and optionality of their fields come from the file; each field has a line below
  * with the member it is decoded into and its bounds. ---- */
@@ -269,6 +263,15 @@ typedef struct OpenDeviceReply {
 #define OPEN_DEVICE_deviceFd OpenDeviceReply, device_fd, FD_INDEX
 static const ParamSpec open_device_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_OpenDevice, OPEN_DEVICE) };
 
+typedef struct AttachDeviceReply {
+	json_object *attachment;
+	int64_t device_fd, iommufd; /* iommufd optional: -1 when null */
+} AttachDeviceReply;
+#define ATTACH_DEVICE_attachment AttachDeviceReply, attachment
+#define ATTACH_DEVICE_deviceFd   AttachDeviceReply, device_fd, FD_INDEX
+#define ATTACH_DEVICE_iommuFd    AttachDeviceReply, iommufd, FD_INDEX
+static const ParamSpec attach_device_reply[] = { IDL_PARAMS(IDL_OUT_io_vfiod_AttachDevice, ATTACH_DEVICE) };
+
 /* Takes the fd a reply names by index out of fds (so it is not closed with the rest). */
 static int reply_take_fd(int64_t index, int *fds, size_t n_fds, int *ret) {
 	if (index < 0 || (size_t) index >= n_fds || fds[index] < 0)
@@ -277,14 +280,25 @@ static int reply_take_fd(int64_t index, int *fds, size_t n_fds, int *ret) {
 	return 0;
 }
 
-static int attachment_from_reply(json_object *attachment, vfiod_attachment *a) {
-	ReplyAttachment reply = {};
-	int r = reply_decode_attachment(attachment, &reply, NULL);
+_Static_assert(sizeof(((vfiod_attachment *) NULL)->address) ==
+                       sizeof(((vfiod_device_attachment *) NULL)->address),
+               "the attachment structs' addresses differ");
+
+/* Decodes a reply's Attachment; its address fits either attachment struct's. */
+static int attachment_decode(json_object *attachment, ReplyAttachment *ret) {
+	int r = reply_decode_attachment(attachment, ret, NULL);
 
 	if (r < 0)
 		return r;
-	if (strlen(reply.address) >= sizeof(a->address))
-		return -EBADMSG;
+	return strlen(ret->address) < sizeof(((vfiod_attachment *) NULL)->address) ? 0 : -EBADMSG;
+}
+
+static int attachment_from_reply(json_object *attachment, vfiod_attachment *a) {
+	ReplyAttachment reply = {};
+	int r = attachment_decode(attachment, &reply);
+
+	if (r < 0)
+		return r;
 	a->id = reply.id;
 	a->group = (int) reply.group;
 	a->vm = reply.vm;
@@ -331,12 +345,13 @@ static int client_attach_call(vfiod_client *c, const char *address, int vm_fd, v
 	return 0;
 }
 
-/* Step two, in this process: the VM's KVM VFIO device, and the group added to it. */
-static int client_kvm_add_group(vfiod_client *c, int vm_fd, int *kvm_device_fd, int group_fd) {
+/* The KVM step, in this process: the VM's KVM VFIO device (created when *kvm_device_fd is
+ * negative), and fd, a group (legacy) or a device cdev (cdev mode), added to it. */
+static int client_kvm_add_file(vfiod_client *c, int vm_fd, int *kvm_device_fd, int fd) {
 	struct kvm_device_attr attr = {
 		.group = KVM_DEV_VFIO_FILE,
 		.attr = KVM_DEV_VFIO_FILE_ADD,
-		.addr = (uint64_t) (uintptr_t) &group_fd,
+		.addr = (uint64_t) (uintptr_t) &fd,
 	};
 
 	if (*kvm_device_fd < 0) {
@@ -348,6 +363,19 @@ static int client_kvm_add_group(vfiod_client *c, int vm_fd, int *kvm_device_fd, 
 	/* EEXIST: the group is in the KVM VFIO device already (another device of it). */
 	if (ioctl(*kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr) < 0 && errno != EEXIST)
 		return client_fail(c, negative_errno(), "KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_ADD");
+	return 0;
+}
+
+/* Takes fd, a group or a device cdev, out of the VM's KVM VFIO device. */
+static int client_kvm_del_file(vfiod_client *c, int kvm_device_fd, int fd) {
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_DEL,
+		.addr = (uint64_t) (uintptr_t) &fd,
+	};
+
+	if (ioctl(kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr) < 0)
+		return client_fail(c, negative_errno(), "KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_DEL");
 	return 0;
 }
 
@@ -390,6 +418,18 @@ static int client_detach_call(vfiod_client *c, long long id) {
 	return vfiod_call(c, VFIOD_METHOD_DETACH, parameters, NULL, 0, NULL, NULL, NULL);
 }
 
+/* Undoes the daemon's half of a failed attach sequence, keeping the first error for the caller. */
+static void client_undo_attach(vfiod_client *c, long long id) {
+	char saved[sizeof(c->error_text)];
+	char *saved_name = TAKE_PTR(c->error_name);
+
+	memcpy(saved, c->error_text, sizeof(saved));
+	(void) client_detach_call(c, id);
+	free(c->error_name);
+	c->error_name = saved_name;
+	memcpy(c->error_text, saved, sizeof(saved));
+}
+
 int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_device_fd,
                  vfiod_attachment *ret) {
 	vfiod_attachment a = { .group_fd = -EBADF, .container_fd = -EBADF, .device_fd = -EBADF };
@@ -400,18 +440,11 @@ int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_devic
 	r = client_attach_call(c, address, vm_fd, &a);
 	if (r < 0)
 		return r;
-	r = client_kvm_add_group(c, vm_fd, kvm_device_fd, a.group_fd);
+	r = client_kvm_add_file(c, vm_fd, kvm_device_fd, a.group_fd);
 	if (r >= 0)
 		r = client_open_device(c, &a);
 	if (r < 0) {
-		/* Undo the daemon's half, keeping the first error for the caller. */
-		char saved[sizeof(c->error_text)];
-		char *saved_name = TAKE_PTR(c->error_name);
-		memcpy(saved, c->error_text, sizeof(saved));
-		(void) client_detach_call(c, a.id);
-		free(c->error_name);
-		c->error_name = saved_name;
-		memcpy(c->error_text, saved, sizeof(saved));
+		client_undo_attach(c, a.id);
 		attachment_close(&a);
 		return r;
 	}
@@ -419,26 +452,175 @@ int vfiod_attach(vfiod_client *c, const char *address, int vm_fd, int *kvm_devic
 	return 0;
 }
 
+/* Detach for an attachment whose fds are closed or about to be: the call's result, or the
+ * earlier failure r (the call made all the same). */
+static int client_detach_after(vfiod_client *c, long long id, int r) {
+	if (r >= 0)
+		return client_detach_call(c, id);
+	(void) client_detach_call(c, id);
+	return r;
+}
+
 int vfiod_detach(vfiod_client *c, vfiod_attachment *a, int kvm_device_fd) {
 	int r = 0;
 
 	if (!c || !a)
 		return -EINVAL;
-	if (kvm_device_fd >= 0 && a->group_fd >= 0) {
-		struct kvm_device_attr attr = {
-			.group = KVM_DEV_VFIO_FILE,
-			.attr = KVM_DEV_VFIO_FILE_DEL,
-			.addr = (uint64_t) (uintptr_t) &a->group_fd,
-		};
-		if (ioctl(kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr) < 0)
-			r = client_fail(c, negative_errno(), "KVM_SET_DEVICE_ATTR KVM_DEV_VFIO_FILE_DEL");
-	}
+	if (kvm_device_fd >= 0 && a->group_fd >= 0)
+		r = client_kvm_del_file(c, kvm_device_fd, a->group_fd);
 	/* The device fd goes first: it holds the group, which the daemon then releases. */
 	a->device_fd = safe_close(a->device_fd);
-	if (r >= 0)
-		r = client_detach_call(c, a->id);
-	else
-		(void) client_detach_call(c, a->id);
+	r = client_detach_after(c, a->id, r);
 	attachment_close(a);
 	return r;
+}
+
+/* ---- The cdev mode ---- */
+
+void vfiod_vm_close(vfiod_vm *vm) {
+	if (!vm)
+		return;
+	vm->kvm_device_fd = safe_close(vm->kvm_device_fd);
+	vm->iommufd = safe_close(vm->iommufd);
+}
+
+/* {"address": address}, with "iommuFd": 0 when an iommufd travels with the call. */
+static json_object *attach_device_parameters(const char *address, bool with_iommufd) {
+	json_object *p = json_object_new_object();
+
+	if (!p || json_object_object_add(p, "address", json_object_new_string(address)) < 0 ||
+	    (with_iommufd && json_object_object_add(p, "iommuFd", json_object_new_int(0)) < 0)) {
+		json_object_put(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Fills a's identity and mode from the reply's Attachment. */
+static int device_attachment_from_reply(json_object *attachment, vfiod_device_attachment *a) {
+	ReplyAttachment reply = { .mode = "group" };
+	int r = attachment_decode(attachment, &reply);
+
+	if (r < 0)
+		return r;
+	if (strlen(reply.mode) >= sizeof(a->mode))
+		return -EBADMSG;
+	a->id = reply.id;
+	a->group = (int) reply.group;
+	a->vm = reply.vm;
+	strcpy(a->address, reply.address);
+	strcpy(a->mode, reply.mode);
+	return 0;
+}
+
+/* Takes the reply's fds: the device's, and a new iommufd exactly when none was passed. */
+static int attach_device_take_fds(const AttachDeviceReply *decoded, int *fds, size_t n_fds, bool passed,
+                                  vfiod_device_attachment *a, int *ret_new_iommufd) {
+	int r = reply_take_fd(decoded->device_fd, fds, n_fds, &a->device_fd);
+
+	if (r < 0)
+		return r;
+	if (passed)
+		return decoded->iommufd < 0 ? 0 : -EBADMSG;
+	return reply_take_fd(decoded->iommufd, fds, n_fds, ret_new_iommufd);
+}
+
+/* Step one: AttachDevice, passing vm's iommufd when it has one; fills a (identity, mode and
+ * device fd) and, for the VM's first device, *ret_new_iommufd. */
+static int client_attach_device_call(vfiod_client *c, const char *address, const vfiod_vm *vm,
+                                     vfiod_device_attachment *a, int *ret_new_iommufd) {
+	_cleanup_json_ json_object *reply = NULL;
+	bool passed = vm->iommufd >= 0;
+	json_object *parameters = attach_device_parameters(address, passed);
+	AttachDeviceReply decoded = { .iommufd = -1 };
+	int fds[PROTOCOL_MAX_FDS];
+	size_t n_fds = 0;
+	int r;
+
+	if (!parameters)
+		return client_fail(c, -ENOMEM, "building the call");
+	r = vfiod_call(c, VFIOD_METHOD_ATTACH_DEVICE, parameters, &vm->iommufd, passed ? 1 : 0, &reply, fds,
+	               &n_fds);
+	if (r < 0)
+		return r;
+	r = reply_decode(reply, attach_device_reply, ELEMENTSOF(attach_device_reply), &decoded, NULL);
+	if (r >= 0)
+		r = device_attachment_from_reply(decoded.attachment, a);
+	if (r >= 0)
+		r = attach_device_take_fds(&decoded, fds, n_fds, passed, a, ret_new_iommufd);
+	close_many(fds, n_fds);
+	if (r < 0) {
+		a->device_fd = safe_close(a->device_fd);
+		*ret_new_iommufd = safe_close(*ret_new_iommufd);
+		/* The daemon made an attachment whose reply is unusable: end it. */
+		if (a->id >= 0)
+			client_undo_attach(c, a->id);
+		return client_fail(c, r, "reading the AttachDevice reply");
+	}
+	return 0;
+}
+
+/* Step three: the device bound to the VM's iommufd; its devid into a. */
+static int client_bind_iommufd(vfiod_client *c, vfiod_device_attachment *a) {
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = a->iommufd };
+
+	if (ioctl(a->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		return client_fail(c, negative_errno(), "VFIO_DEVICE_BIND_IOMMUFD");
+	a->devid = bind.out_devid;
+	return 0;
+}
+
+/* Steps two and three; on failure the device is out of the KVM VFIO device again. */
+static int client_attach_device_local(vfiod_client *c, vfiod_vm *vm, unsigned flags,
+                                      vfiod_device_attachment *a) {
+	int r;
+
+	if (vm->vm_fd >= 0) {
+		r = client_kvm_add_file(c, vm->vm_fd, &vm->kvm_device_fd, a->device_fd);
+		if (r < 0)
+			return r;
+	}
+	if (flags & VFIOD_ATTACH_DEVICE_NO_BIND)
+		return 0;
+	r = client_bind_iommufd(c, a);
+	if (r < 0 && vm->vm_fd >= 0)
+		(void) client_kvm_del_file(c, vm->kvm_device_fd, a->device_fd);
+	return r;
+}
+
+int vfiod_attach_device(vfiod_client *c, const char *address, vfiod_vm *vm, unsigned flags,
+                        vfiod_device_attachment *ret) {
+	vfiod_device_attachment a = { .id = -1, .device_fd = -EBADF, .iommufd = -EBADF, .devid = -1 };
+	_cleanup_close_ int new_iommufd = -EBADF;
+	int r;
+
+	if (!c || !address || !vm || (flags & ~VFIOD_ATTACH_DEVICE_NO_BIND) || !ret)
+		return -EINVAL;
+	r = client_attach_device_call(c, address, vm, &a, &new_iommufd);
+	if (r < 0)
+		return r;
+	a.iommufd = new_iommufd >= 0 ? new_iommufd : vm->iommufd;
+	r = client_attach_device_local(c, vm, flags, &a);
+	if (r < 0) {
+		/* The device fd first: the daemon's VM, and so a new iommufd, ends with the detach. */
+		a.device_fd = safe_close(a.device_fd);
+		client_undo_attach(c, a.id);
+		return r;
+	}
+	if (new_iommufd >= 0)
+		vm->iommufd = TAKE_FD(new_iommufd);
+	*ret = a;
+	return 0;
+}
+
+int vfiod_detach_device(vfiod_client *c, vfiod_device_attachment *a, vfiod_vm *vm) {
+	int r = 0;
+
+	if (!c || !a || !vm)
+		return -EINVAL;
+	if (vm->kvm_device_fd >= 0 && a->device_fd >= 0)
+		r = client_kvm_del_file(c, vm->kvm_device_fd, a->device_fd);
+	a->device_fd = safe_close(a->device_fd);
+	a->iommufd = -EBADF;
+	return client_detach_after(c, a->id, r);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "idl.h"
+#include "launch.h"
 #include "libvfiod.h"
 #include "macro.h"
 #include "message.h"
@@ -47,6 +48,9 @@ static void usage(FILE *f) {
 	           "  unbind ADDRESS\n"
 	           "              give an assignable device back to its host driver (admins)\n"
 	           "  monitor     print attach, detach, bind and unbind events as they happen\n"
+	           "  exec [--device ADDRESS]... -- VMM [ARGUMENTS]...\n"
+	           "              attach each device in the cdev mode and run VMM in this process\n"
+	           "              with their fds, named in ARGUMENTS by {iommufd} and {ADDRESS}\n"
 	           "  check-policy FILE\n"
 	           "              validate a vfiod.conf(5) and its drop-ins, offline\n\n"
 	           "Options:\n"
@@ -201,19 +205,19 @@ static int command_devices(vfiod_client *client, const Options *o, int argc _unu
 }
 
 static int print_attachment(json_object *o) {
-	ReplyAttachment a = {};
+	ReplyAttachment a = { .mode = "group" };
 	const char *bad = NULL;
 
 	if (reply_decode_attachment(o, &a, &bad) < 0)
 		return not_as_declared("an Attachment", bad);
-	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %s\n", a.id,
-	       a.address, a.group, a.vm, a.pid, a.uid, a.since, a.device_open ? "yes" : "no");
+	printf("%5" PRId64 " %-13s %5" PRId64 " %4" PRId64 " %7" PRId64 " %6" PRId64 " %-20s %-11s %s\n",
+	       a.id, a.address, a.group, a.vm, a.pid, a.uid, a.since, a.device_open ? "yes" : "no", a.mode);
 	return 0;
 }
 
 static void print_attachment_header(void) {
-	printf("%5s %-13s %5s %4s %7s %6s %-20s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID", "SINCE",
-	       "DEVICE-OPEN");
+	printf("%5s %-13s %5s %4s %7s %6s %-20s %-11s %s\n", "ID", "ADDRESS", "GROUP", "VM", "PID", "UID",
+	       "SINCE", "DEVICE-OPEN", "MODE");
 }
 
 static int command_attachments(vfiod_client *client, const Options *o, int argc _unused_,
@@ -378,10 +382,11 @@ static int command_unbind(vfiod_client *client, const Options *o, int argc, char
 	                     argc, argv);
 }
 
-/* One line for an event: time, kind, attachment id (or "-") and address, reason. */
+/* One line for an event: time, kind, attachment id (or "-"), address and mode (or "-"),
+ * reason. */
 static int print_event_line(json_object *event) {
 	ReplyEvent e = { .reason = "" };
-	ReplyAttachment a = {};
+	ReplyAttachment a = { .mode = "group" };
 	ReplyDevice d = {};
 	char subject[64] = "-";
 	const char *bad = NULL;
@@ -394,7 +399,7 @@ static int print_event_line(json_object *event) {
 		(void) snprintf(subject, sizeof(subject), "%" PRId64 " %s", a.id, a.address);
 	else if (e.device)
 		(void) snprintf(subject, sizeof(subject), "- %s", d.address);
-	printf("%s %-7s %s %s\n", e.time, e.kind, subject, e.reason);
+	printf("%s %-7s %s %s %s\n", e.time, e.kind, subject, e.attachment ? a.mode : "-", e.reason);
 	return 0;
 }
 
@@ -425,6 +430,188 @@ static int command_monitor(vfiod_client *client, const Options *o, int argc _unu
 	if (r < 0 && !m.complained)
 		fprintf(stderr, "vfioctl: %s failed: %s\n", VFIOD_METHOD_MONITOR, vfiod_error_text(client));
 	return r;
+}
+
+/* Connects to the daemon, or says why not. */
+static int connect_daemon(const Options *o, vfiod_client **ret) {
+	int r = vfiod_connect(o->socket_path, ret);
+
+	if (r < 0)
+		fprintf(stderr, "vfioctl: cannot connect to %s: %s\n",
+		        o->socket_path ? o->socket_path : (getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH),
+		        strerror(-r));
+	return r;
+}
+
+/* ---- exec: a launcher for VMMs that take pre-opened iommufd and cdev fds ---- */
+
+typedef struct Exec {
+	Launch launch;
+	vfiod_vm vm;
+	vfiod_device_attachment attachments[LAUNCH_MAX_DEVICES];
+	char *const *vmm; /* the VMM's name and arguments as given, placeholders and all */
+	size_t n_vmm;
+	char **arguments; /* the same expanded: what the VMM runs with */
+} Exec;
+
+static void exec_done(Exec *e) {
+	launch_free_arguments(e->arguments);
+}
+
+/* exec's options (argv starts with "exec"): each --device into the launch, then the VMM. */
+static int exec_parse(int argc, char *argv[], Exec *e) {
+	static const struct option options[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{},
+	};
+	int c, r;
+
+	optind = 0; /* GNU getopt: start afresh, on exec's arguments */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+d:", options, NULL)) >= 0) {
+		if (c != 'd') {
+			fprintf(stderr, "vfioctl: exec: unknown option '%s'\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+		r = launch_add_device(&e->launch, optarg);
+		if (r < 0) {
+			fprintf(stderr, "vfioctl: exec: --device %s: %s\n", optarg,
+			        r == -EEXIST  ? "named twice"
+			        : r == -E2BIG ? "too many devices"
+			                      : "not a PCI address (0000:01:00.0 or 01:00.0)");
+			return r;
+		}
+	}
+	if (e->launch.n_devices == 0 || optind >= argc) {
+		fprintf(stderr, "vfioctl: exec needs at least one --device and a VMM: "
+		                "exec --device ADDRESS... -- VMM [ARGUMENTS]...\n");
+		return -EINVAL;
+	}
+	e->vmm = argv + optind;
+	e->n_vmm = (size_t) (argc - optind);
+	return 0;
+}
+
+/* The VMM's arguments with the launch's fds in place of their placeholders into e->arguments;
+ * says which placeholder is bad. */
+static int exec_expand(Exec *e) {
+	const char *bad = NULL;
+	size_t index = 0;
+	int r;
+
+	launch_free_arguments(TAKE_PTR(e->arguments));
+	r = launch_expand_all(&e->launch, e->vmm, e->n_vmm, &e->arguments, &index, &bad);
+	if (r == -EINVAL)
+		fprintf(stderr,
+		        "vfioctl: exec: argument '%s': '%s' is not {iommufd}, {ADDRESS} of a --device, "
+		        "{{ or }}\n",
+		        e->vmm[index], bad);
+	else if (r < 0)
+		fprintf(stderr, "vfioctl: exec: %s\n", strerror(-r));
+	return r;
+}
+
+/* Detaches the first n attachments, the last first, and closes the VM's iommufd. */
+static void exec_detach(vfiod_client *client, Exec *e, size_t n) {
+	while (n-- > 0)
+		if (vfiod_detach_device(client, &e->attachments[n], &e->vm) < 0)
+			fprintf(stderr, "vfioctl: detaching %s: %s\n", e->attachments[n].address,
+			        vfiod_error_text(client));
+	vfiod_vm_close(&e->vm);
+}
+
+/* Attaches the devices in order to one VM, without the KVM step and without binding (the VMM
+ * does both), and notes their fds in the launch. The first AttachDevice opens the VM's
+ * iommufd; the rest pass it. On failure the devices attached are detached again. */
+static int exec_attach(vfiod_client *client, Exec *e) {
+	Launch *l = &e->launch;
+
+	for (size_t i = 0; i < l->n_devices; i++) {
+		const char *address = PCI_ADDRESS_TEXT(l->devices[i].address);
+		int r = vfiod_attach_device(client, address, &e->vm, VFIOD_ATTACH_DEVICE_NO_BIND,
+		                            &e->attachments[i]);
+		if (r < 0) {
+			fprintf(stderr, "vfioctl: %s of %s failed: %s\n", VFIOD_METHOD_ATTACH_DEVICE,
+			        address, vfiod_error_text(client));
+			exec_detach(client, e, i);
+			return r;
+		}
+		l->devices[i].fd = e->attachments[i].device_fd;
+	}
+	l->iommufd = e->vm.iommufd;
+	return 0;
+}
+
+/* Lets fd survive execve(). */
+static int fd_inherit(int fd) {
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The iommufd and the device fds, and no other, survive execve(). */
+static int exec_inherit(const Launch *l) {
+	int r = fd_inherit(l->iommufd);
+
+	for (size_t i = 0; r >= 0 && i < l->n_devices; i++)
+		r = fd_inherit(l->devices[i].fd);
+	if (r < 0)
+		fprintf(stderr, "vfioctl: exec: clearing FD_CLOEXEC: %s\n", strerror(-r));
+	return r;
+}
+
+/* Attaches and expands the VMM's arguments with the fds. The connection is closed either way:
+ * the socket is the one other fd opened here. */
+static int exec_prepare(const Options *o, Exec *e) {
+	vfiod_client *client = NULL;
+	int r;
+
+	r = connect_daemon(o, &client);
+	if (r < 0)
+		return r;
+	r = exec_attach(client, e);
+	if (r < 0) {
+		vfiod_disconnect(client);
+		return r;
+	}
+	r = exec_expand(e);
+	if (r >= 0)
+		r = exec_inherit(&e->launch);
+	if (r < 0)
+		exec_detach(client, e, e->launch.n_devices);
+	vfiod_disconnect(client);
+	return r;
+}
+
+/* Runs the VMM in this process, so that the attachments (owned by this pid) and the memlock
+ * limit the daemon raised stay with it. Returns only on failure: env(1)'s exit statuses. */
+static int exec_vmm(const Exec *e) {
+	int error;
+
+	execvp(e->arguments[0], e->arguments);
+	error = errno;
+	fprintf(stderr, "vfioctl: exec: cannot run %s: %s\n", e->arguments[0], strerror(error));
+	return error == ENOENT ? 127 : 126;
+}
+
+/* vfioctl exec: returns an exit status when the VMM could not be started. Every placeholder is
+ * checked before anything is attached. */
+static int command_exec(const Options *o, int argc, char *argv[]) {
+	_cleanup_(exec_done) Exec e = { .launch = LAUNCH_INIT, .vm = VFIOD_VM_INIT(-1) };
+	int status;
+
+	if (exec_parse(argc, argv, &e) < 0 || exec_expand(&e) < 0)
+		return EXIT_FAILURE;
+	if (exec_prepare(o, &e) < 0)
+		return EXIT_FAILURE;
+	status = exec_vmm(&e);
+	/* Not run: the attachments end with this process, as with any VMM that exits. */
+	for (size_t i = 0; i < e.launch.n_devices; i++)
+		e.attachments[i].device_fd = safe_close(e.attachments[i].device_fd);
+	vfiod_vm_close(&e.vm);
+	return status;
 }
 
 static const struct {
@@ -486,17 +673,14 @@ int main(int argc, char *argv[]) {
 			func = commands[i].func;
 	if (strcmp(argv[optind], "check-policy") == 0)
 		return check_policy(argc - optind - 1, argv + optind + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	if (strcmp(argv[optind], "exec") == 0)
+		return command_exec(&o, argc - optind, argv + optind);
 	if (!func) {
 		fprintf(stderr, "vfioctl: unknown command '%s' (see vfioctl --help)\n", argv[optind]);
 		return EXIT_FAILURE;
 	}
-	r = vfiod_connect(o.socket_path, &client);
-	if (r < 0) {
-		fprintf(stderr, "vfioctl: cannot connect to %s: %s\n",
-		        o.socket_path ? o.socket_path : (getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH),
-		        strerror(-r));
+	if (connect_daemon(&o, &client) < 0)
 		return EXIT_FAILURE;
-	}
 	r = func(client, &o, argc - optind - 1, argv + optind + 1);
 	vfiod_disconnect(client);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -10,6 +10,15 @@
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 
+/* Headers new enough to declare the iommufd ABI do so in linux/iommufd.h: included here first,
+ * their declarations win over the guarded ones below in whichever order a program includes
+ * both (this file is installed with libvfiod for VMMs built on older headers). */
+#if defined(__has_include)
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
+#endif
+
 /* /dev/iommu */
 #ifndef IOMMUFD_TYPE
 #define IOMMUFD_TYPE ';'

@@ -13,18 +13,7 @@ BUILD=$(cd "${1:-build}" && pwd)
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 chmod 0755 "$DIR"
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-check_eq() {
-	checks=$((checks + 1))
-	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
+. "$(dirname "$0")/lib.sh"
 
 # The binaries, copied where any user may run them (a clone under /root is not such a place).
 mkdir "$DIR/bin" "$DIR/fake"
@@ -127,8 +116,4 @@ check_eq "libvfiod in vfioctl" vfiod_connect "$(echo "$symbols" | grep -x vfiod_
 check_eq "daemon functions in vfioctl" "" \
 	"$(echo "$symbols" | grep -E '^(policy|sysfs|manager|state|vfio|caps|persist|audit)_' | tr '\n' ' ')"
 
-if [ "$failures" -gt 0 ]; then
-	echo "check-policy.sh: $failures of $checks checks failed" >&2
-	exit 1
-fi
-echo "check-policy.sh: $checks checks passed"
+finish check-policy.sh

@@ -32,7 +32,8 @@ wait_for_line /tmp/hold.out HELD || fail "the holder did not attach"
 id=$(sed -n 's/^HELD //p' /tmp/hold.out)
 $VMM expect io.vfiod.DeviceBusy "$RIG_SOLO" >/tmp/busy.out || fail "second VM was not refused"
 grep -q "\"attachment\":$id" /tmp/busy.out || fail "DeviceBusy does not name attachment $id: $(cat /tmp/busy.out)"
-vfioctl attachments | grep -q "^ *$id $RIG_SOLO" || fail "vfioctl attachments does not list $id"
+vfioctl attachments | grep -q "^ *$id $RIG_SOLO .* yes *group$" ||
+	fail "vfioctl attachments does not list $id, device open, in the group mode: $(vfioctl attachments)"
 vfioctl devices | awk -v a="$RIG_SOLO" -v id="$id" '$1 == a && $6 == id { found = 1 } END { exit !found }' ||
 	fail "vfioctl devices does not show $RIG_SOLO held by $id"
 # OpenDevice belongs to the process that attached.

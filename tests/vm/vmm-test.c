@@ -25,7 +25,19 @@
  *   vmm-test foreign-vm ADDRESS1 ADDRESS2 attach ADDRESS1 to a new VM, then fork: the child
  *                                         (another memory map) holds the VM fd, gets EIO for
  *                                         KVM_CREATE_DEVICE on it, and PermissionDenied for
- *                                         Attach(ADDRESS2) with it; prints "FOREIGN-VM ok" */
+ *                                         Attach(ADDRESS2) with it; prints "FOREIGN-VM ok"
+ *
+ * The cdev mode (AttachDevice: the device's vfio cdev and the VM's iommufd), with --cdev
+ * after the command:
+ *   vmm-test attach --cdev ADDRESS...     one VM, every device: mode "cdev", one iommufd, bound
+ *                                         (a devid), config IDs, reset, regions and IRQs, one
+ *                                         IOAS with every device attached, DMA map, one KVM
+ *                                         VFIO device
+ *   vmm-test hold --cdev [-e ERROR] ADDRESS...   as hold
+ *   vmm-test cycle --cdev N ADDRESS       as cycle
+ *   vmm-test expect --cdev ERROR ADDRESS [FD]    AttachDevice fails with Varlink error ERROR;
+ *                                         FD is the kind of fd passed as iommuFd: none
+ *                                         (default: no iommuFd), vm, pipe, null, kvm-system */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +45,7 @@
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +60,7 @@
 #include "libvfiod.h"
 #include "protocol.h"
 #include "rig.h"
+#include "vfio-cdev.h"
 #include "wire.h"
 
 #define MAX_DEVICES 8
@@ -84,45 +98,99 @@ static void check_unprivileged(int argc, char *argv[]) {
 	}
 }
 
-/* The device fd is the device: its config space holds the IDs sysfs shows. */
-static void check_device(const vfiod_attachment *a) {
+/* The device fd (a group's device or a cdev) is the device: its config space holds the IDs
+ * sysfs shows. */
+static void check_device_fd(const char *address, int device_fd) {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_region_info config = { .argsz = sizeof(config), .index = VFIO_PCI_CONFIG_REGION_INDEX };
 	uint16_t ids[2] = {};
 
-	CHECK(ioctl(a->device_fd, VFIO_DEVICE_GET_INFO, &info) == 0);
+	CHECK(ioctl(device_fd, VFIO_DEVICE_GET_INFO, &info) == 0);
 	CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI);
 	CHECK(info.num_regions > VFIO_PCI_CONFIG_REGION_INDEX);
 	CHECK(info.num_irqs > 0);
-	CHECK(ioctl(a->device_fd, VFIO_DEVICE_GET_REGION_INFO, &config) == 0);
-	CHECK(pread(a->device_fd, ids, sizeof(ids), (off_t) config.offset) == sizeof(ids));
-	CHECK_EQ(ids[0], read_sysfs_id(a->address, "vendor"));
-	CHECK_EQ(ids[1], read_sysfs_id(a->address, "device"));
+	CHECK(ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &config) == 0);
+	CHECK(pread(device_fd, ids, sizeof(ids), (off_t) config.offset) == sizeof(ids));
+	CHECK_EQ(ids[0], read_sysfs_id(address, "vendor"));
+	CHECK_EQ(ids[1], read_sysfs_id(address, "device"));
 	if (info.flags & VFIO_DEVICE_FLAGS_RESET)
-		CHECK(ioctl(a->device_fd, VFIO_DEVICE_RESET) == 0);
-	printf("%s: vendor %04x device %04x, %u regions, %u irqs, reset %s\n", a->address, ids[0], ids[1],
+		CHECK(ioctl(device_fd, VFIO_DEVICE_RESET) == 0);
+	printf("%s: vendor %04x device %04x, %u regions, %u irqs, reset %s\n", address, ids[0], ids[1],
 	       info.num_regions, info.num_irqs, info.flags & VFIO_DEVICE_FLAGS_RESET ? "ok" : "unsupported");
+}
+
+static void check_device(const vfiod_attachment *a) {
+	check_device_fd(a->address, a->device_fd);
+}
+
+#define DMA_SIZE (1u << 20)
+#define DMA_IOVA 0x100000u
+
+/* 1 MiB to map for DMA; the caller unmaps it. */
+static void *dma_buffer(void) {
+	void *buffer = mmap(NULL, DMA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(buffer != MAP_FAILED);
+	return buffer;
 }
 
 /* The container fd is the VM's IOMMU: 1 MiB maps and unmaps (pinned against our memlock). */
 static void check_dma(const vfiod_attachment *a) {
-	const size_t size = 1 << 20;
-	void *buffer = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *buffer = dma_buffer();
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.vaddr = (uintptr_t) buffer,
-		.iova = 0x100000,
-		.size = size,
+		.iova = DMA_IOVA,
+		.size = DMA_SIZE,
 	};
-	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = map.iova, .size = size };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap),
+		                                    .iova = map.iova,
+		                                    .size = DMA_SIZE };
 
-	CHECK(buffer != MAP_FAILED);
 	CHECK(ioctl(a->container_fd, VFIO_IOMMU_MAP_DMA, &map) == 0);
 	CHECK(ioctl(a->container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap) == 0);
-	CHECK_EQ(unmap.size, size);
-	munmap(buffer, size);
+	CHECK_EQ(unmap.size, DMA_SIZE);
+	munmap(buffer, DMA_SIZE);
 	printf("%s: DMA map and unmap of 1 MiB through the container ok\n", a->address);
+}
+
+/* The cdev mode's IOMMU is an IOAS on the VM's iommufd: 1 MiB maps and unmaps (pinned against
+ * our memlock: the daemon set the iommufd's RLIMIT_MODE to per-process). */
+static void check_dma_ioas(const vfiod_device_attachment *a, uint32_t ioas) {
+	void *buffer = dma_buffer();
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t) buffer,
+		.length = DMA_SIZE,
+		.iova = DMA_IOVA,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = ioas, .iova = DMA_IOVA, .length = DMA_SIZE
+	};
+
+	CHECK(ioctl(a->iommufd, IOMMU_IOAS_MAP, &map) == 0);
+	CHECK(ioctl(a->iommufd, IOMMU_IOAS_UNMAP, &unmap) == 0);
+	CHECK_EQ(unmap.length, DMA_SIZE);
+	munmap(buffer, DMA_SIZE);
+	printf("%s: DMA map and unmap of 1 MiB through the IOAS ok\n", a->address);
+}
+
+/* Attaches the bound device to the VM's IOAS, allocated on the iommufd with the first device
+ * (*ioas 0: iommufd object ids start at 1). */
+static void attach_ioas(const vfiod_device_attachment *a, uint32_t *ioas) {
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+
+	if (*ioas == 0) {
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		CHECK(ioctl(a->iommufd, IOMMU_IOAS_ALLOC, &alloc) == 0);
+		CHECK(alloc.out_ioas_id != 0);
+		*ioas = alloc.out_ioas_id;
+	}
+	attach.pt_id = *ioas;
+	CHECK(ioctl(a->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == 0);
 }
 
 static int same_file(int fd1, int fd2) {
@@ -187,37 +255,130 @@ static void attach_all(vfiod_client *client, int vm, int *kvm_device, int argc, 
 	}
 }
 
+/* Attaches every address to one VM in the cdev mode, each bound and attached to the VM's
+ * IOAS, or dies. */
+static void attach_all_cdev(vfiod_client *client, vfiod_vm *vm, uint32_t *ioas, int argc, char *argv[],
+                            vfiod_device_attachment *a) {
+	CHECK(argc > 0 && argc <= MAX_DEVICES);
+	for (int i = 0; i < argc; i++) {
+		int r = vfiod_attach_device(client, argv[i], vm, 0, &a[i]);
+		if (r < 0)
+			fprintf(stderr, "vmm-test: attach --cdev %s: %s\n", argv[i],
+			        vfiod_error_text(client));
+		CHECK(r >= 0);
+		attach_ioas(&a[i], ioas);
+	}
+}
+
+/* The devices one VM holds, in either mode. */
+typedef struct Held {
+	bool cdev;
+	int n;
+	int vm_fd;
+	int kvm_device; /* the group mode's KVM VFIO device */
+	vfiod_vm vm;    /* the cdev mode's KVM VFIO device and iommufd */
+	uint32_t ioas;  /* the cdev mode's IOAS */
+	vfiod_attachment group_mode[MAX_DEVICES];
+	vfiod_device_attachment cdev_mode[MAX_DEVICES];
+} Held;
+
+/* Attaches every address to a new VM, or dies. */
+static void held_attach(Held *h, bool cdev, vfiod_client *client, int argc, char *argv[]) {
+	*h = (Held){ .cdev = cdev, .n = argc, .vm_fd = create_vm(), .kvm_device = -1 };
+	h->vm = (vfiod_vm) VFIOD_VM_INIT(h->vm_fd);
+	if (cdev)
+		attach_all_cdev(client, &h->vm, &h->ioas, argc, argv, h->cdev_mode);
+	else
+		attach_all(client, h->vm_fd, &h->kvm_device, argc, argv, h->group_mode);
+}
+
+static long long held_id(const Held *h, int i) {
+	return h->cdev ? h->cdev_mode[i].id : h->group_mode[i].id;
+}
+
+/* Checks each device and its DMA again, through the fds held. */
+static void held_check(const Held *h) {
+	for (int i = 0; i < h->n; i++) {
+		if (h->cdev) {
+			check_device_fd(h->cdev_mode[i].address, h->cdev_mode[i].device_fd);
+			check_dma_ioas(&h->cdev_mode[i], h->ioas);
+		} else {
+			check_device(&h->group_mode[i]);
+			check_dma(&h->group_mode[i]);
+		}
+	}
+}
+
+/* Detaches device i; detach them the last first (the group mode takes the group out of KVM
+ * with device 0). */
+static int held_detach(Held *h, vfiod_client *client, int i) {
+	if (h->cdev)
+		return vfiod_detach_device(client, &h->cdev_mode[i], &h->vm);
+	return vfiod_detach(client, &h->group_mode[i], i == 0 ? h->kvm_device : -1);
+}
+
+/* Closes the VM, its KVM VFIO device and iommufd, once the devices are detached. */
+static void held_close(Held *h) {
+	vfiod_vm_close(&h->vm);
+	if (h->kvm_device >= 0)
+		CHECK(close(h->kvm_device) == 0);
+	CHECK(close(h->vm_fd) == 0);
+}
+
+/* The cdev mode: every device of one VM shares its iommufd and IOAS, is bound, and works. */
+static void attach_devices_cdev(int argc, char *argv[]) {
+	struct kvm_create_device again = { .type = KVM_DEV_TYPE_VFIO };
+	vfiod_client *client = connect_daemon();
+	Held h;
+
+	held_attach(&h, true, client, argc, argv);
+	for (int i = 0; i < argc; i++) {
+		const vfiod_device_attachment *a = &h.cdev_mode[i];
+		CHECK(strcmp(a->mode, "cdev") == 0);
+		CHECK(a->devid >= 0);
+		CHECK(same_file(a->iommufd, h.vm.iommufd));
+		CHECK_EQ(a->vm, h.cdev_mode[0].vm);
+		check_device_fd(a->address, a->device_fd);
+		check_dma_ioas(a, h.ioas);
+	}
+	/* One KVM VFIO device per VM, made by the library for the first device. */
+	CHECK(h.vm.kvm_device_fd >= 0);
+	CHECK(ioctl(h.vm_fd, KVM_CREATE_DEVICE, &again) < 0 && errno == EBUSY);
+	for (int i = argc - 1; i >= 0; i--)
+		CHECK(held_detach(&h, client, i) >= 0);
+	held_close(&h);
+	vfiod_disconnect(client);
+	printf("vmm-test: attached and checked %d device(s) in the cdev mode\n", argc);
+}
+
 static void check_error(vfiod_client *client, int r, const char *error);
 
 /* Attaches, prints "HELD <id>" per device; on SIGUSR1 checks the devices again through the
  * fds it holds and prints "RECHECKED"; detaches on SIGTERM, each Detach answered as
  * detach_error says (NULL: success). */
-static void hold(const char *detach_error, int argc, char *argv[]) {
-	vfiod_attachment a[MAX_DEVICES];
+static void hold(const char *detach_error, bool cdev, int argc, char *argv[]) {
 	vfiod_client *client = connect_daemon();
-	int vm = create_vm(), kvm_device = -1, signal_number = 0;
+	int signal_number = 0;
 	sigset_t mask;
+	Held h;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
 	CHECK(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
-	attach_all(client, vm, &kvm_device, argc, argv, a);
+	held_attach(&h, cdev, client, argc, argv);
 	for (int i = 0; i < argc; i++)
-		printf("HELD %lld\n", a[i].id);
+		printf("HELD %lld\n", held_id(&h, i));
 	while (sigwait(&mask, &signal_number) == 0 && signal_number == SIGUSR1) {
-		for (int i = 0; i < argc; i++) {
-			check_device(&a[i]);
-			check_dma(&a[i]);
-		}
+		held_check(&h);
 		printf("RECHECKED\n");
 	}
 	/* The daemon may have restarted meanwhile: a new connection. */
 	vfiod_disconnect(client);
 	client = connect_daemon();
 	for (int i = argc - 1; i >= 0; i--) {
-		int r = vfiod_detach(client, &a[i], i == 0 ? kvm_device : -1);
+		int r = held_detach(&h, client, i);
 		if (detach_error)
 			check_error(client, r, detach_error);
 		else
@@ -247,20 +408,18 @@ static void keep_device(const char *address) {
 }
 
 /* attach -> detach, n times, each time with a new VM. */
-static void cycle(int n, const char *address) {
+static void cycle(int n, bool cdev, const char *address) {
 	vfiod_client *client = connect_daemon();
 
 	for (int i = 0; i < n; i++) {
-		int vm = create_vm(), kvm_device = -1;
-		vfiod_attachment a;
 		char *argv[] = { (char *) address };
-		attach_all(client, vm, &kvm_device, 1, argv, &a);
-		CHECK(vfiod_detach(client, &a, kvm_device) >= 0);
-		close(kvm_device);
-		close(vm);
+		Held h;
+		held_attach(&h, cdev, client, 1, argv);
+		CHECK(held_detach(&h, client, 0) >= 0);
+		held_close(&h);
 	}
 	vfiod_disconnect(client);
-	printf("vmm-test: %d attach/detach cycles of %s\n", n, address);
+	printf("vmm-test: %d attach/detach cycles of %s%s\n", n, address, cdev ? " in the cdev mode" : "");
 }
 
 static json_object *attach_parameters(const char *address) {
@@ -358,6 +517,25 @@ static void expect_attach_error(const char *error, const char *address, const ch
 	close(fd);
 }
 
+/* AttachDevice of address, passing an fd of the named kind as iommuFd ("none": no iommuFd),
+ * fails with the daemon's Varlink error `error`. */
+static void expect_attach_device_error(const char *error, const char *address, const char *kind) {
+	vfiod_client *client = connect_daemon();
+	int fd = strcmp(kind, "none") == 0 ? -1 : make_fd(kind);
+	json_object *p = json_object_new_object();
+	int r;
+
+	CHECK(p);
+	json_object_object_add(p, "address", json_object_new_string(address));
+	if (fd >= 0)
+		json_object_object_add(p, "iommuFd", json_object_new_int(0));
+	r = vfiod_call(client, VFIOD_METHOD_ATTACH_DEVICE, p, &fd, fd >= 0 ? 1 : 0, NULL, NULL, NULL);
+	check_error(client, r, error);
+	vfiod_disconnect(client);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void expect_open_error(const char *error, const char *id) {
 	vfiod_client *client = connect_daemon();
 	json_object *p = json_object_new_object();
@@ -406,20 +584,41 @@ static void foreign_vm(const char *own, const char *other) {
 	printf("FOREIGN-VM ok\n");
 }
 
+/* The cdev mode's commands: argv after "--cdev". Returns 0, or 2 for bad usage. */
+static int main_cdev(const char *command, int argc, char *argv[]) {
+	if (strcmp(command, "attach") == 0 && argc >= 1)
+		attach_devices_cdev(argc, argv);
+	else if (strcmp(command, "hold") == 0 && argc >= 3 && strcmp(argv[0], "-e") == 0)
+		hold(argv[1], true, argc - 2, argv + 2);
+	else if (strcmp(command, "hold") == 0 && argc >= 1)
+		hold(NULL, true, argc, argv);
+	else if (strcmp(command, "cycle") == 0 && argc == 2)
+		cycle(atoi(argv[0]), true, argv[1]);
+	else if (strcmp(command, "expect") == 0 && (argc == 2 || argc == 3))
+		expect_attach_device_error(argv[0], argv[1], argc == 3 ? argv[2] : "none");
+	else {
+		fprintf(stderr, "vmm-test: bad usage (see the comment at the top of vmm-test.c)\n");
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char *argv[]) {
 	const char *command = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && strcmp(argv[2], "--cdev") == 0)
+		return main_cdev(command, argc - 3, argv + 3);
 	if (strcmp(command, "unprivileged") == 0)
 		check_unprivileged(argc - 2, argv + 2);
 	else if (strcmp(command, "attach") == 0)
 		attach_devices(argc - 2, argv + 2);
 	else if (strcmp(command, "hold") == 0 && argc >= 5 && strcmp(argv[2], "-e") == 0)
-		hold(argv[3], argc - 4, argv + 4);
+		hold(argv[3], false, argc - 4, argv + 4);
 	else if (strcmp(command, "hold") == 0 && argc >= 3)
-		hold(NULL, argc - 2, argv + 2);
+		hold(NULL, false, argc - 2, argv + 2);
 	else if (strcmp(command, "cycle") == 0 && argc == 4)
-		cycle(atoi(argv[2]), argv[3]);
+		cycle(atoi(argv[2]), false, argv[3]);
 	else if (strcmp(command, "attach-only") == 0 && argc == 3)
 		attach_only(argv[2]);
 	else if (strcmp(command, "expect") == 0 && (argc == 4 || argc == 5))
