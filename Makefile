@@ -67,7 +67,7 @@ CLIENT_LIB_SRCS := client/libvfiod.c
 # vfioctl's own modules; the pure ones are unit-tested too.
 VFIOCTL_SRCS := client/vfioctl.c client/launch.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
-	test-sysfs test-dispatch test-persist test-policy test-limits test-manager test-launch
+	test-sysfs test-dispatch test-persist test-policy test-limits test-manager test-launch test-cdev
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -148,6 +148,9 @@ PERSIST_TEST_WRAPPED := malloc calloc realloc reallocarray strdup json_object_ne
 	json_object_new_array json_object_new_int json_object_new_int64 json_object_new_string \
 	json_object_new_boolean json_object_object_add json_object_array_add \
 	json_object_to_json_string_length
+# It also answers the cdev mode's kernel checks of a restore itself (memfds stand in for
+# /dev/iommu and the cdevs), so that a cdev attachment's whole round trip runs without them.
+PERSIST_TEST_WRAPPED += vfio_iommufd_check vfio_device_cdev_check
 $(BUILD)/tests/test-persist: ALL_LDFLAGS += $(PERSIST_TEST_WRAPPED:%=-Wl,--wrap=%)
 # test-launch runs vfioctl exec's placeholder expansion.
 $(BUILD)/tests/test-launch: $(BUILD)/client/launch.o

@@ -36,7 +36,8 @@
 /* Extensions (documented in vfiod(8)): admin methods that change a device's driver. */
 #define VFIOD_METHOD_BIND   VFIOD_INTERFACE ".Bind"
 #define VFIOD_METHOD_UNBIND VFIOD_INTERFACE ".Unbind"
-/* Extension (doc/protocol.md, the cdev mode): a device's vfio cdev and an iommufd. */
+/* Extension (the cdev mode of doc/protocol.md, documented in vfiod(8)): a device's vfio cdev and
+ * an iommufd instead of a group and a container. */
 #define VFIOD_METHOD_ATTACH_DEVICE VFIOD_INTERFACE ".AttachDevice"
 
 /* Errors of org.varlink.service. */
@@ -62,8 +63,8 @@
 #define VFIOD_ERROR_NOT_ASSIGNABLE VFIOD_INTERFACE ".NotAssignable"
 /* Extension (documented in vfiod(8)): a limit of vfiod.conf(5) was reached. */
 #define VFIOD_ERROR_LIMIT_EXCEEDED VFIOD_INTERFACE ".LimitExceeded"
-/* Extension (doc/protocol.md, the cdev mode): the fd passed as iommuFd is not an iommufd the
- * broker handed to the caller's VM. */
+/* Extension (the cdev mode): the fd passed as iommuFd is not an iommufd this broker handed to
+ * the caller's VM. */
 #define VFIOD_ERROR_NOT_AN_IOMMUFD VFIOD_INTERFACE ".NotAnIommufd"
 
 /* The io.vfiod interface description, exactly as GetInterfaceDescription returns it: the text

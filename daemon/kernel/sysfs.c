@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #define PCI_DEVICES_DIR  "bus/pci/devices"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
 #define VFIO_DRIVER_DIR  "bus/pci/drivers/vfio-pci"
+#define IOMMU_MISC_DEV   "class/misc/iommu/dev"
 
 /* How deep below a PCI device's directory its block and net devices are looked for: an AHCI
  * partition is 7 levels down (ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1), USB storage
@@ -387,6 +390,87 @@ int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n) {
 	int r = group_devices_path(group, path);
 
 	return r < 0 ? r : sysfs_list_directory(root_fd, path, group, ret, ret_n);
+}
+
+/* A device number as the kernel prints one in a dev attribute: "MAJOR:MINOR" in decimal, within
+ * the 12 and 20 bits Linux gives them. */
+static int parse_devnum(const char *text, dev_t *ret) {
+	unsigned long major_number, minor_number;
+	char *end = NULL;
+
+	if (!isdigit((unsigned char) text[0]))
+		return -EBADMSG;
+	errno = 0;
+	major_number = strtoul(text, &end, 10);
+	if (errno != 0 || *end != ':' || !isdigit((unsigned char) end[1]))
+		return -EBADMSG;
+	minor_number = strtoul(end + 1, &end, 10);
+	if (errno != 0 || *end || major_number >= (1ul << 12) || minor_number >= (1ul << 20))
+		return -EBADMSG;
+	*ret = makedev(major_number, minor_number);
+	return 0;
+}
+
+/* The dev attribute at path (relative to dir_fd), parsed. */
+static int read_devnum(int dir_fd, const char *path, dev_t *ret) {
+	char text[32];
+	int r = read_attribute(dir_fd, path, text, sizeof(text));
+
+	return r < 0 ? r : parse_devnum(text, ret);
+}
+
+/* Whether name is "vfio" and a decimal index: the only names the kernel gives a device's cdev,
+ * and so the only text of vfio-dev/ that reaches a path under /dev. */
+static bool is_vfio_cdev_name(const char *name) {
+	size_t length = strlen(name);
+
+	return length > 4 && length < SYSFS_VFIO_CDEV_NAME_MAX && strncmp(name, "vfio", 4) == 0 &&
+	       strspn(name + 4, "0123456789") == length - 4;
+}
+
+/* The one entry of the vfio-dev/ directory d, into ret->name. */
+static int read_vfio_cdev_name(DIR *d, SysfsVfioCdev *ret) {
+	bool found = false;
+	struct dirent *e;
+
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		/* A device has one cdev: anything else there is not what the kernel makes. */
+		if (found || !is_vfio_cdev_name(e->d_name))
+			return -EBADMSG;
+		(void) snprintf(ret->name, sizeof(ret->name), "%s", e->d_name);
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
+}
+
+int sysfs_get_vfio_cdev(int root_fd, PciAddress address, SysfsVfioCdev *ret) {
+	char path[SYSFS_VFIO_CDEV_NAME_MAX + sizeof("/dev")];
+	_cleanup_close_ int dir_fd = -EBADF;
+	_cleanup_(closedirp) DIR *d = NULL;
+	SysfsVfioCdev cdev = {};
+	int r;
+
+	r = open_device_dir(root_fd, address, &dir_fd);
+	if (r < 0)
+		return r;
+	r = open_directory(dir_fd, "vfio-dev", &d);
+	if (r < 0)
+		return r == -ENOTDIR ? -ENOENT : r;
+	r = read_vfio_cdev_name(d, &cdev);
+	if (r < 0)
+		return r;
+	(void) snprintf(path, sizeof(path), "%s/dev", cdev.name);
+	r = read_devnum(dirfd(d), path, &cdev.devnum);
+	if (r < 0)
+		return r;
+	*ret = cdev;
+	return 0;
+}
+
+int sysfs_get_iommu_devnum(int root_fd, dev_t *ret) {
+	return read_devnum(root_fd, IOMMU_MISC_DEV, ret);
 }
 
 /* Whether a line of /proc/self/mountinfo mounts block device `name` numbered dev ("maj:min"):

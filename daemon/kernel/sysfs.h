@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pci.h"
 
@@ -45,6 +46,26 @@ int sysfs_list_devices(int root_fd, SysfsDevice **ret, size_t *ret_n);
 /* Lists the members of IOMMU group `group`, sorted by address, like sysfs_list_devices; the
  * members it cannot list are counted in each member's group_unknown. */
 int sysfs_list_group(int root_fd, int group, SysfsDevice **ret, size_t *ret_n);
+
+/* A device's vfio cdev, /dev/vfio/devices/vfioN, as sysfs names it: its node's name ("vfio" and
+ * the kernel's decimal index, nothing else) and its device number. */
+#define SYSFS_VFIO_CDEV_NAME_MAX 16
+typedef struct SysfsVfioCdev {
+	char name[SYSFS_VFIO_CDEV_NAME_MAX];
+	dev_t devnum;
+} SysfsVfioCdev;
+
+/* The vfio cdev of the device at address: the one entry of the device's vfio-dev/ directory,
+ * which the kernel makes while a VFIO driver holds the device on a kernel built with
+ * CONFIG_VFIO_DEVICE_CDEV (Linux 6.6 and later), and the "MAJOR:MINOR" of that entry's dev file.
+ * Returns 0; -ENOENT when there is no such device, no vfio-dev/ or nothing in it (no cdev);
+ * -EBADMSG for an entry of another name, a second entry or a malformed dev file; other -errno. */
+int sysfs_get_vfio_cdev(int root_fd, PciAddress address, SysfsVfioCdev *ret);
+
+/* The device number of the iommufd misc device (/dev/iommu), from class/misc/iommu/dev.
+ * Returns 0; -ENOENT when the kernel has none (no CONFIG_IOMMUFD); -EBADMSG for a malformed
+ * dev file; other -errno. */
+int sysfs_get_iommu_devnum(int root_fd, dev_t *ret);
 
 /* Whether the device at address is enabled (its "enable" attribute, the kernel's enable
  * count): a device bound to vfio-pci is enabled exactly while some process holds its device

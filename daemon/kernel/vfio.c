@@ -3,19 +3,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <linux/major.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "sysfs.h"
+#include "vfio-cdev.h"
 #include "vfio.h"
 
-#define VFIO_DEV_DIR "/dev/vfio"
+#define VFIO_DEV_DIR   "/dev/vfio"
+#define VFIO_CDEV_DIR  VFIO_DEV_DIR "/devices"
+#define IOMMU_DEV_PATH "/dev/iommu"
 
 /* Stores the failing operation for the caller's KernelError and returns -errno. */
 static int vfio_fail(const char **ret_operation, const char *operation) {
@@ -123,6 +128,67 @@ static int vfio_group_get_device_fd(int group_fd, PciAddress address, int *ret_f
 	return 0;
 }
 
+/* Whether the open fd is a character device of major major_number, numbered devnum unless that
+ * is 0. */
+static bool fd_is_char_device(int fd, unsigned major_number, dev_t devnum) {
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == major_number &&
+	       (devnum == 0 || st.st_rdev == devnum);
+}
+
+static int vfio_iommufd_open(dev_t devnum, int *ret_fd, const char **ret_operation) {
+	struct iommu_option option = { .size = sizeof(option),
+		                       .option_id = IOMMU_OPTION_RLIMIT_MODE,
+		                       .op = IOMMU_OPTION_OP_SET,
+		                       .val64 = 1 };
+	_cleanup_close_ int fd = open(IOMMU_DEV_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return vfio_fail(ret_operation, VFIO_OPERATION_OPEN_IOMMUFD);
+	/* The misc major in any case: sysfs may not say which minor the kernel gave iommufd. */
+	if (!fd_is_char_device(fd, MISC_MAJOR, devnum)) {
+		errno = ENODEV;
+		return vfio_fail(ret_operation, "check " IOMMU_DEV_PATH " (not the iommufd device)");
+	}
+	/* The kernel takes the option only while the context holds no object. */
+	if (ioctl(fd, IOMMU_OPTION, &option) < 0)
+		return vfio_fail(ret_operation, "IOMMU_OPTION RLIMIT_MODE");
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int vfio_device_cdev_open(const SysfsVfioCdev *cdev, int *ret_fd, const char **ret_operation) {
+	char path[sizeof(VFIO_CDEV_DIR) + SYSFS_VFIO_CDEV_NAME_MAX];
+	_cleanup_close_ int fd = -EBADF;
+
+	/* cdev->name is "vfio" and digits (sysfs_get_vfio_cdev()): no other path can be made. */
+	(void) snprintf(path, sizeof(path), VFIO_CDEV_DIR "/%s", cdev->name);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vfio_fail(ret_operation, VFIO_OPERATION_OPEN_CDEV);
+	if (!fd_is_char_device(fd, major(cdev->devnum), cdev->devnum)) {
+		errno = ENODEV;
+		return vfio_fail(ret_operation, "check " VFIO_CDEV_DIR "/vfioN (not the device's cdev)");
+	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+bool vfio_iommufd_check(int fd) {
+	struct stat node;
+
+	return stat(IOMMU_DEV_PATH, &node) == 0 && S_ISCHR(node.st_mode) &&
+	       fd_is_char_device(fd, MISC_MAJOR, node.st_rdev);
+}
+
+bool vfio_device_cdev_check(int fd, int root_fd, PciAddress address) {
+	SysfsVfioCdev cdev;
+
+	return sysfs_get_vfio_cdev(root_fd, address, &cdev) >= 0 &&
+	       fd_is_char_device(fd, major(cdev.devnum), cdev.devnum);
+}
+
 bool vfio_container_check(int fd) {
 	return ioctl(fd, VFIO_GET_API_VERSION) == VFIO_API_VERSION;
 }
@@ -171,4 +237,6 @@ const VfioOps vfio_kernel = {
 	.container_set_iommu = vfio_container_set_iommu,
 	.group_get_device_fd = vfio_group_get_device_fd,
 	.vm_fd_is_kvm = vm_fd_is_kvm,
+	.iommufd_open = vfio_iommufd_open,
+	.device_cdev_open = vfio_device_cdev_open,
 };

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The kernel boundary: the only code that opens /dev/vfio or issues VFIO ioctls, and the
- * checks on the KVM VM fds clients pass. Each function returns 0 (or a value) or -errno,
- * and names the kernel operation that failed in *ret_operation (for KernelError). */
+/* The kernel boundary: the only code that opens /dev/vfio and /dev/iommu or issues VFIO and
+ * iommufd ioctls, and the checks on the KVM VM fds clients pass. Each function returns 0 (or a
+ * value) or -errno, and names the kernel operation that failed in *ret_operation (for
+ * KernelError). */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "pci.h"
+#include "sysfs.h"
 
 /* The IOMMU types a container can get, best first. */
 typedef enum VfioIommuType {
@@ -15,6 +18,11 @@ typedef enum VfioIommuType {
 	VFIO_IOMMU_TYPE1 = 1,   /* VFIO_TYPE1_IOMMU */
 	VFIO_IOMMU_TYPE1V2 = 3, /* VFIO_TYPE1v2_IOMMU */
 } VfioIommuType;
+
+/* The operations a KernelError names when the cdev mode finds no node to open: a kernel without
+ * CONFIG_IOMMUFD has no /dev/iommu, one without CONFIG_VFIO_DEVICE_CDEV no device cdevs. */
+#define VFIO_OPERATION_OPEN_IOMMUFD "open /dev/iommu"
+#define VFIO_OPERATION_OPEN_CDEV    "open /dev/vfio/devices/vfioN"
 
 /* Opens /dev/vfio/<group> (O_RDWR|O_CLOEXEC). A group opens once system-wide: -EBUSY while
  * anyone holds it; -ENOENT when no device of the group is bound to vfio-pci. */
@@ -43,6 +51,15 @@ typedef struct VfioOps {
 	                           const char **ret_operation);
 	/* vm_fd_is_kvm(). */
 	int (*vm_fd_is_kvm)(int fd);
+	/* The cdev mode. Opens /dev/iommu, checks that it is the iommufd misc device (a character
+	 * device of the misc major, numbered devnum unless that is 0) and sets
+	 * IOMMU_OPTION_RLIMIT_MODE to 1 while nothing exists in it yet, which the kernel requires:
+	 * the memory its users pin is then charged to the pinning process's RLIMIT_MEMLOCK, not to
+	 * its user. Setting it takes CAP_SYS_RESOURCE. The new fd is O_CLOEXEC. */
+	int (*iommufd_open)(dev_t devnum, int *ret_fd, const char **ret_operation);
+	/* Opens the device cdev /dev/vfio/devices/<cdev->name> and checks that it is a character
+	 * device numbered cdev->devnum: the node is trusted no further than that. O_CLOEXEC. */
+	int (*device_cdev_open)(const SysfsVfioCdev *cdev, int *ret_fd, const char **ret_operation);
 } VfioOps;
 
 extern const VfioOps vfio_kernel;
@@ -53,6 +70,12 @@ extern const VfioOps vfio_kernel;
 bool vfio_container_check(int fd);
 /* Whether fd is /dev/vfio/<group> (same device number) and in a container. */
 bool vfio_group_check(int fd, int group);
+
+/* Whether fd is /dev/iommu: a character device with the number of that node. */
+bool vfio_iommufd_check(int fd);
+/* Whether fd is the vfio cdev of the device at address: a character device with the number
+ * sysfs under root_fd gives that device's cdev. */
+bool vfio_device_cdev_check(int fd, int root_fd, PciAddress address);
 
 /* Whether fd (one a client passed) is a KVM VM: 1 yes, 0 no, -errno on failure. */
 int vm_fd_is_kvm(int fd);

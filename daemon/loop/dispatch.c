@@ -26,6 +26,8 @@
 #define INTERFACE_interface InterfaceParams, interface, .max_length = INTERFACE_NAME_MAX
 #define ATTACH_address      AttachParams, address, .max_length = ADDRESS_TEXT_MAX
 #define ATTACH_vmFd         AttachParams, vm_fd, .min = 0, .max = PROTOCOL_MAX_FDS - 1
+#define CDEV_address        AttachDeviceParams, address, .max_length = ADDRESS_TEXT_MAX
+#define CDEV_iommuFd        AttachDeviceParams, iommu_fd, .min = 0, .max = PROTOCOL_MAX_FDS - 1
 #define ID_id               IdParams, id, .min = 0, .max = UINT32_MAX
 #define ADDRESS_address     AddressParams, address, .max_length = ADDRESS_TEXT_MAX
 #define BIND_address        BindParams, address, .max_length = ADDRESS_TEXT_MAX
@@ -34,6 +36,9 @@
 static const ParamSpec interface_params[] = { IDL_PARAMS(IDL_IN_org_varlink_service_GetInterfaceDescription,
 	                                                 INTERFACE) };
 static const ParamSpec attach_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Attach, ATTACH) };
+static const ParamSpec attach_device_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_AttachDevice, CDEV) };
+/* An iommuFd left out is -1: 0 would be an index. */
+static const AttachDeviceParams attach_device_defaults = { .iommu_fd = -1 };
 /* Detach takes OpenDevice's parameters. */
 static const ParamSpec id_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_OpenDevice, ID) };
 static const ParamSpec bind_params[] = { IDL_PARAMS(IDL_IN_io_vfiod_Bind, BIND) };
@@ -54,6 +59,8 @@ static const MethodEntry method_table[] = {
 	{ VFIOD_METHOD_OPEN_DEVICE, method_open_device, PARAMS(id_params, IdParams),
 	  .flags = METHOD_FDS_OUT },
 	{ VFIOD_METHOD_DETACH, method_detach, PARAMS(id_params, IdParams) },
+	{ VFIOD_METHOD_ATTACH_DEVICE, method_attach_device, PARAMS(attach_device_params, AttachDeviceParams),
+	  .defaults = &attach_device_defaults, .flags = METHOD_FDS_IN | METHOD_FDS_OUT },
 	{ VFIOD_METHOD_MONITOR, method_monitor, .flags = METHOD_STREAMING },
 	{ VFIOD_METHOD_BIND, method_bind, PARAMS(bind_params, BindParams), .flags = METHOD_ADMIN,
 	  .audit_action = "bind" },
@@ -159,6 +166,7 @@ static int dispatch_deny_admin_only(MethodCall *call, const MethodEntry *e, cons
 typedef union MethodParams {
 	InterfaceParams interface;
 	AttachParams attach;
+	AttachDeviceParams attach_device;
 	IdParams id;
 	AddressParams address;
 } MethodParams;
@@ -179,6 +187,8 @@ static int dispatch_run(Connection *c, const MethodEntry *e, VarlinkCall *v, int
 	int r;
 
 	assert(e->params_size <= sizeof(params));
+	if (e->defaults)
+		memcpy(&params, e->defaults, e->params_size);
 	r = dispatch_check_form(c, e, v, n_fds);
 	if (r > 0 && e->params)
 		r = dispatch_decode(c, e, v->parameters, &params);

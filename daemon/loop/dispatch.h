@@ -52,6 +52,8 @@ typedef struct MethodEntry {
 	const ParamSpec *params; /* decoded into a struct of params_size bytes */
 	size_t n_params;
 	size_t params_size;
+	const void *defaults; /* that struct before decoding (what an absent optional parameter
+	                       * leaves); NULL for zeroes */
 	MethodFlags flags;
 	const char *audit_action; /* METHOD_ADMIN: the action a denial is audited as */
 } MethodEntry;

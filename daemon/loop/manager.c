@@ -679,7 +679,7 @@ static int find_listening_socket(int *fds, char **names, int n) {
 }
 
 int manager_restore(Manager *m, int *fds, char **names, size_t n) {
-	int restored = persist_restore(&m->persist, &m->state, fds, names, n);
+	int restored = persist_restore(&m->persist, &m->state, m->sysfs_fd, fds, names, n);
 
 	if (restored < 0)
 		return restored;

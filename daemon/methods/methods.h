@@ -2,9 +2,9 @@
 #pragma once
 
 /* One handler per Varlink method, split by subject: introspection and listings
- * (info.c), attachments (attach.c), drivers (driver.c), beside what they share (common.c). Each is reached
- * only through the method table (dispatch.c), which has decoded the parameters into the struct
- * below and checked what the table declares. The Varlink error a call answers is chosen in its
+ * (info.c), attachments in either mode (attach.c), drivers (driver.c), beside what they share (common.c).
+ * Each is reached only through the method table (dispatch.c), which has decoded the parameters into the
+ * struct below and checked what the table declares. The Varlink error a call answers is chosen in its
  * handler, once. */
 
 #include <stdint.h>
@@ -24,6 +24,11 @@ typedef struct AttachParams {
 	PciAddress address;
 	int64_t vm_fd;
 } AttachParams;
+
+typedef struct AttachDeviceParams {
+	PciAddress address;
+	int64_t iommu_fd; /* -1 when absent (the row's defaults) */
+} AttachDeviceParams;
 
 typedef struct IdParams {
 	int64_t id;
@@ -46,6 +51,8 @@ int method_monitor(MethodCall *call, const void *params);
 int method_attach(MethodCall *call, const void *params);
 int method_open_device(MethodCall *call, const void *params);
 int method_detach(MethodCall *call, const void *params);
+/* Extension, the cdev mode: a device's vfio cdev and an iommufd. */
+int method_attach_device(MethodCall *call, const void *params);
 /* Extensions, for admins: move a device between vfio-pci and its host driver. */
 int method_bind(MethodCall *call, const void *params);
 int method_unbind(MethodCall *call, const void *params);

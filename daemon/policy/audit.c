@@ -26,7 +26,7 @@ static bool stderr_is_journal(void) {
 	return st.st_dev == (dev_t) dev && st.st_ino == (ino_t) ino;
 }
 
-#define AUDIT_MAX_FIELDS 13
+#define AUDIT_MAX_FIELDS 14
 
 /* How many bytes each field may take, "NAME=" and the NUL included: the message and the reason
  * are text (audit.h bounds them); every other field is a name, a number or a PCI address,
@@ -36,7 +36,7 @@ static bool stderr_is_journal(void) {
 #define FIELD_SHORT   64
 
 /* The journal fields of one record, formatted one after the other into text, which has room
- * for every field at its most: the message, the reason and the other eleven. About 2 KiB, on
+ * for every field at its most: the message, the reason and the other twelve. About 2 KiB, on
  * the stack of the caller; nothing is shared between calls. */
 typedef struct AuditFields {
 	struct iovec iov[AUDIT_MAX_FIELDS];
@@ -82,6 +82,8 @@ static int audit_send(int priority, const AuditRecord *r, const char *message) {
 		field(&f, FIELD_SHORT, "VFIOD_OWNER_PID=%d", (int) r->owner_pid);
 		field(&f, FIELD_SHORT, "VFIOD_OWNER_UID=%u", (unsigned) r->owner_uid);
 	}
+	if (r->mode)
+		field(&f, FIELD_SHORT, "VFIOD_MODE=%s", r->mode);
 	return sd_journal_sendv(f.iov, (int) f.n);
 }
 

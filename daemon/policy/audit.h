@@ -4,9 +4,9 @@
 /* The audit trail: one record for every grant, denial, detach and bind, naming the caller's
  * pid and uid, the device and the outcome. With journald running, a record goes to the
  * journal with its fields (VFIOD_ACTION=, VFIOD_OUTCOME=, VFIOD_PID=, VFIOD_UID=,
- * VFIOD_DEVICE=, VFIOD_ATTACHMENT=, VFIOD_REASON=, and for a detach VFIOD_OWNER_PID=,
- * VFIOD_OWNER_UID=). Its message goes to stderr as well, like
- * any log line, unless stderr is the journal already ($JOURNAL_STREAM). */
+ * VFIOD_DEVICE=, VFIOD_ATTACHMENT=, VFIOD_REASON=, for a detach VFIOD_OWNER_PID= and
+ * VFIOD_OWNER_UID=, and for what concerns an attachment VFIOD_MODE=). Its message goes to stderr as well,
+ * like any log line, unless stderr is the journal already ($JOURNAL_STREAM). */
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,6 +34,7 @@ typedef struct AuditRecord {
 	const char *reason;  /* why, for denials, refusals and detaches; NULL for none */
 	pid_t owner_pid;     /* the attachment's owner, for a detach; 0 for none */
 	uid_t owner_uid;
+	const char *mode; /* of an attachment: "group" (Attach) or "cdev" (AttachDevice); NULL none */
 } AuditRecord;
 
 /* Records r; the message is format's text. Never fails: a record that cannot go to the

@@ -6,8 +6,7 @@
 #include "json.h"
 #include "message.h"
 
-/* Adds value under key, where NULL is a JSON null. */
-static int json_add_nullable(json_object *object, const char *key, json_object *value) {
+int json_add_nullable(json_object *object, const char *key, json_object *value) {
 	/* json-c asserts on a NULL object: an allocation that failed before must not abort the
 	 * daemon here. */
 	if (!object || json_object_object_add(object, key, value) < 0) {
@@ -79,6 +78,8 @@ json_object *attachment_to_json(const Attachment *a) {
 	r |= json_add(o, "deviceOpen", json_object_new_boolean(a->device_open));
 	r |= json_add_nullable(o, "memlock",
 	                       a->memlock == 0 ? NULL : json_object_new_int64(memlock_to_json(a->memlock)));
+	/* Always said, though null would mean "group": a reader need not know the default. */
+	r |= json_add(o, "mode", json_object_new_string(attach_mode_name(a->vm->mode)));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 

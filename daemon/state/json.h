@@ -13,6 +13,9 @@
  * fails. One check per object keeps callers flat. */
 int json_add(json_object *object, const char *key, json_object *value);
 
+/* The same, where a NULL value is a JSON null (an optional field's). */
+int json_add_nullable(json_object *object, const char *key, json_object *value);
+
 /* Appends value to array, taking ownership of value; -ENOMEM when either is NULL or adding
  * fails. */
 int json_append(json_object *array, json_object *value);

@@ -107,7 +107,8 @@ void lifecycle_detach(Manager *m, Attachment *a, const char *reason, const struc
 		                .attachment = a->id,
 		                .reason = reason,
 		                .owner_pid = a->pid,
-		                .owner_uid = a->uid };
+		                .owner_uid = a->uid,
+		                .mode = attach_mode_name(a->vm->mode) };
 	event = (Event){ .kind = "detach", .attachment = a, .reason = reason };
 	lifecycle_commit(m,
 	                 &(Change){ .record = &record,

@@ -103,6 +103,11 @@ static bool record_is_settled(bool busy, int fd) {
 	return !busy && fd >= 0;
 }
 
+/* The fd a VM holds once it is settled: its container, or in the cdev mode its iommufd. */
+static int vm_settled_fd(const Vm *vm) {
+	return vm->mode == ATTACH_MODE_CDEV ? vm->iommu_fd : vm->container_fd;
+}
+
 /* Whether an attachment before a in the list has a's owner: its entry is wanted already. */
 static bool attachment_owner_listed(State *s, const Attachment *a) {
 	for (Attachment *other = s->attachments; other != a; other = other->next)
@@ -115,8 +120,13 @@ static size_t state_wanted(State *s, Wanted *w, size_t max) {
 	size_t n = 0;
 
 	for (Vm *vm = s->vms; vm && n + 2 <= max; vm = vm->next) {
-		if (!record_is_settled(vm->busy, vm->container_fd))
+		if (!record_is_settled(vm->busy, vm_settled_fd(vm)))
 			continue;
+		if (vm->mode == ATTACH_MODE_CDEV) {
+			w[n] = (Wanted){ .fd = vm->iommu_fd };
+			(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "iommufd-%u", vm->id);
+			continue;
+		}
 		w[n] = (Wanted){ .fd = vm->vm_fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "vm-%u", vm->id);
 		w[n] = (Wanted){ .fd = vm->container_fd };
@@ -128,7 +138,11 @@ static size_t state_wanted(State *s, Wanted *w, size_t max) {
 		w[n] = (Wanted){ .fd = g->fd };
 		(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "group-%d", g->number);
 	}
-	for (Attachment *a = s->attachments; a && n < max; a = a->next) {
+	for (Attachment *a = s->attachments; a && n + 2 <= max; a = a->next) {
+		if (a->device_fd >= 0) {
+			w[n] = (Wanted){ .fd = a->device_fd };
+			(void) snprintf(w[n++].name, NAME_MAX_LENGTH, "device-%u", a->id);
+		}
 		if (a->owner == 0 || a->owner_pidfd < 0 || attachment_owner_listed(s, a))
 			continue;
 		w[n] = (Wanted){ .fd = a->owner_pidfd };
@@ -145,7 +159,7 @@ static size_t state_count_fds(State *s) {
 	for (Group *g = s->groups; g; g = g->next)
 		n++;
 	for (Attachment *a = s->attachments; a; a = a->next)
-		n++;
+		n += 2;
 	return n;
 }
 
@@ -166,11 +180,15 @@ static json_object *state_describe(State *s) {
 	if (!o || r < 0)
 		return NULL;
 	for (Vm *vm = s->vms; vm; vm = vm->next) {
-		if (!record_is_settled(vm->busy, vm->container_fd))
+		if (!record_is_settled(vm->busy, vm_settled_fd(vm)))
 			continue;
 		json_object *v = json_object_new_object();
 		r |= json_add(v, "id", json_object_new_int64(vm->id));
-		r |= json_add(v, "iommuType", json_object_new_int(vm->iommu_type));
+		/* A VM without "mode" is a group-mode VM, as every VM was before the cdev mode. */
+		if (vm->mode == ATTACH_MODE_CDEV)
+			r |= json_add(v, "mode", json_object_new_string(attach_mode_name(vm->mode)));
+		else
+			r |= json_add(v, "iommuType", json_object_new_int(vm->iommu_type));
 		r |= json_append(vms, v);
 	}
 	for (Group *g = s->groups; g; g = g->next) {
@@ -267,6 +285,7 @@ typedef struct Passed {
 	int *fds;
 	char **names;
 	size_t n;
+	int sysfs_fd; /* what a device's cdev is checked against */
 } Passed;
 
 /* The index of the fd passed under name, -1 when there is none (or it was taken). */
@@ -313,6 +332,29 @@ static int64_t member_int(json_object *o, const char *key) {
 	return json_object_get_int64(v);
 }
 
+/* The mode a VM or an attachment was made in: a description written before the cdev mode names
+ * none, and anything but "cdev" is the group mode. */
+static AttachMode described_mode(json_object *o) {
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(o, "mode", &v) && json_object_is_type(v, json_type_string) &&
+	                       strcmp(json_object_get_string(v), attach_mode_name(ATTACH_MODE_CDEV)) == 0
+	               ? ATTACH_MODE_CDEV
+	               : ATTACH_MODE_GROUP;
+}
+
+/* A cdev-mode VM: its iommufd, still /dev/iommu's. */
+static void restore_iommufd_vm(State *s, unsigned id, Passed *passed) {
+	_cleanup_close_ int fd = passed_take(passed, "iommufd-%u", id);
+
+	if (fd < 0 || !vfio_iommufd_check(fd)) {
+		log_warning("Dropping VM %u from the fd store: its iommufd is missing or not what it was.",
+		            id);
+		return;
+	}
+	(void) state_restore_iommufd_vm(s, id, TAKE_FD(fd));
+}
+
 static void restore_vm(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), type = member_int(o, "iommuType");
 	_cleanup_close_ int vm_fd = -EBADF, container_fd = -EBADF;
@@ -320,6 +362,10 @@ static void restore_vm(State *s, json_object *o, Passed *passed) {
 	if (id <= 0 || id >= UINT32_MAX)
 		return;
 	state_reserve_ids(s, (unsigned) id + 1, 0, 0);
+	if (described_mode(o) == ATTACH_MODE_CDEV) {
+		restore_iommufd_vm(s, (unsigned) id, passed);
+		return;
+	}
 	vm_fd = passed_take(passed, "vm-%u", (unsigned) id);
 	container_fd = passed_take(passed, "container-%u", (unsigned) id);
 	if (vm_fd < 0 || container_fd < 0 || vm_fd_is_kvm(vm_fd) <= 0 ||
@@ -356,15 +402,56 @@ static int64_t described_owner_id(json_object *o, int64_t id) {
 	return json_object_object_get_ex(o, "owner", &v) ? member_int(o, "owner") : id;
 }
 
+/* The memlock an attachment records: null when the policy granted no allowance (0 here), -1
+ * for unlimited (UINT64_MAX). */
+static uint64_t described_memlock(json_object *o) {
+	json_object *limit = NULL;
+	int64_t memlock =
+	        json_object_object_get_ex(o, "memlock", &limit) && json_object_is_type(limit, json_type_int)
+	                ? json_object_get_int64(limit)
+	                : 0;
+
+	return memlock == -1 ? UINT64_MAX : memlock > 0 ? (uint64_t) memlock : 0;
+}
+
+/* The group and VM an attachment of mode names, restored and of that mode, into *ret_g and
+ * *ret_vm. A cdev-mode VM's group holds no fd, so it has no entry of its own: its record is
+ * made again from its first attachment. */
+static bool restore_attachment_records(State *s, AttachMode mode, int group, unsigned vm_id, Group **ret_g,
+                                       Vm **ret_vm) {
+	Vm *vm = state_find_vm_by_id(s, vm_id);
+	Group *g = state_find_group(s, group);
+
+	if (!vm || vm->mode != mode)
+		return false;
+	if (!g && mode == ATTACH_MODE_CDEV && state_restore_group(s, group, -EBADF, vm) >= 0)
+		g = state_find_group(s, group);
+	if (!g || g->vm != vm)
+		return false;
+	*ret_g = g;
+	*ret_vm = vm;
+	return true;
+}
+
+/* The cdev stored for attachment id, still the cdev of the device at address; -EBADF when
+ * it is missing or not. */
+static int restore_device_fd(Passed *passed, unsigned id, PciAddress address) {
+	_cleanup_close_ int fd = passed_take(passed, "device-%u", id);
+
+	if (fd < 0 || !vfio_device_cdev_check(fd, passed->sysfs_fd, address))
+		return -EBADF;
+	return TAKE_FD(fd);
+}
+
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
 	int64_t owner_id = described_owner_id(o, id);
-	json_object *address_text = NULL, *open = NULL, *limit = NULL;
-	_cleanup_close_ int owner = -EBADF;
-	int64_t memlock;
+	AttachMode mode = described_mode(o);
+	json_object *address_text = NULL, *open = NULL;
+	_cleanup_close_ int owner = -EBADF, device = -EBADF;
 	Attachment a = { .since = member_int(o, "sinceEpoch") };
-	Group *g;
-	Vm *vm;
+	Group *g = NULL;
+	Vm *vm = NULL;
 
 	if (id <= 0 || id >= UINT32_MAX || owner_id <= 0 || owner_id >= UINT32_MAX)
 		return;
@@ -375,10 +462,11 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	    pci_address_parse(json_object_get_string(address_text), &a.address) < 0)
 		return;
 	owner = passed_dup_owner(passed, (unsigned) owner_id);
-	g = state_find_group(s, (int) group);
-	vm = state_find_vm_by_id(s, (unsigned) vm_id);
-	/* The VMM died while we were away: its attachment ends here. */
-	if (owner < 0 || !g || !vm || g->vm != vm || process_has_exited(owner) != 0) {
+	if (mode == ATTACH_MODE_CDEV)
+		device = restore_device_fd(passed, (unsigned) id, a.address);
+	/* The VMM died while we were away, or what it held is gone: its attachment ends here. */
+	if (owner < 0 || (mode == ATTACH_MODE_CDEV && device < 0) || process_has_exited(owner) != 0 ||
+	    !restore_attachment_records(s, mode, (int) group, (unsigned) vm_id, &g, &vm)) {
 		log_info("Attachment %u ended while vfiod was not running.", (unsigned) id);
 		return;
 	}
@@ -386,14 +474,10 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	a.owner = (unsigned) owner_id;
 	a.pid = (pid_t) member_int(o, "pid");
 	a.uid = (uid_t) member_int(o, "uid");
-	a.device_open = json_object_object_get_ex(o, "deviceOpen", &open) && json_object_get_boolean(open);
-	/* null when the policy granted no allowance, -1 for unlimited. */
-	memlock =
-	        json_object_object_get_ex(o, "memlock", &limit) && json_object_is_type(limit, json_type_int)
-	                ? json_object_get_int64(limit)
-	                : 0;
-	a.memlock = memlock == -1 ? UINT64_MAX : memlock > 0 ? (uint64_t) memlock : 0;
-	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner));
+	a.device_open = mode == ATTACH_MODE_CDEV ||
+	                (json_object_object_get_ex(o, "deviceOpen", &open) && json_object_get_boolean(open));
+	a.memlock = described_memlock(o);
+	(void) state_restore_attachment(s, &a, g, vm, TAKE_FD(owner), TAKE_FD(device));
 }
 
 /* A counter of the description, 0 (no effect) when absent or out of range. */
@@ -468,8 +552,8 @@ static int restore_from_description(State *s, Passed *passed) {
 	return 0;
 }
 
-int persist_restore(Persist *p, State *s, int *fds, char **names, size_t n) {
-	Passed passed = { .fds = fds, .names = names, .n = n };
+int persist_restore(Persist *p, State *s, int sysfs_fd, int *fds, char **names, size_t n) {
+	Passed passed = { .fds = fds, .names = names, .n = n, .sysfs_fd = sysfs_fd };
 	size_t restored = 0;
 	int r;
 

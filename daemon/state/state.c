@@ -48,10 +48,18 @@ Group *state_find_group(State *s, int number) {
 	return NULL;
 }
 
-/* The known VM whose held fd is the same open file as vm_fd, NULL when new. */
+/* The known group-mode VM whose held fd is the same open file as vm_fd, NULL when new. */
 static Vm *state_find_vm(State *s, int vm_fd) {
 	for (Vm *vm = s->vms; vm; vm = vm->next)
-		if (vm_fd_same(vm->vm_fd, vm_fd) > 0)
+		if (vm->mode == ATTACH_MODE_GROUP && vm_fd_same(vm->vm_fd, vm_fd) > 0)
+			return vm;
+	return NULL;
+}
+
+Vm *state_find_iommufd_vm(State *s, int fd) {
+	assert(s);
+	for (Vm *vm = s->vms; vm; vm = vm->next)
+		if (vm->mode == ATTACH_MODE_CDEV && vm->iommu_fd >= 0 && vm_fd_same(vm->iommu_fd, fd) > 0)
 			return vm;
 	return NULL;
 }
@@ -69,6 +77,7 @@ static void vm_free(Vm *vm) {
 	if (!vm)
 		return;
 	safe_close(vm->container_fd);
+	safe_close(vm->iommu_fd);
 	safe_close(vm->vm_fd);
 	free(vm);
 }
@@ -100,16 +109,24 @@ static void group_drop(State *s, Group *g) {
 	group_unlink_free(s, g);
 }
 
-/* A new VM record for vm_fd (our own copy), reserved until its container exists. */
-static int vm_new_reserved(State *s, int vm_fd, Vm **ret) {
+/* A new VM record, reserved until its container or iommufd exists; in the group mode with our
+ * own copy of vm_fd. */
+static int vm_new_reserved(State *s, AttachMode mode, int vm_fd, Vm **ret) {
 	_cleanup_(vm_freep) Vm *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return -ENOMEM;
-	*vm = (Vm){ .id = s->next_vm_id, .container_fd = -EBADF, .busy = true };
-	vm->vm_fd = fcntl(vm_fd, F_DUPFD_CLOEXEC, 3);
-	if (vm->vm_fd < 0)
-		return negative_errno();
+	*vm = (Vm){ .id = s->next_vm_id,
+		    .mode = mode,
+		    .vm_fd = -EBADF,
+		    .container_fd = -EBADF,
+		    .iommu_fd = -EBADF,
+		    .busy = true };
+	if (mode == ATTACH_MODE_GROUP) {
+		vm->vm_fd = fcntl(vm_fd, F_DUPFD_CLOEXEC, 3);
+		if (vm->vm_fd < 0)
+			return negative_errno();
+	}
 	s->next_vm_id++;
 	vm->next = s->vms;
 	s->vms = vm;
@@ -142,6 +159,7 @@ static int attachment_link(State *s, PciAddress address, Group *g, Vm *vm, pid_t
 		           .pid = pid,
 		           .uid = uid,
 		           .since = time(NULL),
+		           .device_fd = -EBADF,
 		           .owner_pidfd = -EBADF,
 		           .next = s->attachments };
 	s->attachments = a;
@@ -151,18 +169,30 @@ static int attachment_link(State *s, PciAddress address, Group *g, Vm *vm, pid_t
 	return 0;
 }
 
-/* Refuses a device whose group belongs to another VM, or that is attached already. */
-static int state_check_busy(State *s, const SysfsDevice *device, Vm *vm, AttachFailure *failure) {
+/* Whether device may be attached to vm (NULL: a new VM) now, in either mode: the daemon refuses
+ * what the kernel would, a group whose devices went to another VM (the kernel refuses a group
+ * open while a cdev of it is, and the reverse). Returns 0 with *ret_group, the group's record
+ * (NULL when there is none); -EAGAIN while a job holds the VM or the group, or holds the group
+ * for another VM with no attachment yet (the job's outcome decides); -EBUSY with *ret_failure
+ * naming the attachment when the device is attached already, or its group is another VM's. */
+static int state_check_attachable(State *s, const SysfsDevice *device, Vm *vm, AttachFailure *ret_failure,
+                                  Group **ret_group) {
 	Attachment *a = state_find_attachment_by_address(s, device->address);
 	Group *g = state_find_group(s, device->group);
 
-	if (!a && g && g->vm != vm)
+	if ((vm && vm->busy) || (g && g->busy))
+		return -EAGAIN;
+	if (!a && g && g->vm != vm) {
 		a = state_find_attachment_by_group(s, device->group);
-	if (!a)
-		return 0;
-	failure->kind = ATTACH_FAILURE_BUSY;
-	failure->attachment = a->id;
-	return -EBUSY;
+		if (!a)
+			return -EAGAIN;
+	}
+	if (a) {
+		*ret_failure = (AttachFailure){ .kind = ATTACH_FAILURE_BUSY, .attachment = a->id };
+		return -EBUSY;
+	}
+	*ret_group = g;
+	return 0;
 }
 
 /* A kernel failure of an attach before its job: its operation into *ret_failure, r returned. */
@@ -174,8 +204,7 @@ static int attach_fail(AttachFailure *ret_failure, const char *operation, int r)
 int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid, uid_t uid,
                        AttachFailure *ret_failure, AttachJob *job, Attachment **ret) {
 	_cleanup_close_ int container = -EBADF;
-	AttachFailure failure = { .kind = ATTACH_FAILURE_KERNEL };
-	Group *g;
+	Group *g = NULL;
 	Vm *vm;
 	int r;
 
@@ -186,14 +215,9 @@ int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid
 	assert(ret);
 
 	vm = state_find_vm(s, vm_fd);
-	g = state_find_group(s, device->group);
-	if ((vm && vm->busy) || (g && g->busy))
-		return -EAGAIN;
-	r = state_check_busy(s, device, vm, &failure);
-	if (r < 0) {
-		*ret_failure = failure;
+	r = state_check_attachable(s, device, vm, ret_failure, &g);
+	if (r < 0)
 		return r;
-	}
 	/* The group is in this VM's container already: nothing for the kernel to do. */
 	if (g)
 		return attachment_link(s, device->address, g, vm, pid, uid, ret);
@@ -202,7 +226,7 @@ int state_attach_begin(State *s, const SysfsDevice *device, int vm_fd, pid_t pid
 		if (container < 0)
 			return attach_fail(ret_failure, "fcntl F_DUPFD_CLOEXEC", negative_errno());
 	} else {
-		r = vm_new_reserved(s, vm_fd, &vm);
+		r = vm_new_reserved(s, ATTACH_MODE_GROUP, vm_fd, &vm);
 		if (r < 0)
 			return attach_fail(ret_failure, "allocate the group", r);
 	}
@@ -333,6 +357,152 @@ int state_attach_end(State *s, AttachJob *j, bool abandon, AttachFailure *ret_fa
 	return 0;
 }
 
+int state_attach_device_begin(State *s, const SysfsDevice *device, Vm *vm, int sysfs_fd, pid_t pid,
+                              uid_t uid, AttachFailure *ret_failure, AttachDeviceJob *job) {
+	Group *g = NULL;
+	int r;
+
+	assert(s);
+	assert(device);
+	assert(!vm || vm->mode == ATTACH_MODE_CDEV);
+	assert(ret_failure);
+	assert(job);
+
+	r = state_check_attachable(s, device, vm, ret_failure, &g);
+	if (r < 0)
+		return r;
+	if (!vm) {
+		r = vm_new_reserved(s, ATTACH_MODE_CDEV, -EBADF, &vm);
+		if (r < 0)
+			return attach_fail(ret_failure, "allocate the VM", r);
+	}
+	if (!g)
+		g = group_new_reserved(s, device->group, vm);
+	if (!g) {
+		vm_release_if_unused(s, vm);
+		return attach_fail(ret_failure, "allocate the group", -ENOMEM);
+	}
+	vm->n_jobs++;
+	g->n_jobs++;
+	*job = (AttachDeviceJob){ .vfio = s->vfio,
+		                  .sysfs_fd = sysfs_fd,
+		                  .address = device->address,
+		                  .new_vm = vm->busy,
+		                  .iommu_fd = -EBADF,
+		                  .device_fd = -EBADF,
+		                  .vm = vm,
+		                  .group = g,
+		                  .pid = pid,
+		                  .uid = uid };
+	return 1;
+}
+
+/* A new VM's iommufd, its accounting set to the process before anything exists in it. */
+static int attach_device_open_iommufd(AttachDeviceJob *j, const char **op) {
+	dev_t devnum = 0;
+	int r = sysfs_get_iommu_devnum(j->sysfs_fd, &devnum);
+
+	/* Without the attribute the node is checked by its major alone. */
+	if (r < 0 && r != -ENOENT) {
+		*op = "read /sys/class/misc/iommu/dev";
+		return r;
+	}
+	return j->vfio->iommufd_open(r < 0 ? 0 : devnum, &j->iommu_fd, op);
+}
+
+/* The kernel steps of an AttachDevice, in order; the first failure ends them. */
+static int attach_device_kernel_steps(AttachDeviceJob *j, const char **op) {
+	SysfsVfioCdev cdev;
+	int r;
+
+	if (j->new_vm) {
+		r = attach_device_open_iommufd(j, op);
+		if (r < 0)
+			return r;
+	}
+	r = sysfs_get_vfio_cdev(j->sysfs_fd, j->address, &cdev);
+	if (r < 0) {
+		/* No vfio-dev/ in sysfs: the kernel made no cdev for the device, so there is no node
+		 * to open (a kernel without CONFIG_VFIO_DEVICE_CDEV). */
+		*op = r == -ENOENT ? VFIO_OPERATION_OPEN_CDEV : "read the device's vfio-dev in sysfs";
+		return r;
+	}
+	return j->vfio->device_cdev_open(&cdev, &j->device_fd, op);
+}
+
+void state_attach_device_run(AttachDeviceJob *j) {
+	assert(j);
+	assert(j->vfio);
+
+	j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL };
+	j->result = attach_device_kernel_steps(j, &j->failure.operation);
+	if (j->result >= 0) {
+		j->failure.kind = ATTACH_FAILURE_NONE;
+		return;
+	}
+	/* What was opened before the failing step. */
+	j->device_fd = safe_close(j->device_fd);
+	j->iommu_fd = safe_close(j->iommu_fd);
+}
+
+/* The attachment of a job that succeeded, holding the cdev; a new VM gets its iommufd. */
+static int attach_device_link(State *s, AttachDeviceJob *j, Attachment **ret) {
+	Attachment *a;
+	int r = attachment_link(s, j->address, j->group, j->vm, j->pid, j->uid, &a);
+
+	if (r < 0) {
+		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL,
+			                      .operation = "allocate the attachment" };
+		return r;
+	}
+	if (j->vm->busy) {
+		j->vm->iommu_fd = TAKE_FD(j->iommu_fd);
+		j->vm->busy = false;
+	}
+	j->group->busy = false;
+	a->device_fd = TAKE_FD(j->device_fd);
+	a->device_open = true;
+	*ret = a;
+	return 0;
+}
+
+int state_attach_device_end(State *s, AttachDeviceJob *j, bool abandon, AttachFailure *ret_failure,
+                            Attachment **ret) {
+	Group *g;
+	int r;
+
+	assert(s);
+	assert(j);
+	assert(ret_failure);
+	assert(ret);
+	/* The records the job holds since state_attach_device_begin(). */
+	assert(j->vm && j->vm->n_jobs > 0);
+	assert(j->group && j->group->n_jobs > 0);
+
+	g = j->group;
+	r = j->result;
+	j->vm->n_jobs--;
+	g->n_jobs--;
+	if (r >= 0 && abandon) {
+		j->failure = (AttachFailure){ .kind = ATTACH_FAILURE_KERNEL, .operation = "abandoned" };
+		r = -ECANCELED;
+	}
+	if (r >= 0)
+		r = attach_device_link(s, j, ret);
+	if (r < 0) {
+		/* The cdev before the iommufd, as a release closes them. */
+		j->device_fd = safe_close(j->device_fd);
+		j->iommu_fd = safe_close(j->iommu_fd);
+		/* A group this job made, or whose attachments ended meanwhile, has no fd to release. */
+		if (g->n_attachments == 0 && g->n_jobs == 0)
+			group_unlink_free(s, g);
+		vm_release_if_unused(s, j->vm);
+		*ret_failure = j->failure;
+		return r;
+	}
+	return 0;
+}
+
 int state_open_begin(State *s, Attachment *a, OpenJob *job) {
 	int fd;
 
@@ -394,37 +564,48 @@ int state_detach(State *s, Attachment *a, ReleaseJob *job) {
 
 	g = a->group;
 	vm = a->vm;
+	/* Closing a cdev may be its last reference, which closes (and resets) the device in the
+	 * kernel: the job's, off the loop. */
+	*job = (ReleaseJob){ .vfio = s->vfio,
+		             .group_fd = -EBADF,
+		             .device_fd = TAKE_FD(a->device_fd),
+		             .container_fd = -EBADF,
+		             .iommu_fd = -EBADF,
+		             .vm_fd = -EBADF,
+		             .group_number = -1 };
 	UNLINK(s->attachments, Attachment, a);
 	sd_event_source_disable_unref(a->owner_source);
 	safe_close(a->owner_pidfd);
 	free(a);
 	vm->n_attachments--;
-	if (--g->n_attachments > 0)
-		return 0;
-	/* The group's last: the job releases it, the record stays reserved until then so that
-	 * nobody opens the group again while the kernel still has it open. */
-	*job = (ReleaseJob){ .vfio = s->vfio,
-		             .group_fd = TAKE_FD(g->fd),
-		             .container_fd = -EBADF,
-		             .vm_fd = -EBADF,
-		             .group_number = g->number };
-	g->busy = true;
-	g->vm = NULL;
+	if (--g->n_attachments == 0 && g->n_jobs == 0) {
+		/* The group's last: the job releases it, the record stays reserved until then so
+		 * that nobody opens the group (or a cdev of it) again while the kernel still has it
+		 * open. */
+		job->group_fd = TAKE_FD(g->fd);
+		job->group_number = g->number;
+		g->busy = true;
+		g->vm = NULL;
+	}
 	if (vm->n_attachments == 0 && vm->n_jobs == 0) {
 		/* Closed after the group left the container, as QEMU does. */
 		job->container_fd = TAKE_FD(vm->container_fd);
+		job->iommu_fd = TAKE_FD(vm->iommu_fd);
 		job->vm_fd = TAKE_FD(vm->vm_fd);
 		vm_release_if_unused(s, vm);
 	}
-	return 1;
+	return job->device_fd >= 0 || job->group_number >= 0 || job->container_fd >= 0 || job->iommu_fd >= 0;
 }
 
 void state_release_run(ReleaseJob *j) {
 	assert(j);
 	assert(j->vfio);
-	j->result = j->vfio->group_unset_container(j->group_fd, &j->operation);
+	j->result = j->group_fd >= 0 ? j->vfio->group_unset_container(j->group_fd, &j->operation) : 0;
+	/* What is bound to something goes first: a device before its iommufd, as QEMU closes them. */
 	j->group_fd = safe_close(j->group_fd);
+	j->device_fd = safe_close(j->device_fd);
 	j->container_fd = safe_close(j->container_fd);
+	j->iommu_fd = safe_close(j->iommu_fd);
 	j->vm_fd = safe_close(j->vm_fd);
 }
 
@@ -507,15 +688,17 @@ void state_format_time(time_t t, char *buffer, size_t size) {
 		(void) snprintf(buffer, size, "1970-01-01T00:00:00Z");
 }
 
-Attachment *state_find_vm_attachment(State *s, int vm_fd) {
-	Vm *vm;
-
+Attachment *state_vm_attachment(State *s, const Vm *vm) {
 	assert(s);
-	vm = state_find_vm(s, vm_fd);
 	for (Attachment *a = vm ? s->attachments : NULL; a; a = a->next)
 		if (a->vm == vm)
 			return a;
 	return NULL;
+}
+
+Attachment *state_find_vm_attachment(State *s, int vm_fd) {
+	assert(s);
+	return state_vm_attachment(s, state_find_vm(s, vm_fd));
 }
 
 Vm *state_find_vm_by_id(State *s, unsigned id) {
@@ -536,9 +719,31 @@ int state_restore_vm(State *s, unsigned id, int _vm_fd, int _container_fd, VfioI
 	if (!vm)
 		return -ENOMEM;
 	*vm = (Vm){ .id = id,
+		    .mode = ATTACH_MODE_GROUP,
 		    .vm_fd = TAKE_FD(vm_fd),
 		    .container_fd = TAKE_FD(container_fd),
+		    .iommu_fd = -EBADF,
 		    .iommu_type = type,
+		    .next = s->vms };
+	s->vms = vm;
+	state_reserve_ids(s, id + 1, 0, 0);
+	return 0;
+}
+
+int state_restore_iommufd_vm(State *s, unsigned id, int _iommu_fd) {
+	_cleanup_close_ int iommu_fd = TAKE_FD(_iommu_fd);
+	Vm *vm;
+
+	assert(s);
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	*vm = (Vm){ .id = id,
+		    .mode = ATTACH_MODE_CDEV,
+		    .vm_fd = -EBADF,
+		    .container_fd = -EBADF,
+		    .iommu_fd = TAKE_FD(iommu_fd),
 		    .next = s->vms };
 	s->vms = vm;
 	state_reserve_ids(s, id + 1, 0, 0);
@@ -560,8 +765,9 @@ int state_restore_group(State *s, int number, int _fd, Vm *vm) {
 	return 0;
 }
 
-int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int _owner_pidfd) {
-	_cleanup_close_ int owner_pidfd = TAKE_FD(_owner_pidfd);
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int _owner_pidfd,
+                             int _device_fd) {
+	_cleanup_close_ int owner_pidfd = TAKE_FD(_owner_pidfd), device_fd = TAKE_FD(_device_fd);
 	Attachment *a;
 
 	assert(s);
@@ -576,6 +782,7 @@ int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm 
 	a->group = g;
 	a->vm = vm;
 	a->owner_pidfd = TAKE_FD(owner_pidfd);
+	a->device_fd = TAKE_FD(device_fd);
 	a->owner_source = NULL;
 	a->next = s->attachments;
 	s->attachments = a;

@@ -6,11 +6,16 @@
  * runs on a worker thread (worker.h) between a *_begin() and an *_end() that are called on the
  * loop, while the records it touches are reserved (busy).
  *
- *   Vm          owns the container fd and a copy of the VM fd, the latter only while the VM
- *               has attachments (a held VM fd keeps the whole VM alive).
- *   Group       owns /dev/vfio/N, opened once system-wide; it sits in one VM's container.
+ *   Vm          in the group mode (Attach), owns the container fd and a copy of the VM fd,
+ *               the latter only while the VM has attachments (a held VM fd keeps the whole VM
+ *               alive); in the cdev mode (AttachDevice), owns the iommufd it handed out, which
+ *               is what names the VM.
+ *   Group       in the group mode, owns /dev/vfio/N, opened once system-wide; it sits in one
+ *               VM's container. In the cdev mode it owns no fd and only records which VM the
+ *               group's devices went to: a group's devices go to one VM, in either mode.
  *   Attachment  one device given to one VM; refers to its Group and Vm, which live as long
- *               as any attachment or job refers to them.
+ *               as any attachment or job refers to them. In the cdev mode it owns the
+ *               daemon's copy of the device's cdev.
  *
  * Besides these, a job owns the fds it was given (dups) until its *_end(); the owner watch of
  * an attachment (an sd-event source on its pidfd) is the lifecycle's (lifecycle.c). */
@@ -24,23 +29,38 @@
 #include "sysfs.h"
 #include "vfio.h"
 
+/* How an attachment hands its device out (doc/protocol.md): the legacy group and container
+ * (Attach), or the device's vfio cdev and an iommufd (AttachDevice). A VM has one mode. */
+typedef enum AttachMode {
+	ATTACH_MODE_GROUP,
+	ATTACH_MODE_CDEV,
+} AttachMode;
+
+/* The mode as the Attachment's "mode", the fd store's description and the audit trail name it. */
+static inline const char *attach_mode_name(AttachMode mode) {
+	return mode == ATTACH_MODE_CDEV ? "cdev" : "group";
+}
+
 typedef struct Vm {
 	unsigned id;
-	int vm_fd;
-	int container_fd; /* -EBADF while a job creates it */
+	AttachMode mode;
+	int vm_fd;        /* group mode */
+	int container_fd; /* group mode; -EBADF while a job creates it */
+	int iommu_fd;     /* cdev mode; -EBADF while a job opens it */
 	VfioIommuType iommu_type;
 	unsigned n_attachments;
 	unsigned n_jobs; /* jobs that hold the record (and a dup of its container) */
-	bool busy;       /* a job is creating its container: other attaches to it wait */
+	bool busy;       /* a job is creating its container or iommufd: other attaches to it wait */
 	struct Vm *next;
 } Vm;
 
 typedef struct Group {
 	int number;
-	int fd; /* -EBADF while a job opens it or after a job took it to release it */
+	int fd; /* -EBADF while a job opens it, after a job took it to release it, and in cdev mode */
 	Vm *vm; /* NULL while reserved for a driver change */
 	unsigned n_attachments;
-	bool busy; /* a job opens, joins, releases it or changes a member's driver: calls wait */
+	unsigned n_jobs; /* AttachDevice jobs that will attach a device of it: it stays meanwhile */
+	bool busy;       /* a job opens, joins, releases it or changes a member's driver: calls wait */
 	struct Group *next;
 } Group;
 
@@ -52,7 +72,8 @@ typedef struct Attachment {
 	pid_t pid;
 	uid_t uid;
 	time_t since;
-	bool device_open; /* OpenDevice answered, or running */
+	bool device_open; /* OpenDevice answered, or running; always in the cdev mode */
+	int device_fd;    /* cdev mode: the daemon's copy of the device's cdev; else -EBADF */
 	uint64_t memlock; /* RLIMIT_MEMLOCK the owner was raised to, UINT64_MAX unlimited; 0 none */
 	int owner_pidfd;  /* the process that asked; see lifecycle_watch_owner() */
 	/* The owner entry: attachments whose owner pidfds are one open file (made on one
@@ -138,6 +159,42 @@ void state_attach_run(AttachJob *job);
  * taken, in reverse order. */
 int state_attach_end(State *s, AttachJob *job, bool abandon, AttachFailure *ret_failure, Attachment **ret);
 
+/* AttachDevice: the cdev mode's attach of device (found in sysfs and checked viable there) to
+ * vm, a cdev-mode VM found by the iommufd it was handed (state_find_iommufd_vm()), or to a new
+ * VM (vm NULL), for the process pid/uid. The kernel work runs in state_attach_device_run(), on
+ * any thread, touching nothing but the job: for a new VM, open /dev/iommu and charge what is
+ * pinned through it to the pinning process (VfioOps.iommufd_open); then find the device's cdev
+ * in sysfs and open it (VfioOps.device_cdev_open). */
+typedef struct AttachDeviceJob {
+	const VfioOps *vfio;
+	int sysfs_fd; /* the daemon's sysfs root, open as long as it runs: not the job's */
+	PciAddress address;
+	bool new_vm;           /* open an iommufd for a new VM */
+	int iommu_fd;          /* out, for a new VM */
+	int device_fd;         /* out */
+	int result;            /* out: 0 or -errno */
+	AttachFailure failure; /* out */
+	/* The loop's side: the records held and who asked. */
+	Vm *vm;
+	Group *group;
+	pid_t pid;
+	uid_t uid;
+} AttachDeviceJob;
+
+/* Decides, on the loop, what an AttachDevice needs. Returns 1 when *job was planned and its VM
+ * and group are held (a new VM or group reserved) until state_attach_device_end(); -EAGAIN when
+ * a job holds the group (call again once it ended); other -errno with *ret_failure
+ * (ATTACH_FAILURE_BUSY: the device is attached already, or its group is another VM's, in
+ * either mode). There is always kernel work: every device has a cdev of its own. */
+int state_attach_device_begin(State *s, const SysfsDevice *device, Vm *vm, int sysfs_fd, pid_t pid,
+                              uid_t uid, AttachFailure *ret_failure, AttachDeviceJob *job);
+void state_attach_device_run(AttachDeviceJob *job);
+/* Applies the job's outcome on the loop, as state_attach_end() does: 0 with *ret, an
+ * attachment whose device counts as open, holding the cdev (and its VM the iommufd); or the
+ * job's -errno with *ret_failure, everything it made undone (-ECANCELED when abandoned). */
+int state_attach_device_end(State *s, AttachDeviceJob *job, bool abandon, AttachFailure *ret_failure,
+                            Attachment **ret);
+
 /* OpenDevice: VFIO_GROUP_GET_DEVICE_FD, which opens (and resets) the device in the kernel. */
 typedef struct OpenJob {
 	const VfioOps *vfio;
@@ -156,13 +213,15 @@ void state_open_run(OpenJob *job);
  * -ENOENT when the attachment ended meanwhile (the fd is closed). */
 int state_open_end(State *s, OpenJob *job, int *ret_fd, const char **ret_operation);
 
-/* Detach: unlinks attachment a at once. When it was its group's last, the group's release
- * (out of its container, closed, and the VM's fds with its last group) is *job's: returns 1
- * and keeps the group reserved until state_release_end(); 0 when nothing is left to do. */
+/* Detach: unlinks attachment a at once. What the kernel must let go of is *job's: a's cdev
+ * (cdev mode); when a was its group's last, the group's release (out of its container and
+ * closed, group mode); and with the VM's last, the VM's fds (container and VM fd, or iommufd).
+ * Returns 1 with a job to run, keeping a released group reserved until state_release_end();
+ * 0 when nothing is left to do. */
 typedef struct ReleaseJob {
 	const VfioOps *vfio;
-	int group_fd, container_fd, vm_fd; /* owned by the job; -EBADF for none */
-	int group_number;
+	int group_fd, device_fd, container_fd, iommu_fd, vm_fd; /* the job's; -EBADF for none */
+	int group_number;                                       /* the group released, -1 for none */
 	const char *operation; /* out: a failed VFIO_GROUP_UNSET_CONTAINER, for the log */
 	int result;
 } ReleaseJob;
@@ -176,6 +235,10 @@ void state_detach_now(State *s, Attachment *a);
 /* An attachment of the VM whose fd is the same open file as vm_fd (kcmp), NULL when that VM
  * has none. Every attachment of a VM belongs to one process (method_attach()). */
 Attachment *state_find_vm_attachment(State *s, int vm_fd);
+/* An attachment of vm, NULL when it has none (only jobs). */
+Attachment *state_vm_attachment(State *s, const Vm *vm);
+/* The cdev-mode VM whose iommufd is the same open file as fd (kcmp), NULL when none is. */
+Vm *state_find_iommufd_vm(State *s, int fd);
 
 /* Reserves group number for a driver change (Bind, Unbind): calls that need it wait until
  * state_group_unreserve(). Returns 0, -EAGAIN when a job holds it, -EBUSY when attached (with
@@ -186,9 +249,14 @@ void state_group_unreserve(State *s, Group *g);
 /* Restoring state saved in systemd's fd store (persist.c). Each takes its fds. */
 Vm *state_find_vm_by_id(State *s, unsigned id);
 int state_restore_vm(State *s, unsigned id, int vm_fd, int container_fd, VfioIommuType type);
+/* A cdev-mode VM and the iommufd that names it. */
+int state_restore_iommufd_vm(State *s, unsigned id, int iommu_fd);
+/* fd is -EBADF for a group of a cdev-mode VM. */
 int state_restore_group(State *s, int number, int fd, Vm *vm);
-/* The attachment keeps owner_pidfd in a->owner_pidfd for the caller to watch. */
-int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd);
+/* The attachment keeps owner_pidfd in a->owner_pidfd for the caller to watch, and device_fd, its
+ * cdev (-EBADF in the group mode). */
+int state_restore_attachment(State *s, const Attachment *template, Group *g, Vm *vm, int owner_pidfd,
+                             int device_fd);
 /* Raises the next ids to at least these, so that ids below them (handed out before a restart,
  * restored or not) are never handed out again. */
 void state_reserve_ids(State *s, unsigned next_vm, unsigned next_attachment, unsigned next_owner);

@@ -162,6 +162,36 @@ int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, u
 	return r;
 }
 
+int fake_sysfs_add_vfio_cdev(FakeSysfs *fs, const char *address, unsigned index, unsigned major,
+                             unsigned minor) {
+	char path[256], text[32];
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/vfio-dev/vfio%u/dev", address, index);
+	snprintf(text, sizeof(text), "%u:%u\n", major, minor);
+	return fake_sysfs_write_file(fs, path, text);
+}
+
+int fake_sysfs_add_cdev_devices(FakeSysfs *fs) {
+	static const struct {
+		const char *address;
+		int group;
+		unsigned cdev; /* 0 for none */
+	} devices[] = {
+		{ "0000:02:01.0", 4, 1 }, { "0000:02:02.0", 4, 2 }, { "0000:05:00.0", 5, 3 },
+		{ "0000:05:00.1", 5, 4 }, { "0000:06:00.0", 6, 0 },
+	};
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]) && r >= 0; i++) {
+		r = fake_sysfs_add_device(fs, devices[i].address, 0x8086, 0x100e, devices[i].group,
+		                          "vfio-pci");
+		if (r >= 0 && devices[i].cdev > 0)
+			r = fake_sysfs_add_vfio_cdev(fs, devices[i].address, devices[i].cdev, 511,
+			                             devices[i].cdev);
+	}
+	return r;
+}
+
 int fake_sysfs_set_header_type(FakeSysfs *fs, const char *address, uint8_t type) {
 	/* The 64 bytes of the standard header any user may read; only the header type is set. */
 	uint8_t config[64] = {};

@@ -20,6 +20,16 @@ void fake_sysfs_free(FakeSysfs *fs);
 int fake_sysfs_add_device(FakeSysfs *fs, const char *address, uint16_t vendor, uint16_t device, int group,
                           const char *driver);
 
+/* Gives the device at address the vfio cdev vfio<index> numbered major:minor, as the kernel
+ * does when a VFIO driver binds it (its vfio-dev/vfio<index>/dev). */
+int fake_sysfs_add_vfio_cdev(FakeSysfs *fs, const char *address, unsigned index, unsigned major,
+                             unsigned minor);
+
+/* The devices the cdev mode's unit tests attach, all on vfio-pci: IOMMU group 4 of 0000:02:01.0
+ * and 0000:02:02.0 (cdevs vfio1 and vfio2, numbered 511:1 and 511:2), group 5 of 0000:05:00.0
+ * and 0000:05:00.1 (vfio3, vfio4), and group 6 of 0000:06:00.0, which has no cdev. */
+int fake_sysfs_add_cdev_devices(FakeSysfs *fs);
+
 /* Binds address to driver (NULL unbinds). */
 int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver);
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,9 +26,9 @@ static int fake_call(FakeVfioCall call, const char **ret_operation, const char *
 	return -fake_vfio.fail_errno;
 }
 
-/* A memfd, or -errno (the caller's step fails as a kernel call would). */
-static int fake_fd(int *ret_fd) {
-	int fd = memfd_create("fake-vfio", MFD_CLOEXEC);
+/* A memfd named name, or -errno (the caller's step fails as a kernel call would). */
+static int fake_named_fd(const char *name, int *ret_fd) {
+	int fd = memfd_create(name, MFD_CLOEXEC);
 
 	if (fd < 0)
 		return negative_errno();
@@ -33,13 +36,22 @@ static int fake_fd(int *ret_fd) {
 	return 0;
 }
 
-static int fake_group_open(int group _unused_, int *ret_fd, const char **op) {
-	char byte;
-	int r;
+static int fake_fd(int *ret_fd) {
+	return fake_named_fd("fake-vfio", ret_fd);
+}
 
-	if (fake_vfio.gate >= 0 && read(fake_vfio.gate, &byte, 1) != 1)
-		return -EIO;
-	r = fake_call(FAKE_CALL_GROUP_OPEN, op, "open group");
+/* Waits at the gate, when there is one. */
+static int fake_pass_gate(void) {
+	char byte;
+
+	return fake_vfio.gate >= 0 && read(fake_vfio.gate, &byte, 1) != 1 ? -EIO : 0;
+}
+
+static int fake_group_open(int group _unused_, int *ret_fd, const char **op) {
+	int r = fake_pass_gate();
+
+	if (r >= 0)
+		r = fake_call(FAKE_CALL_GROUP_OPEN, op, "open group");
 	return r < 0 ? r : fake_fd(ret_fd);
 }
 
@@ -82,6 +94,46 @@ static int fake_vm_fd_is_kvm(int fd _unused_) {
 	return 1;
 }
 
+static int fake_iommufd_open(dev_t devnum, int *ret_fd, const char **op) {
+	int r = fake_call(FAKE_CALL_IOMMUFD_OPEN, op, VFIO_OPERATION_OPEN_IOMMUFD);
+
+	fake_vfio.iommu_devnum = devnum;
+	return r < 0 ? r : fake_named_fd(FAKE_VFIO_IOMMUFD, ret_fd);
+}
+
+static int fake_device_cdev_open(const SysfsVfioCdev *cdev, int *ret_fd, const char **op) {
+	int r = fake_pass_gate();
+
+	if (r >= 0)
+		r = fake_call(FAKE_CALL_CDEV_OPEN, op, VFIO_OPERATION_OPEN_CDEV);
+	fake_vfio.cdev = *cdev;
+	return r < 0 ? r : fake_named_fd(FAKE_VFIO_CDEV, ret_fd);
+}
+
+int fake_vfio_count_open(const char *name) {
+	char path[sizeof("/proc/self/fd/") + 256], target[128], want[128];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	/* A memfd's link reads "/memfd:NAME (deleted)". */
+	(void) snprintf(want, sizeof(want), "/memfd:%s (deleted)", name);
+	while ((e = readdir(d))) {
+		ssize_t k;
+
+		(void) snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		k = readlink(path, target, sizeof(target) - 1);
+		if (k < 0)
+			continue;
+		target[k] = '\0';
+		n += strcmp(target, want) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
 const VfioOps fake_vfio_ops = {
 	.group_open = fake_group_open,
 	.group_get_viable = fake_get_viable,
@@ -91,4 +143,6 @@ const VfioOps fake_vfio_ops = {
 	.container_set_iommu = fake_set_iommu,
 	.group_get_device_fd = fake_get_device_fd,
 	.vm_fd_is_kvm = fake_vm_fd_is_kvm,
+	.iommufd_open = fake_iommufd_open,
+	.device_cdev_open = fake_device_cdev_open,
 };

@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	n = pass_fds(data[0], data[1], data + 2, size - 2, fds, names);
 	state_init(&s);
 	s.vfio = &fake_vfio;
-	r = persist_restore(&p, &s, fds, names, n);
+	r = persist_restore(&p, &s, -EBADF, fds, names, n);
 	/* Every fd passed is taken: kept by the state or closed. */
 	for (size_t i = 0; i < n; i++)
 		if (fds[i] != -EBADF)

@@ -68,10 +68,7 @@ static int setup(void **state) {
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:03.0", 0x8086, 0x10d3, 3, "vfio-pci"), 0);
 	assert_int_equal(manager_open_sysfs(f->manager, fake_sysfs_path(f->sysfs)), 0);
 	for (size_t i = 0; i < N_CLIENTS; i++) {
-		int sv[2];
-		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-		assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
-		f->clients[i] = sv[1];
+		f->clients[i] = test_add_pair_client(f->manager);
 		wire_reader_init(&f->readers[i], PROTOCOL_MAX_REPLY_BYTES);
 		f->vms[i] = fake_fd();
 	}
@@ -200,43 +197,13 @@ static void caller_gone_leaves_nothing(void **state) {
 	assert_null(f->manager->state.vms);
 }
 
-/* A connection whose peer is another process: a child makes the socketpair (so SO_PEERCRED
- * names it), hands both ends over and waits until *ret_hold is closed. Returns the client's
- * end; the daemon's end is added to the manager. */
+/* A connection whose peer is another process (test_socketpair_from_child()), added to the
+ * manager. Returns the client's end. */
 static int connect_from_child(Fixture *f, pid_t *ret_child, int *ret_hold) {
-	int channel[2], hold[2], fds[2];
-	char byte = 0, control[CMSG_SPACE(sizeof(fds))];
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
-	};
-	pid_t child;
+	int daemon_end = -EBADF, client = test_socketpair_from_child(ret_child, ret_hold, &daemon_end);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel), 0);
-	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		int sv[2];
-		close(hold[1]);
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
-			_exit(1);
-		test_send_raw(channel[1], "x", 1, sv, 2);
-		close(sv[0]);
-		close(sv[1]);
-		(void) read(hold[0], &byte, 1);
-		_exit(0);
-	}
-	close(channel[1]);
-	close(hold[0]);
-	assert_int_equal(recvmsg(channel[0], &msg, MSG_CMSG_CLOEXEC), 1);
-	assert_non_null(CMSG_FIRSTHDR(&msg));
-	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
-	close(channel[0]);
-	assert_int_equal(manager_add_client(f->manager, fds[0], NULL), 0);
-	*ret_child = child;
-	*ret_hold = hold[1];
-	return fds[1];
+	assert_int_equal(manager_add_client(f->manager, daemon_end, NULL), 0);
+	return client;
 }
 
 /* Another process's Attach with a VM fd that is attached already is refused before any kernel

@@ -662,7 +662,8 @@ static void hold_group(Fixture *f, int group, const char *address, unsigned id) 
 	assert_int_equal(state_restore_vm(s, 1, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
 	vm = state_find_vm_by_id(s, 1);
 	assert_int_equal(state_restore_group(s, group, memfd(), vm), 0);
-	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, group), vm, memfd()), 0);
+	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, group), vm, memfd(), -EBADF),
+	                 0);
 }
 
 /* A oneway call is run and gets no reply at all (protocol.md): the next call's reply is the
@@ -722,8 +723,9 @@ static void forbidden_call_forms_close(void **state) {
 	}
 }
 
-/* The table declares the trust boundary: fds only into Attach, fds out of Attach and
- * OpenDevice, Monitor streams, Bind and Unbind for admins only; nothing else is special. */
+/* The table declares the trust boundary: fds only into Attach and AttachDevice, fds out of
+ * those and OpenDevice, Monitor streams, Bind and Unbind for admins only; nothing else is
+ * special. */
 static void method_table_declares_the_boundary(void **state) {
 	(void) state;
 	static const struct {
@@ -737,6 +739,7 @@ static void method_table_declares_the_boundary(void **state) {
 		{ VFIOD_METHOD_ATTACH, METHOD_FDS_IN | METHOD_FDS_OUT },
 		{ VFIOD_METHOD_OPEN_DEVICE, METHOD_FDS_OUT },
 		{ VFIOD_METHOD_DETACH, 0 },
+		{ VFIOD_METHOD_ATTACH_DEVICE, METHOD_FDS_IN | METHOD_FDS_OUT },
 		{ VFIOD_METHOD_MONITOR, METHOD_STREAMING },
 		{ VFIOD_METHOD_BIND, METHOD_ADMIN },
 		{ VFIOD_METHOD_UNBIND, METHOD_ADMIN },

@@ -31,10 +31,12 @@
 #include "message.h"
 #include "protocol.h"
 
-/* The sections of doc/protocol.md whose ``` block is the baseline. The section on the cdev
- * mode is not among them: it describes AttachDevice, which this broker does not serve. */
+/* The sections of doc/protocol.md whose ``` block is the baseline: the interface, the served
+ * extensions adopted into it, and the cdev mode (AttachDevice, Attachment.mode, NotAnIommufd),
+ * which this broker serves. */
 #define CONTRACT_INTERFACE "## Interface `io.vfiod`\n"
 #define CONTRACT_ADOPTED   "## Served extensions adopted into the baseline"
+#define CONTRACT_CDEV      "## The cdev mode"
 
 /* The file at path, whole; NULL (errno set) when it cannot be read. */
 static char *read_path(const char *path) {
@@ -343,11 +345,13 @@ static TextIdl *baseline_parse(void) {
 	_cleanup_free_ char *doc = read_source("doc/protocol.md");
 	_cleanup_free_ char *interface = doc_block(doc, CONTRACT_INTERFACE);
 	_cleanup_free_ char *adopted = doc_block(doc, CONTRACT_ADOPTED);
+	_cleanup_free_ char *cdev = doc_block(doc, CONTRACT_CDEV);
 	TextIdl *parsed = calloc(1, sizeof(TextIdl));
 
 	assert_non_null(parsed);
 	text_parse(parsed, interface);
 	text_parse(parsed, adopted);
+	text_parse(parsed, cdev);
 	return parsed;
 }
 

@@ -354,8 +354,8 @@ static void add_attachment(Fixture *f, unsigned id, uid_t uid) {
 	assert_int_equal(state_restore_vm(s, id, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
 	vm = state_find_vm_by_id(s, id);
 	assert_int_equal(state_restore_group(s, 10 + (int) id, memfd(), vm), 0);
-	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, 10 + (int) id), vm, memfd()),
-	                 0);
+	assert_int_equal(
+	        state_restore_attachment(s, &a, state_find_group(s, 10 + (int) id), vm, memfd(), -EBADF), 0);
 }
 
 /* Attach with a memfd for a VM: past the limit check, the memfd is refused as no VM. */

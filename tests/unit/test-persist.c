@@ -5,8 +5,9 @@
  * rules to it. Restoring with fds that are not what they claim releases them all, and the ids
  * restored are never handed out again. Allocation failures are injected into the sync (this
  * binary is linked with --wrap for the allocators and json-c's constructors, see the
- * Makefile). (Restores that succeed run in the rig, against Debian's systemd and a real
- * kernel.) */
+ * Makefile). The cdev mode's kernel checks are wrapped too, so that a cdev attachment makes
+ * the whole round trip here; the group mode's restores that succeed run in the rig, against
+ * Debian's systemd and a real kernel. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,24 @@ int __real_json_object_array_add(json_object *o, json_object *v);
 int __wrap_json_object_array_add(json_object *o, json_object *v);
 int __wrap_json_object_array_add(json_object *o, json_object *v) {
 	return allocation_fails() ? -1 : __real_json_object_array_add(o, v);
+}
+
+/* ---- The cdev mode's restore checks ----
+ * Memfds stand in for /dev/iommu and a device's cdev: what the test stored as such passes (the
+ * same open file, kcmp), anything else fails, as a real check fails on a file that is not the
+ * node. */
+static int iommufd_standin = -EBADF, cdev_standin = -EBADF;
+#define CDEV_ADDRESS "0000:00:05.0"
+
+bool __wrap_vfio_iommufd_check(int fd);
+bool __wrap_vfio_iommufd_check(int fd) {
+	return iommufd_standin >= 0 && vm_fd_same(fd, iommufd_standin) > 0;
+}
+
+bool __wrap_vfio_device_cdev_check(int fd, int root_fd, PciAddress address);
+bool __wrap_vfio_device_cdev_check(int fd, int root_fd _unused_, PciAddress address) {
+	return cdev_standin >= 0 && vm_fd_same(fd, cdev_standin) > 0 &&
+	       pci_address_equal(address, test_pci(CDEV_ADDRESS));
 }
 
 typedef struct Message {
@@ -160,10 +179,12 @@ static void build_state(Fixture *f) {
 	assert_int_equal(state_restore_vm(&f->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
 	vm = state_find_vm_by_id(&f->state, 3);
 	assert_int_equal(state_restore_group(&f->state, 12, memfd(), vm), 0);
-	assert_int_equal(
-	        state_restore_attachment(&f->state, &a, state_find_group(&f->state, 12), vm, memfd()), 0);
-	assert_int_equal(
-	        state_restore_attachment(&f->state, &b, state_find_group(&f->state, 12), vm, memfd()), 0);
+	assert_int_equal(state_restore_attachment(&f->state, &a, state_find_group(&f->state, 12), vm,
+	                                          memfd(), -EBADF),
+	                 0);
+	assert_int_equal(state_restore_attachment(&f->state, &b, state_find_group(&f->state, 12), vm,
+	                                          memfd(), -EBADF),
+	                 0);
 }
 
 static void release(int *fds, char **names, size_t n) {
@@ -252,23 +273,13 @@ static void detach_removes_what_it_releases(void **state) {
 	release(fds, names, n);
 }
 
-static void restore_releases_what_is_not_what_it_claims(void **state) {
-	Fixture *f = *state;
-	char stored[512] = "", removed[512] = "";
-	int fds[16];
-	char *names[16];
-	size_t n = 0;
+/* Restores the n fds and names into a new state, which must come to nothing: no attachment,
+ * VM or group, and every fd taken and closed. Frees the names. */
+static void restore_nothing(Persist *p, int *fds, char **names, size_t n) {
 	State restored;
 
-	build_state(f);
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
-	/* The stored copies come back, plus one unknown entry. */
-	fds[n] = memfd();
-	names[n++] = strdup("junk-1");
 	state_init(&restored);
-	/* memfds are no KVM VM, container or group: nothing survives, every fd is closed. */
-	assert_int_equal(persist_restore(&f->persist, &restored, fds, names, n), 0);
+	assert_int_equal(persist_restore(p, &restored, -EBADF, fds, names, n), 0);
 	assert_null(restored.attachments);
 	assert_null(restored.vms);
 	assert_null(restored.groups);
@@ -279,6 +290,23 @@ static void restore_releases_what_is_not_what_it_claims(void **state) {
 	state_done(&restored);
 }
 
+static void restore_releases_what_is_not_what_it_claims(void **state) {
+	Fixture *f = *state;
+	char stored[512] = "", removed[512] = "";
+	int fds[16];
+	char *names[16];
+	size_t n = 0;
+
+	build_state(f);
+	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+	collect(f, stored, removed, fds, names, &n);
+	/* The stored copies come back, plus one unknown entry. */
+	fds[n] = memfd();
+	names[n++] = strdup("junk-1");
+	/* memfds are no KVM VM, container or group: nothing survives, every fd is closed. */
+	restore_nothing(&f->persist, fds, names, n);
+}
+
 static void garbage_description_is_refused(void **state) {
 	Fixture *f = *state;
 	int fds[2] = { memfd(), memfd() };
@@ -287,7 +315,7 @@ static void garbage_description_is_refused(void **state) {
 
 	assert_int_equal(write(fds[0], "{\"vms\":[{\"id\":1", 15), 15);
 	state_init(&restored);
-	assert_int_equal(persist_restore(&f->persist, &restored, fds, names, 2), 0);
+	assert_int_equal(persist_restore(&f->persist, &restored, -EBADF, fds, names, 2), 0);
 	assert_null(restored.vms);
 	assert_int_equal(fds[0], -EBADF);
 	assert_int_equal(fds[1], -EBADF);
@@ -422,7 +450,7 @@ static Attachment *add_attachment(Manager *m, unsigned id, const char *address, 
 	Attachment *a;
 
 	assert_int_equal(state_restore_attachment(&m->state, &template, state_find_group(&m->state, 12),
-	                                          state_find_vm_by_id(&m->state, 3), -EBADF),
+	                                          state_find_vm_by_id(&m->state, 3), -EBADF, -EBADF),
 	                 0);
 	a = state_find_attachment(&m->state, id);
 	assert_non_null(a);
@@ -495,7 +523,7 @@ static void restored_ids_are_never_handed_out_again(void **state) {
 	n = store_pass(&st, fds, names);
 	state_init(&restored);
 	persist_init(&p);
-	assert_int_equal(persist_restore(&p, &restored, fds, names, n), 0);
+	assert_int_equal(persist_restore(&p, &restored, -EBADF, fds, names, n), 0);
 	assert_null(restored.attachments);
 	assert_true(restored.next_attachment_id >= 20);
 	assert_true(restored.next_vm_id >= 6);
@@ -519,13 +547,129 @@ static void ids_in_a_lossy_description_are_never_reused(void **state) {
 
 	assert_int_equal(write(fds[0], text, strlen(text)), (ssize_t) strlen(text));
 	state_init(&restored);
-	assert_int_equal(persist_restore(&f->persist, &restored, fds, names, 1), 0);
+	assert_int_equal(persist_restore(&f->persist, &restored, -EBADF, fds, names, 1), 0);
 	assert_null(restored.attachments);
 	assert_true(restored.next_attachment_id >= 42);
 	assert_true(restored.next_vm_id >= 10);
 	assert_true(restored.next_owner_id >= 31);
 	free(names[0]);
 	state_done(&restored);
+}
+
+/* A VMM's cdev-mode attachment, as AttachDevice leaves it: VM 5 named by its iommufd, group 7
+ * with no fd, attachment 9 holding the cdev, owned by this process. */
+static void build_cdev_state(State *s) {
+	Attachment template = { .id = 9,
+		                .owner = 4,
+		                .address = test_pci(CDEV_ADDRESS),
+		                .pid = getpid(),
+		                .uid = 1000,
+		                .device_open = true };
+	Vm *vm;
+
+	iommufd_standin = memfd();
+	cdev_standin = memfd();
+	assert_int_equal(state_restore_iommufd_vm(s, 5, fcntl(iommufd_standin, F_DUPFD_CLOEXEC, 3)), 0);
+	vm = state_find_vm_by_id(s, 5);
+	assert_int_equal(state_restore_group(s, 7, -EBADF, vm), 0);
+	assert_int_equal(state_restore_attachment(s, &template, state_find_group(s, 7), vm, pidfd_of_self(),
+	                                          fcntl(cdev_standin, F_DUPFD_CLOEXEC, 3)),
+	                 0);
+}
+
+/* The mode member of the first object of the description's array key. */
+static const char *described_mode(json_object *description, const char *key) {
+	json_object *array = NULL, *mode = NULL;
+
+	assert_true(json_object_object_get_ex(description, key, &array));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(array, 0), "mode", &mode));
+	return json_object_get_string(mode);
+}
+
+/* A cdev-mode attachment across a restart: its VM's iommufd and its cdev are stored under names
+ * of their own (a group of that mode has no fd), the description says "cdev", and the restore
+ * gives back an attachment of that mode, open, holding the same cdev, on a VM that the iommufd
+ * its VMM still holds names, so that a later AttachDevice passing it is recognised. */
+static void cdev_attachment_survives_a_restart(void **state) {
+	Fixture *f = *state;
+	Store st = {};
+	int fds[16], vmm_iommufd;
+	char *names[16];
+	size_t n;
+	State restored;
+	Persist p;
+	json_object *description;
+	Attachment *back;
+
+	build_cdev_state(&f->state);
+	vmm_iommufd = fcntl(iommufd_standin, F_DUPFD_CLOEXEC, 3);
+	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+	store_apply(f, &st);
+	assert_int_equal(store_count(&st, "iommufd-5"), 1);
+	assert_int_equal(store_count(&st, "device-9"), 1);
+	assert_int_equal(store_count(&st, "owner-4"), 1);
+	assert_int_equal(store_count(&st, "vm-5") + store_count(&st, "group-7"), 0);
+	description = store_description(&st);
+	assert_string_equal(described_mode(description, "vms"), "cdev");
+	assert_string_equal(described_mode(description, "attachments"), "cdev");
+	json_object_put(description);
+
+	n = store_pass(&st, fds, names);
+	state_init(&restored);
+	persist_init(&p);
+	assert_int_equal(persist_restore(&p, &restored, -EBADF, fds, names, n), 1);
+	back = state_find_attachment(&restored, 9);
+	assert_non_null(back);
+	assert_int_equal(back->vm->mode, ATTACH_MODE_CDEV);
+	assert_true(back->device_open);
+	assert_true(vm_fd_same(back->device_fd, cdev_standin) > 0);
+	assert_int_equal(back->group->number, 7);
+	assert_true(back->group->fd < 0);
+	assert_ptr_equal(state_find_iommufd_vm(&restored, vmm_iommufd), back->vm);
+	assert_true(restored.next_attachment_id >= 10 && restored.next_vm_id >= 6);
+
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	state_done(&restored);
+	persist_done(&p);
+	vmm_iommufd = safe_close(vmm_iommufd);
+	iommufd_standin = safe_close(iommufd_standin);
+	cdev_standin = safe_close(cdev_standin);
+}
+
+/* A stored cdev that is not its device's cdev any more, or an iommufd that is not /dev/iommu,
+ * is released with its attachment and VM; every fd passed is taken. */
+static void cdev_restore_drops_what_is_not_what_it_claims(void **state) {
+	Fixture *f = *state;
+	Store st = {};
+	int fds[16], real;
+	char *names[16];
+	size_t n;
+
+	for (int k = 0; k < 2; k++) {
+		Persist p;
+
+		build_cdev_state(&f->state);
+		assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+		store_apply(f, &st);
+		n = store_pass(&st, fds, names);
+		/* The checks now pass other files only. */
+		real = k == 0 ? cdev_standin : iommufd_standin;
+		if (k == 0)
+			cdev_standin = memfd();
+		else
+			iommufd_standin = memfd();
+		persist_init(&p);
+		restore_nothing(&p, fds, names, n);
+		persist_done(&p);
+		state_detach_now(&f->state, state_find_attachment(&f->state, 9));
+		assert_int_equal(persist_sync(&f->persist, &f->state), 0);
+		store_apply(f, &st);
+		store_clear(&st);
+		safe_close(real);
+		iommufd_standin = safe_close(iommufd_standin);
+		cdev_standin = safe_close(cdev_standin);
+	}
 }
 
 /* Without memory the sync fails, whichever allocation fails, and the store keeps a whole
@@ -543,7 +687,7 @@ static void allocation_failure_fails_the_sync_cleanly(void **state) {
 	/* One attachment goes, one comes: the sync removes, adds and replaces. */
 	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
 	assert_int_equal(state_restore_attachment(&f->state, &c, state_find_group(&f->state, 12),
-	                                          state_find_vm_by_id(&f->state, 3), memfd()),
+	                                          state_find_vm_by_id(&f->state, 3), memfd(), -EBADF),
 	                 0);
 	for (k = 1; k < 1000; k++) {
 		failure_injected = false;
@@ -578,6 +722,8 @@ int main(void) {
 		T(restored_ids_are_never_handed_out_again),
 		T(ids_in_a_lossy_description_are_never_reused),
 		T(allocation_failure_fails_the_sync_cleanly),
+		T(cdev_attachment_survives_a_restart),
+		T(cdev_restore_drops_what_is_not_what_it_claims),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -416,6 +417,80 @@ static void swap_is_host_use(void **state) {
 	assert_string_equal(reason, "block device sda2 is in use as swap");
 }
 
+/* A device's vfio cdev: the one vfioN of its vfio-dev/ and that entry's number. */
+static void vfio_cdev_is_read(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	SysfsVfioCdev cdev = {};
+
+	assert_int_equal(fake_sysfs_add_vfio_cdev(f->fs, "0000:02:01.0", 12, 511, 12), 0);
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:02:01.0"), &cdev), 0);
+	assert_string_equal(cdev.name, "vfio12");
+	assert_int_equal(major(cdev.devnum), 511);
+	assert_int_equal(minor(cdev.devnum), 12);
+}
+
+/* No vfio-dev/ (a kernel without the cdev, a device on a host driver), an empty one or no such
+ * device: no cdev, -ENOENT, which the attach answers as the node it cannot open. */
+static void missing_vfio_cdev_is_enoent(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	SysfsVfioCdev cdev = {};
+
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:02:01.0"), &cdev), -ENOENT);
+	assert_int_equal(fake_sysfs_write_file(f->fs, "devices/pci0000:00/0000:00:02.0/vfio-dev/.keep", ""),
+	                 0);
+	assert_int_equal(unlinkat(root, "devices/pci0000:00/0000:00:02.0/vfio-dev/.keep", 0), 0);
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:00:02.0"), &cdev), -ENOENT);
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:09:00.0"), &cdev), -ENOENT);
+}
+
+/* What the kernel never makes is refused, not guessed at: a name that is not vfio and digits
+ * (it would reach a path under /dev), two entries, a dev file that is no MAJOR:MINOR. */
+static void malformed_vfio_cdev_fails(void **state) {
+	static const struct {
+		const char *entry, *dev;
+	} bad[] = {
+		{ "vfio", "511:0\n" },    { "vfio1x", "511:0\n" }, { "..vfio1", "511:0\n" },
+		{ "vfio1", "511\n" },     { "vfio1", "511:\n" },   { "vfio1", ":1\n" },
+		{ "vfio1", "511:1:1\n" }, { "vfio1", "4096:1\n" }, { "vfio1", "-1:1\n" },
+		{ "vfio1", "" },
+	};
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	SysfsVfioCdev cdev = {};
+	char path[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		snprintf(path, sizeof(path), "devices/pci0000:00/0000:00:02.0/vfio-dev/%s/dev",
+		         bad[i].entry);
+		assert_int_equal(fake_sysfs_write_file(f->fs, path, bad[i].dev), 0);
+		if (sysfs_get_vfio_cdev(root, test_pci("0000:00:02.0"), &cdev) != -EBADMSG)
+			fail_msg("entry '%s' with dev '%s' was taken", bad[i].entry, bad[i].dev);
+		assert_int_equal(unlinkat(root, path, 0), 0);
+		*strrchr(path, '/') = '\0';
+		assert_int_equal(unlinkat(root, path, AT_REMOVEDIR), 0);
+	}
+	assert_int_equal(fake_sysfs_add_vfio_cdev(f->fs, "0000:00:02.0", 1, 511, 1), 0);
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:00:02.0"), &cdev), 0);
+	assert_int_equal(fake_sysfs_add_vfio_cdev(f->fs, "0000:00:02.0", 2, 511, 2), 0);
+	assert_int_equal(sysfs_get_vfio_cdev(root, test_pci("0000:00:02.0"), &cdev), -EBADMSG);
+}
+
+/* /dev/iommu's number, where the kernel has the misc device. */
+static void iommu_devnum_is_read(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	dev_t devnum = 0;
+
+	assert_int_equal(sysfs_get_iommu_devnum(root, &devnum), -ENOENT);
+	assert_int_equal(fake_sysfs_write_file(f->fs, "class/misc/iommu/dev", "10:257\n"), 0);
+	assert_int_equal(sysfs_get_iommu_devnum(root, &devnum), 0);
+	assert_int_equal(devnum, makedev(10, 257));
+	assert_int_equal(fake_sysfs_write_file(f->fs, "class/misc/iommu/dev", "iommu\n"), 0);
+	assert_int_equal(sysfs_get_iommu_devnum(root, &devnum), -EBADMSG);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -436,6 +511,10 @@ int main(void) {
 		T(bind_without_vfio_pci_or_group_writes_nothing),
 		T(host_use_is_found),
 		T(swap_is_host_use),
+		T(vfio_cdev_is_read),
+		T(missing_vfio_cdev_is_enoent),
+		T(malformed_vfio_cdev_fails),
+		T(iommu_devnum_is_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

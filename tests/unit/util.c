@@ -2,14 +2,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "manager.h"
 #include "util.h"
 #include "worker.h"
 
@@ -59,14 +62,15 @@ void test_run_loop(sd_event *event, uint64_t wait_usec) {
 		assert_true(sd_event_run(event, 0) >= 0);
 }
 
-VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, uint64_t wait_usec) {
+VarlinkReply test_receive_reply_fds(sd_event *event, WireReader *reader, int sock, uint64_t wait_usec,
+                                    int *fds, size_t *ret_n_fds) {
 	_cleanup_free_ char *text = NULL;
 	VarlinkReply reply = {};
-	int fds[PROTOCOL_MAX_FDS];
-	size_t length, n_fds = 0;
+	size_t length;
 
+	*ret_n_fds = 0;
 	for (int i = 0; i < 100; i++) {
-		int r = wire_reader_next(reader, &text, &length, fds, &n_fds);
+		int r = wire_reader_next(reader, &text, &length, fds, ret_n_fds);
 		assert_true(r >= 0);
 		if (r > 0)
 			break;
@@ -75,9 +79,61 @@ VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, u
 		assert_true(r > 0 || r == -EAGAIN);
 	}
 	assert_non_null(text);
-	close_many(fds, n_fds);
 	assert_int_equal(message_parse_reply(text, length, &reply), 0);
 	return reply;
+}
+
+VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, uint64_t wait_usec) {
+	int fds[PROTOCOL_MAX_FDS];
+	size_t n_fds = 0;
+	VarlinkReply reply = test_receive_reply_fds(event, reader, sock, wait_usec, fds, &n_fds);
+
+	close_many(fds, n_fds);
+	return reply;
+}
+
+int test_add_pair_client(Manager *m) {
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(manager_add_client(m, sv[0], NULL), 0);
+	return sv[1];
+}
+
+int test_socketpair_from_child(pid_t *ret_child, int *ret_hold, int *ret_daemon_end) {
+	int channel[2], hold[2], fds[2];
+	char byte = 0, control[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
+	};
+	pid_t child;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel), 0);
+	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int sv[2];
+		close(hold[1]);
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+			_exit(1);
+		test_send_raw(channel[1], "x", 1, sv, 2);
+		close(sv[0]);
+		close(sv[1]);
+		(void) read(hold[0], &byte, 1);
+		_exit(0);
+	}
+	close(channel[1]);
+	close(hold[0]);
+	assert_int_equal(recvmsg(channel[0], &msg, MSG_CMSG_CLOEXEC), 1);
+	assert_non_null(CMSG_FIRSTHDR(&msg));
+	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
+	close(channel[0]);
+	*ret_child = child;
+	*ret_hold = hold[1];
+	*ret_daemon_end = fds[0];
+	return fds[1];
 }
 
 int test_is_closed(sd_event *event, int sock) {
