@@ -25,7 +25,7 @@ rm -f /tmp/q.qmp
 	-object 'iommufd,id=i0,fd={iommufd}' -device "vfio-pci,iommufd=i0,fd={$RIG_SOLO}" >/tmp/q.out 2>&1) &
 q=$!
 wait_until test -S /tmp/q.qmp || fail "QEMU did not start: $(cat /tmp/q.out)"
-ids=$(printf '"device": %d, "vendor": %d' "$(cat "/sys/bus/pci/devices/$RIG_SOLO/device")" \
+ids=$(printf '"id": \\{"device": %d, "subsystem-vendor": [0-9]+, "vendor": %d' "$(cat "/sys/bus/pci/devices/$RIG_SOLO/device")" \
 	"$(cat "/sys/bus/pci/devices/$RIG_SOLO/vendor")")
 
 check_held() {
@@ -33,7 +33,7 @@ check_held() {
 	vfioctl attachments >/tmp/list.out
 	grep "$RIG_SOLO" /tmp/list.out | grep -w "$q" | grep -q cdev ||
 		fail "QEMU's cdev attachment is not listed $when: $(cat /tmp/list.out)"
-	qmp /tmp/q.qmp query-pci | grep -q "$ids" || fail "QEMU lost its device $when"
+	qmp /tmp/q.qmp query-pci | grep -Eq "$ids" || fail "QEMU lost its device $when"
 	runas 1000 1000 vfioctl exec --device "$RIG_SOLO" -- true >/tmp/busy.out 2>&1 &&
 		fail "another VMM got the device $when"
 	grep -q io.vfiod.DeviceBusy /tmp/busy.out || fail "another VMM was not answered DeviceBusy $when: $(cat /tmp/busy.out)"
