@@ -35,7 +35,8 @@ typedef struct AddressParams {
 
 typedef struct BindParams {
 	PciAddress address;
-	bool force; /* absent: false */
+	bool force;         /* absent: false */
+	const char *driver; /* absent: NULL, vfio-pci; borrowed from the call */
 } BindParams;
 
 int method_get_info(MethodCall *call, const void *params);
@@ -46,7 +47,7 @@ int method_monitor(MethodCall *call, const void *params);
 int method_attach(MethodCall *call, const void *params);
 int method_open_device(MethodCall *call, const void *params);
 int method_detach(MethodCall *call, const void *params);
-/* Extensions, for admins: move a device between vfio-pci and its host driver. */
+/* Extensions, for admins: move a device between vfio-pci (or a variant) and its host driver. */
 int method_bind(MethodCall *call, const void *params);
 int method_unbind(MethodCall *call, const void *params);
 

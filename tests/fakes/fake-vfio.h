@@ -3,8 +3,10 @@
 
 /* A fake kernel behind the state model's seam (VfioOps, daemon/kernel/vfio.h), for unit
  * tests: every fd it hands out is a memfd; every call is counted; the call named fail_at fails
- * with -fail_errno; not_viable makes every group not viable; and with gate >= 0, group_open
- * first reads one byte from gate, so a test holds a job in the "kernel" until it writes one.
+ * with -fail_errno; not_viable makes every group not viable; group_probe_viable answers as the
+ * kernel would for a group no one holds, unless probe_errno (ENOENT after a reset: no group
+ * node) makes it fail as a group open would; and with gate >= 0, group_open first reads one
+ * byte from gate, so a test holds a job in the "kernel" until it writes one.
  * Worker threads call it: the counters are atomic. fake_vfio_reset() before each case. */
 
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 typedef enum FakeVfioCall {
 	FAKE_CALL_GROUP_OPEN,
 	FAKE_CALL_GET_VIABLE,
+	FAKE_CALL_PROBE_VIABLE,
 	FAKE_CALL_CONTAINER_OPEN,
 	FAKE_CALL_SET_CONTAINER,
 	FAKE_CALL_UNSET_CONTAINER,
@@ -28,11 +31,12 @@ typedef struct FakeVfio {
 	FakeVfioCall fail_at;
 	int fail_errno;
 	bool not_viable;
+	int probe_errno;
 	int gate;
 } FakeVfio;
 
 extern FakeVfio fake_vfio;
 extern const VfioOps fake_vfio_ops;
 
-/* No call counted, none failing, groups viable, no gate. */
+/* No call counted, none failing, groups viable, no group node to probe, no gate. */
 void fake_vfio_reset(void);
