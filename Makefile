@@ -76,7 +76,7 @@ LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
 VFIOD := $(BUILD)/vfiod
 VFIOCTL := $(BUILD)/vfioctl
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas $(BUILD)/vm/hostile
+VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas $(BUILD)/vm/hostile $(BUILD)/vm/group-status
 
 EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
 
