@@ -78,7 +78,7 @@ LIBVFIOD_SO := $(BUILD)/libvfiod.so.0
 VFIOD := $(BUILD)/vfiod
 VFIOCTL := $(BUILD)/vfioctl
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas $(BUILD)/vm/hostile $(BUILD)/vm/qmp
+VM_PROGRAMS := $(BUILD)/vm/vmm-test $(BUILD)/vm/runas $(BUILD)/vm/hostile $(BUILD)/vm/qmp $(BUILD)/vm/group-status
 
 EXAMPLE_VMM := $(BUILD)/vfiod-example-vmm
 

@@ -42,9 +42,10 @@ static void usage(FILE *f) {
 	           "  devices     list PCI devices, their IOMMU groups and viability\n"
 	           "  attachments list attachments (all of them for admins, your own otherwise)\n"
 	           "  detach ID   end attachment ID (your own; any, for admins)\n"
-	           "  bind [--force] ADDRESS\n"
+	           "  bind [--force] [--driver NAME] ADDRESS\n"
 	           "              hand an assignable device to vfio-pci (admins); --force even\n"
-	           "              one the host visibly uses (boot VGA, mounted disk, interface up)\n"
+	           "              one the host visibly uses (boot VGA, mounted disk, interface up);\n"
+	           "              --driver a vfio-pci variant driver instead (mlx5_vfio_pci, ...)\n"
 	           "  unbind ADDRESS\n"
 	           "              give an assignable device back to its host driver (admins)\n"
 	           "  monitor     print attach, detach, bind and unbind events as they happen\n"
@@ -336,10 +337,51 @@ static int command_detach(vfiod_client *client, const Options *o _unused_, int a
 	return call_simple(client, VFIOD_METHOD_DETACH, parameters, &reply);
 }
 
+/* What bind takes besides the address; unbind takes none of it. */
+typedef struct BindOptions {
+	bool force;
+	const char *driver; /* NULL: the daemon's choice, vfio-pci */
+} BindOptions;
+
+/* bind's options before its address: --force, --driver NAME or --driver=NAME. Returns the
+ * number of arguments they took, or -EINVAL. */
+static int parse_bind_options(int argc, char *argv[], BindOptions *ret) {
+	int i = 0;
+
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			ret->force = true;
+		else if (strncmp(argv[i], "--driver=", 9) == 0)
+			ret->driver = argv[i] + 9;
+		else if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc)
+			ret->driver = argv[++i];
+		else {
+			fprintf(stderr, "vfioctl: bind: unknown option or missing value: %s\n", argv[i]);
+			return -EINVAL;
+		}
+	}
+	return i;
+}
+
+/* The parameters of a bind or unbind of address: {"address"}, with bind's options. */
+static json_object *driver_change_parameters(const char *address, const BindOptions *options) {
+	_cleanup_json_ json_object *parameters = parameters_one("address", json_object_new_string(address));
+
+	if (!parameters)
+		return NULL;
+	if (options->force && json_object_object_add(parameters, "force", json_object_new_boolean(1)) < 0)
+		return NULL;
+	if (options->driver &&
+	    json_object_object_add(parameters, "driver", json_object_new_string(options->driver)) < 0)
+		return NULL;
+	return TAKE_PTR(parameters);
+}
+
 /* bind and unbind: method on one address; prints the device as the daemon left it (its reply
  * decoded following the n_reply rows of reply_spec). */
 static int change_driver(vfiod_client *client, const Options *o, const char *method,
-                         const ParamSpec *reply_spec, size_t n_reply, bool force, int argc, char *argv[]) {
+                         const ParamSpec *reply_spec, size_t n_reply, const BindOptions *options, int argc,
+                         char *argv[]) {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters;
 	OneReply device = {};
@@ -349,13 +391,9 @@ static int change_driver(vfiod_client *client, const Options *o, const char *met
 		fprintf(stderr, "vfioctl: bind and unbind take one PCI address\n");
 		return -EINVAL;
 	}
-	parameters = parameters_one("address", json_object_new_string(argv[0]));
+	parameters = driver_change_parameters(argv[0], options);
 	if (!parameters)
 		return -ENOMEM;
-	if (force && json_object_object_add(parameters, "force", json_object_new_boolean(1)) < 0) {
-		json_object_put(parameters);
-		return -ENOMEM;
-	}
 	r = call_simple(client, method, parameters, &reply);
 	if (r < 0)
 		return r;
@@ -371,15 +409,18 @@ static int change_driver(vfiod_client *client, const Options *o, const char *met
 }
 
 static int command_bind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	bool force = argc > 0 && strcmp(argv[0], "--force") == 0;
+	BindOptions options = {};
+	int n = parse_bind_options(argc, argv, &options);
 
-	return change_driver(client, o, VFIOD_METHOD_BIND, bind_reply, ELEMENTSOF(bind_reply), force,
-	                     argc - force, argv + force);
+	if (n < 0)
+		return n;
+	return change_driver(client, o, VFIOD_METHOD_BIND, bind_reply, ELEMENTSOF(bind_reply), &options,
+	                     argc - n, argv + n);
 }
 
 static int command_unbind(vfiod_client *client, const Options *o, int argc, char *argv[]) {
-	return change_driver(client, o, VFIOD_METHOD_UNBIND, unbind_reply, ELEMENTSOF(unbind_reply), false,
-	                     argc, argv);
+	return change_driver(client, o, VFIOD_METHOD_UNBIND, unbind_reply, ELEMENTSOF(unbind_reply),
+	                     &(BindOptions){}, argc, argv);
 }
 
 /* One line for an event: time, kind, attachment id (or "-"), address and mode (or "-"),

@@ -15,9 +15,13 @@
 #include "sysfs.h"
 
 #define PCI_DEVICES_DIR  "bus/pci/devices"
+#define PCI_DRIVERS_DIR  "bus/pci/drivers"
 #define IOMMU_GROUPS_DIR "kernel/iommu_groups"
 #define VFIO_DRIVER_DIR  "bus/pci/drivers/vfio-pci"
 #define IOMMU_MISC_DEV   "class/misc/iommu/dev"
+/* The modules that use vfio-pci-core's exports: vfio-pci and every variant driver. */
+#define VFIO_PCI_CORE_HOLDERS_DIR "module/vfio_pci_core/holders"
+#define VFIO_PCI_DRIVER           "vfio-pci"
 
 /* How deep below a PCI device's directory its block and net devices are looked for: an AHCI
  * partition is 7 levels down (ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1), USB storage
@@ -127,6 +131,61 @@ static int read_group_number(int dir_fd, int *ret) {
 	return 0;
 }
 
+/* A driver name the kernel could have registered and a path may hold: letters, digits, '_'
+ * and '-', as every PCI driver's name is. */
+static bool driver_name_is_valid(const char *driver) {
+	size_t length = strnlen(driver, SYSFS_DRIVER_MAX);
+
+	return length > 0 && length < SYSFS_DRIVER_MAX &&
+	       strspn(driver, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == length;
+}
+
+/* Whether the module of the loaded PCI driver `driver` uses vfio-pci-core: the kernel lists
+ * the modules that use a module's symbols in its holders/. A driver built in has no module
+ * link, and vfio-pci-core built in has no holders/: no sign either way. */
+static bool driver_holds_vfio_pci_core(int root_fd, const char *driver) {
+	char path[sizeof(VFIO_PCI_CORE_HOLDERS_DIR) + SYSFS_DRIVER_MAX + sizeof(PCI_DRIVERS_DIR) + 16];
+	_cleanup_close_ int driver_fd = -EBADF;
+	char module[SYSFS_DRIVER_MAX];
+
+	(void) snprintf(path, sizeof(path), PCI_DRIVERS_DIR "/%s", driver);
+	driver_fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (driver_fd < 0 || read_link_basename(driver_fd, "module", module, sizeof(module)) < 0 ||
+	    !driver_name_is_valid(module))
+		return false;
+	(void) snprintf(path, sizeof(path), VFIO_PCI_CORE_HOLDERS_DIR "/%s", module);
+	return faccessat(root_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int sysfs_driver_is_vfio(int root_fd, const char *driver) {
+	char path[sizeof(PCI_DRIVERS_DIR) + SYSFS_DRIVER_MAX + 1];
+
+	if (!driver_name_is_valid(driver))
+		return -EINVAL;
+	(void) snprintf(path, sizeof(path), PCI_DRIVERS_DIR "/%s", driver);
+	if (faccessat(root_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? -ENOENT : negative_errno();
+	return strcmp(driver, VFIO_PCI_DRIVER) == 0 || driver_holds_vfio_pci_core(root_fd, driver);
+}
+
+/* The class of the driver bound to the device of dir_fd. A VFIO device shows as one by any
+ * of the kernel's signs: its driver is vfio-pci or holds vfio-pci-core, or it has a vfio-dev/
+ * directory (the vfio cdev's, on kernels with CONFIG_VFIO_DEVICE_CDEV, which only a VFIO
+ * driver's registration makes). pcieport and pci-stub, named by the PCI core's own drivers'
+ * names, declare driver_managed_dma (drivers/pci/pcie/portdrv.c, drivers/pci/pci-stub.c). A
+ * sign that cannot be read is no sign: the device then counts as on a host driver, which
+ * blocks its group and attaches nothing (fail closed). */
+static SysfsDriverKind classify_driver(int root_fd, int dir_fd, const char *driver) {
+	if (!driver[0])
+		return SYSFS_DRIVER_NONE;
+	if (faccessat(dir_fd, "vfio-dev", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    sysfs_driver_is_vfio(root_fd, driver) > 0)
+		return SYSFS_DRIVER_VFIO;
+	if (strcmp(driver, "pcieport") == 0 || strcmp(driver, "pci-stub") == 0)
+		return SYSFS_DRIVER_NO_DMA;
+	return SYSFS_DRIVER_HOST;
+}
+
 /* The device directory of address, opened; -ENOENT when there is no such device. The strict
  * form of a parsed address is the only text that reaches the path. */
 static int open_device_dir(int root_fd, PciAddress address, int *ret_fd) {
@@ -182,6 +241,7 @@ static int sysfs_read_device(int root_fd, PciAddress address, SysfsDevice *ret) 
 	r = read_link_basename(dir_fd, "driver", d.driver, sizeof(d.driver));
 	if (r < 0)
 		return r;
+	d.driver_kind = classify_driver(root_fd, dir_fd, d.driver);
 	r = read_group_number(dir_fd, &d.group);
 	if (r < 0)
 		return r;
@@ -281,10 +341,6 @@ static int sysfs_read_directory(int root_fd, const char *path, int group, SysfsD
 	return 0;
 }
 
-static bool driver_allows_vfio(const char *driver) {
-	return !driver[0] || strcmp(driver, "vfio-pci") == 0;
-}
-
 /* "kernel/iommu_groups/N/devices" into path (at least GROUP_PATH_MAX bytes). */
 #define GROUP_PATH_MAX (sizeof(IOMMU_GROUPS_DIR) + 32)
 static int group_devices_path(int group, char *path) {
@@ -302,8 +358,9 @@ static int sysfs_read_group(int root_fd, int group, SysfsDevice **ret, size_t *r
 	return r < 0 ? r : sysfs_read_directory(root_fd, path, group, ret, ret_n, ret_unknown);
 }
 
-/* What the group of d is, into d: viable (every member bound to vfio-pci or to no driver, and
- * none unknown) and its count of unknown members. */
+/* What the group of d is, into d: viable as far as sysfs can tell (no member on a driver that
+ * uses the kernel's DMA API, and none unknown, whose drivers vfiod cannot read) and its count
+ * of unknown members. */
 static int sysfs_judge_group(int root_fd, SysfsDevice *d) {
 	_cleanup_free_ SysfsDevice *members = NULL;
 	size_t n = 0;
@@ -318,7 +375,7 @@ static int sysfs_judge_group(int root_fd, SysfsDevice *d) {
 		return r;
 	d->viable = n > 0 && d->group_unknown == 0;
 	for (size_t i = 0; i < n; i++)
-		if (!driver_allows_vfio(members[i].driver))
+		if (members[i].driver_kind == SYSFS_DRIVER_HOST)
 			d->viable = false;
 	return 0;
 }
@@ -670,26 +727,29 @@ static int open_device_and_driver(int root_fd, PciAddress address, int *ret_fd,
 /* The kernel's sequence for moving a device between drivers (Documentation/ABI, sysfs-bus-pci):
  * driver_override names the only driver that may probe it ("\n" clears it), unbind releases
  * it from the driver it has, drivers_probe runs the probe again. The device leaves its driver
- * only when that driver is on the wrong side: vfio-pci for the host, or not vfio-pci. */
-static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, const char **ret_operation) {
+ * only when that driver is on the wrong side: another than to_driver, or, back to the host
+ * (to_driver NULL), vfio-pci or a variant. */
+static int sysfs_change_driver(int root_fd, PciAddress address, const char *to_driver,
+                               const char **ret_operation) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	char driver[SYSFS_DRIVER_MAX];
-	bool on_vfio;
+	bool leave;
 	int r;
 
 	r = open_device_and_driver(root_fd, address, &dir_fd, driver, ret_operation);
 	if (r < 0)
 		return r;
-	r = write_attribute(dir_fd, "driver_override", to_vfio ? "vfio-pci" : "\n");
+	r = write_attribute(dir_fd, "driver_override", to_driver ?: "\n");
 	if (r < 0)
 		return sysfs_fail(ret_operation, "write driver_override", r);
-	on_vfio = strcmp(driver, "vfio-pci") == 0;
-	if (driver[0] && on_vfio != to_vfio) {
+	leave = to_driver ? strcmp(driver, to_driver) != 0
+	                  : classify_driver(root_fd, dir_fd, driver) == SYSFS_DRIVER_VFIO;
+	if (driver[0] && leave) {
 		r = write_attribute(dir_fd, "driver/unbind", PCI_ADDRESS_TEXT(address));
 		if (r < 0) {
-			/* Still on its driver: take back an override that would bind vfio-pci at the
-			 * next probe, best effort. */
-			if (to_vfio)
+			/* Still on its driver: take back an override that would bind to_driver at
+			 * the next probe, best effort. */
+			if (to_driver)
 				(void) write_attribute(dir_fd, "driver_override", "\n");
 			return sysfs_fail(ret_operation, "write driver/unbind", r);
 		}
@@ -700,50 +760,78 @@ static int sysfs_change_driver(int root_fd, PciAddress address, bool to_vfio, co
 	return 0;
 }
 
-/* Puts the device back where it was after vfio-pci did not take it: no override, so that no
- * later probe binds vfio-pci, and its host driver again (a probe, then the driver's own bind
- * file should the probe pick no driver). Best effort: the caller reports the failed bind. */
-static void sysfs_restore_driver(int root_fd, int dir_fd, PciAddress address, const char *host_driver) {
-	char path[sizeof("bus/pci/drivers/") + SYSFS_DRIVER_MAX + sizeof("/bind")];
+/* Puts the device back where it was after the driver it was given did not take it: a host
+ * driver again, with no override, so that no later probe binds a VFIO driver (a probe, then
+ * the driver's own bind file should the probe pick no driver); or the VFIO driver or pci-stub
+ * it came from, which take only devices named to them, by override. Best effort: the caller
+ * reports the failed bind. */
+static void sysfs_restore_driver(int root_fd, int dir_fd, PciAddress address, const char *old_driver,
+                                 SysfsDriverKind old_kind) {
+	char path[sizeof(PCI_DRIVERS_DIR) + SYSFS_DRIVER_MAX + sizeof("/bind")];
 	char driver[SYSFS_DRIVER_MAX];
+	bool by_override = old_kind == SYSFS_DRIVER_VFIO || strcmp(old_driver, "pci-stub") == 0;
 
-	(void) write_attribute(dir_fd, "driver_override", "\n");
-	if (!host_driver[0] || strcmp(host_driver, "vfio-pci") == 0)
+	(void) write_attribute(dir_fd, "driver_override", by_override ? old_driver : "\n");
+	if (!old_driver[0])
 		return;
 	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) >= 0 && !driver[0])
 		(void) write_attribute(root_fd, "bus/pci/drivers_probe", PCI_ADDRESS_TEXT(address));
 	if (read_link_basename(dir_fd, "driver", driver, sizeof(driver)) < 0 || driver[0])
 		return;
-	(void) snprintf(path, sizeof(path), "bus/pci/drivers/%s/bind", host_driver);
+	(void) snprintf(path, sizeof(path), PCI_DRIVERS_DIR "/%s/bind", old_driver);
 	(void) write_attribute(root_fd, path, PCI_ADDRESS_TEXT(address));
 }
 
-int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
-	_cleanup_close_ int dir_fd = -EBADF;
-	char host_driver[SYSFS_DRIVER_MAX], driver[SYSFS_DRIVER_MAX];
-	int group, r;
+/* What binding to driver needs, checked before the device leaves its driver: the driver
+ * loaded and a VFIO PCI driver, the device in an IOMMU group. Like sysfs_fail(). */
+static int bind_check_needs(int root_fd, int dir_fd, const char *driver, const char **ret_operation) {
+	bool named = strcmp(driver, VFIO_PCI_DRIVER) != 0;
+	int group, r = sysfs_driver_is_vfio(root_fd, driver);
 
-	r = open_device_and_driver(root_fd, address, &dir_fd, host_driver, ret_operation);
+	if (r == -ENOENT)
+		return sysfs_fail(ret_operation,
+		                  named ? "find the named driver (module not loaded?)"
+		                        : "find the vfio-pci driver (module not loaded?)",
+		                  -ENODEV);
+	if (r == 0)
+		r = -EINVAL;
 	if (r < 0)
-		return r;
-	/* What vfio-pci needs, checked before the device leaves its driver. */
-	if (faccessat(root_fd, VFIO_DRIVER_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return sysfs_fail(ret_operation, "find the vfio-pci driver (module not loaded?)", -ENODEV);
+		return sysfs_fail(ret_operation, "check that the driver is vfio-pci or a vfio-pci variant",
+		                  r);
 	r = read_group_number(dir_fd, &group);
 	if (r < 0 || group < 0)
 		return sysfs_fail(ret_operation, "find the device's IOMMU group", r < 0 ? r : -ENODEV);
-	r = sysfs_change_driver(root_fd, address, true, ret_operation);
+	return 0;
+}
+
+int sysfs_bind_vfio(int root_fd, PciAddress address, const char *driver, const char **ret_operation) {
+	_cleanup_close_ int dir_fd = -EBADF;
+	char old_driver[SYSFS_DRIVER_MAX], now[SYSFS_DRIVER_MAX];
+	SysfsDriverKind old_kind;
+	int r;
+
+	r = open_device_and_driver(root_fd, address, &dir_fd, old_driver, ret_operation);
 	if (r < 0)
 		return r;
-	/* drivers_probe succeeds when no driver takes the device: vfio-pci's verdict is the
+	r = bind_check_needs(root_fd, dir_fd, driver, ret_operation);
+	if (r < 0)
+		return r;
+	old_kind = classify_driver(root_fd, dir_fd, old_driver);
+	r = sysfs_change_driver(root_fd, address, driver, ret_operation);
+	if (r < 0)
+		return r;
+	/* drivers_probe succeeds when no driver takes the device: the driver's verdict is the
 	 * driver link. */
-	r = read_link_basename(dir_fd, "driver", driver, sizeof(driver));
-	if (r >= 0 && strcmp(driver, "vfio-pci") == 0)
+	r = read_link_basename(dir_fd, "driver", now, sizeof(now));
+	if (r >= 0 && strcmp(now, driver) == 0)
 		return 0;
-	sysfs_restore_driver(root_fd, dir_fd, address, host_driver);
-	return sysfs_fail(ret_operation, "probe the device with vfio-pci", r < 0 ? r : -ENODEV);
+	sysfs_restore_driver(root_fd, dir_fd, address, old_driver, old_kind);
+	return sysfs_fail(ret_operation,
+	                  strcmp(driver, VFIO_PCI_DRIVER) == 0 ? "probe the device with vfio-pci"
+	                                                       : "probe the device with the named driver",
+	                  r < 0 ? r : -ENODEV);
 }
 
 int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation) {
-	return sysfs_change_driver(root_fd, address, false, ret_operation);
+	return sysfs_change_driver(root_fd, address, NULL, ret_operation);
 }

@@ -14,13 +14,33 @@
 
 #define SYSFS_DRIVER_MAX 64
 
+/* What the driver bound to a device means for VFIO. The kernel's rule (pci_dma_configure(),
+ * drivers/pci/pci-driver.c): a driver that does not declare driver_managed_dma uses the
+ * kernel's DMA API and claims its IOMMU group's DMA ownership for it, and a group so claimed
+ * is not viable (VFIO_GROUP_GET_STATUS, drivers/vfio/group.c). Which drivers declare it is
+ * not in sysfs; the classes below are what sysfs can tell. */
+typedef enum SysfsDriverKind {
+	SYSFS_DRIVER_NONE, /* no driver bound */
+	/* vfio-pci or a vfio-pci variant driver (mlx5_vfio_pci, ...), recognised by the kernel's
+	 * signs (sysfs_driver_is_vfio()): a VFIO device, the only kind a group fd opens */
+	SYSFS_DRIVER_VFIO,
+	/* pcieport or pci-stub: they declare driver_managed_dma and make no VFIO device */
+	SYSFS_DRIVER_NO_DMA,
+	/* any other: uses the kernel's DMA API, so its group is not viable */
+	SYSFS_DRIVER_HOST,
+} SysfsDriverKind;
+
 typedef struct SysfsDevice {
 	PciAddress address;
 	int group; /* IOMMU group number, -1 when the device has none */
 	uint16_t vendor;
 	uint16_t device;
 	char driver[SYSFS_DRIVER_MAX]; /* "" when no driver is bound */
-	bool viable; /* every member of its group is bound to vfio-pci or to no driver, none unknown */
+	SysfsDriverKind driver_kind;
+	/* No member of its group is on a driver of SYSFS_DRIVER_HOST and none is unknown: the
+	 * kernel's rule as far as sysfs shows it. vfio_judge_viability() puts the kernel's own
+	 * answer here where it can be had. */
+	bool viable;
 	bool bridge; /* header type 1 or 2 (PCI-to-PCI, CardBus bridge), which vfio-pci never binds */
 	/* Entries of its group's devices/ that are no PCI device the daemon can name and read (a
 	 * domain above ffff, a non-PCI device): a group fd may reach them, so a group with any is
@@ -80,15 +100,24 @@ int sysfs_device_is_enabled(int root_fd, PciAddress address);
  * (a directory fd). Returns 1 with the reason in reason, 0 when nothing shows, -errno. */
 int sysfs_device_host_use(int root_fd, PciAddress address, int proc_fd, char *reason, size_t size);
 
-/* Hands the device at address to vfio-pci: "vfio-pci" into its driver_override, its address
- * into its driver's unbind when it has a driver other than vfio-pci, then into
- * bus/pci/drivers_probe. Nothing is written unless the vfio-pci driver is there and the device
- * has an IOMMU group (-ENODEV). When vfio-pci did not take it (-ENODEV, "probe the device with
- * vfio-pci"), its override is cleared and its host driver bound again. Returns 0, or -errno
- * with *ret_operation naming the step that failed (static text). */
-int sysfs_bind_vfio(int root_fd, PciAddress address, const char **ret_operation);
+/* Whether the PCI driver named driver is loaded and is vfio-pci or a vfio-pci variant driver,
+ * by the kernel's own sign: its module (bus/pci/drivers/NAME/module) is a holder of
+ * vfio_pci_core (module/vfio_pci_core/holders/MODULE), as every driver built on vfio-pci-core
+ * is; vfio-pci also by its name, for kernels with vfio-pci-core built in (no holders there).
+ * Returns 1, 0 when loaded but no such driver, -ENOENT when not loaded, -EINVAL for a name
+ * that is no driver name ([A-Za-z0-9_-], shorter than SYSFS_DRIVER_MAX). */
+int sysfs_driver_is_vfio(int root_fd, const char *driver);
+
+/* Hands the device at address to driver, vfio-pci or a variant (sysfs_driver_is_vfio()):
+ * the driver's name into its driver_override, its address into its driver's unbind when it
+ * has another driver, then into bus/pci/drivers_probe. Nothing is written unless the driver
+ * is loaded (-ENODEV), is a VFIO PCI driver (-EINVAL), and the device has an IOMMU group
+ * (-ENODEV). When the driver did not take it (-ENODEV, "probe the device with ..."), the
+ * driver it had gets it back. Returns 0, or -errno with *ret_operation naming the step that
+ * failed (static text). */
+int sysfs_bind_vfio(int root_fd, PciAddress address, const char *driver, const char **ret_operation);
 
 /* Gives the device at address back to the host: clears its driver_override, unbinds it when
- * vfio-pci holds it, and asks bus/pci/drivers_probe for a driver. Returns like
+ * vfio-pci or a variant holds it, and asks bus/pci/drivers_probe for a driver. Returns like
  * sysfs_bind_vfio(). */
 int sysfs_unbind_vfio(int root_fd, PciAddress address, const char **ret_operation);

@@ -5,6 +5,7 @@
 #include <linux/kcmp.h>
 #include <linux/major.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,7 +31,15 @@ static int vfio_fail(const char **ret_operation, const char *operation) {
 	return r;
 }
 
-int vfio_group_open(int group, int *ret_fd, const char **ret_operation) {
+/* Held by a viability probe from its open to its close, and by every other group open of this
+ * process for its open: a group opens once system-wide, and an attach or a driver change that
+ * met the probe's open file would take vfiod's own question for someone else's (EBUSY). The
+ * file's release runs before close() returns (the last fput of a task's file completes on its
+ * return to user space). */
+static pthread_mutex_t group_open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* /dev/vfio/<group> opened O_RDWR; the caller holds group_open_lock. */
+static int group_open_locked(int group, int *ret_fd, const char **ret_operation) {
 	char path[sizeof(VFIO_DEV_DIR) + 16];
 	int fd;
 
@@ -44,6 +53,15 @@ int vfio_group_open(int group, int *ret_fd, const char **ret_operation) {
 	return 0;
 }
 
+int vfio_group_open(int group, int *ret_fd, const char **ret_operation) {
+	int r;
+
+	(void) pthread_mutex_lock(&group_open_lock);
+	r = group_open_locked(group, ret_fd, ret_operation);
+	(void) pthread_mutex_unlock(&group_open_lock);
+	return r;
+}
+
 static int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **ret_operation) {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 
@@ -51,6 +69,34 @@ static int vfio_group_get_viable(int group_fd, bool *ret_viable, const char **re
 		return vfio_fail(ret_operation, "VFIO_GROUP_GET_STATUS");
 	*ret_viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
 	return 0;
+}
+
+/* The open, the question and the close under the lock, so that no open of vfiod's own meets
+ * the probe's file. The group's file is closed before the lock is released. */
+static int vfio_group_probe_viable(int group, bool *ret_viable, const char **ret_operation) {
+	int fd = -EBADF, r;
+
+	(void) pthread_mutex_lock(&group_open_lock);
+	r = group_open_locked(group, &fd, ret_operation);
+	if (r >= 0)
+		r = vfio_group_get_viable(fd, ret_viable, ret_operation);
+	fd = safe_close(fd);
+	(void) pthread_mutex_unlock(&group_open_lock);
+	return r;
+}
+
+void vfio_judge_viability(const VfioOps *vfio, SysfsDevice *devices, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		bool viable = false;
+
+		if (devices[i].group < 0 || devices[i].viable || sysfs_first_of_group(devices, i) < i)
+			continue;
+		if (vfio->group_probe_viable(devices[i].group, &viable, NULL) < 0)
+			continue;
+		for (size_t j = i; j < n; j++)
+			if (devices[j].group == devices[i].group)
+				devices[j].viable = viable;
+	}
 }
 
 /* The best IOMMU type the container offers; -ENODEV when it offers neither. */
@@ -231,6 +277,7 @@ int vm_fd_same(int fd1, int fd2) {
 const VfioOps vfio_kernel = {
 	.group_open = vfio_group_open,
 	.group_get_viable = vfio_group_get_viable,
+	.group_probe_viable = vfio_group_probe_viable,
 	.container_open = vfio_container_open,
 	.group_set_container = vfio_group_set_container,
 	.group_unset_container = vfio_group_unset_container,

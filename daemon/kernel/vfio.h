@@ -7,6 +7,7 @@
  * KernelError). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "pci.h"
@@ -25,7 +26,9 @@ typedef enum VfioIommuType {
 #define VFIO_OPERATION_OPEN_CDEV    "open /dev/vfio/devices/vfioN"
 
 /* Opens /dev/vfio/<group> (O_RDWR|O_CLOEXEC). A group opens once system-wide: -EBUSY while
- * anyone holds it; -ENOENT when no device of the group is bound to vfio-pci. */
+ * anyone holds it; -ENOENT when no device of the group is bound to vfio-pci or a variant.
+ * Waits while this process's group_probe_viable holds the group for its one question, so that
+ * vfiod's own question is never taken for someone else's open. */
 int vfio_group_open(int group, int *ret_fd, const char **ret_operation);
 
 /* The kernel calls of the state model, as a table: state.c goes through it, so that a unit
@@ -34,9 +37,15 @@ int vfio_group_open(int group, int *ret_fd, const char **ret_operation);
 typedef struct VfioOps {
 	/* vfio_group_open(). */
 	int (*group_open)(int group, int *ret_fd, const char **ret_operation);
-	/* VFIO_GROUP_GET_STATUS: *ret_viable is true when every member is bound to vfio-pci or
-	 * to no driver, as the kernel sees it. */
+	/* VFIO_GROUP_GET_STATUS: *ret_viable is VFIO_GROUP_FLAGS_VIABLE, true when no member's
+	 * driver claims the group's DMA ownership for the kernel's DMA API
+	 * (iommu_group_dma_owner_claimed() false) or the group is in a container already. */
 	int (*group_get_viable)(int group_fd, bool *ret_viable, const char **ret_operation);
+	/* The kernel's viability of a group no one holds: /dev/vfio/<group> opened for
+	 * VFIO_GROUP_GET_STATUS alone and closed again, all under the lock vfio_group_open()
+	 * waits for. -EBUSY while the group is open elsewhere (or a member's cdev is: the kernel
+	 * then cannot be asked), -ENOENT when no member is on a VFIO driver, as group_open. */
+	int (*group_probe_viable)(int group, bool *ret_viable, const char **ret_operation);
 	/* Opens /dev/vfio/vfio, checks VFIO_GET_API_VERSION and picks the best IOMMU type the
 	 * kernel offers (TYPE1v2, else TYPE1). The type is set later, once a group is in. */
 	int (*container_open)(int *ret_fd, VfioIommuType *ret_type, const char **ret_operation);
@@ -63,6 +72,15 @@ typedef struct VfioOps {
 } VfioOps;
 
 extern const VfioOps vfio_kernel;
+
+/* Puts the kernel's own answer into the viable of the devices of a listing (sorted or not)
+ * whose group sysfs judged not viable, where the kernel can be asked (vfio->group_probe_viable);
+ * where it cannot (open elsewhere, no node), sysfs's verdict stays. The groups sysfs judged
+ * viable are not asked: there the kernel can only agree (a group it holds not viable with
+ * every driver known is claimed by a user of the group file or a member's cdev, which the
+ * open answers EBUSY), and not holding them open even for an instant leaves them to the
+ * programs that would use them. Runs on a worker. */
+void vfio_judge_viability(const VfioOps *vfio, SysfsDevice *devices, size_t n);
 
 /* Checks on fds handed back from systemd's fd store after a restart. They go by what the
  * kernel answers, not by /proc paths, which differ between mount namespaces. */

@@ -32,6 +32,7 @@
 #define ADDRESS_address     AddressParams, address, .max_length = ADDRESS_TEXT_MAX
 #define BIND_address        BindParams, address, .max_length = ADDRESS_TEXT_MAX
 #define BIND_force          BindParams, force
+#define BIND_driver         BindParams, driver, .max_length = SYSFS_DRIVER_MAX - 1
 
 static const ParamSpec interface_params[] = { IDL_PARAMS(IDL_IN_org_varlink_service_GetInterfaceDescription,
 	                                                 INTERFACE) };
@@ -169,6 +170,7 @@ typedef union MethodParams {
 	AttachDeviceParams attach_device;
 	IdParams id;
 	AddressParams address;
+	BindParams bind;
 } MethodParams;
 
 static int dispatch_run(Connection *c, const MethodEntry *e, VarlinkCall *v, int *fds, size_t n_fds) {

@@ -18,24 +18,76 @@
 #include "lifecycle.h"
 #include "process.h"
 
-/* GroupNotViable names the members bound to a driver other than vfio-pci. */
-static int reply_group_not_viable(MethodCall *call, int group) {
+/* The members of a group whose driver uses the kernel's DMA API: their addresses into
+ * blockers (texts holds them), and "ADDRESS (DRIVER)" each into text, cut at size. Returns
+ * how many. */
+static size_t group_blockers(const SysfsDevice *members, size_t n, const char **blockers,
+                             char (*texts)[PCI_ADDRESS_MAX], char *text, size_t size) {
+	size_t k = 0, used = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (members[i].driver_kind != SYSFS_DRIVER_HOST)
+			continue;
+		blockers[k] = pci_address_format(members[i].address, texts[k]);
+		if (used < size)
+			used += (size_t) snprintf(text + used, size - used, "%s%s (%s)", k ? ", " : "",
+			                          blockers[k], members[i].driver);
+		k++;
+	}
+	return k;
+}
+
+/* GroupNotViable for d: its blockers are the members whose driver uses the kernel's DMA API
+ * (SYSFS_DRIVER_HOST), the members that keep the kernel from calling the group viable; the
+ * refusal is recorded with their drivers, within the caller's denial budget (any client can
+ * ask again at no cost). */
+static int reply_group_not_viable(MethodCall *call, const SysfsDevice *d) {
 	_cleanup_free_ SysfsDevice *members = NULL;
 	_cleanup_free_ const char **blockers = NULL;
 	_cleanup_free_ char(*texts)[PCI_ADDRESS_MAX] = NULL;
+	const char *address = PCI_ADDRESS_TEXT(d->address);
+	char named[AUDIT_REASON_MAX] = "";
+	AuditRecord record;
 	size_t n = 0, k = 0;
-	int r = group >= 0 ? sysfs_list_group(call->manager->sysfs_fd, group, &members, &n) : 0;
+	int r = d->group >= 0 ? sysfs_list_group(call->manager->sysfs_fd, d->group, &members, &n) : 0;
 
 	if (r < 0)
-		log_warning_errno(r, "Failed to list the members of IOMMU group %d: %m", group);
+		log_warning_errno(r, "Failed to list the members of IOMMU group %d: %m", d->group);
 	blockers = n > 0 ? calloc(n, sizeof(*blockers)) : NULL;
 	texts = n > 0 ? calloc(n, sizeof(*texts)) : NULL;
 	if (n > 0 && (!blockers || !texts))
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (members[i].driver[0] && strcmp(members[i].driver, "vfio-pci") != 0)
-			blockers[k++] = pci_address_format(members[i].address, texts[i]);
-	return method_send(call, message_new_group_not_viable(group, blockers, k));
+	k = group_blockers(members, n, blockers, texts, named, sizeof(named));
+	record = method_record(call, "attach", "refused", address, 0, "IOMMU group not viable");
+	method_audit_denial(call, &record,
+	                    "Attach of %s for pid %d uid %u refused: IOMMU group %d is not viable%s%s.",
+	                    address, (int) record.pid, (unsigned) record.uid, d->group,
+	                    k > 0 ? "; its members on drivers that use the kernel's DMA API: " : "", named);
+	return method_send(call, message_new_group_not_viable(d->group, blockers, k));
+}
+
+/* Only a VFIO device opens through its group: one on no driver, on pcieport or on pci-stub is
+ * none, and one on a host driver also blocks its own group. Attach takes only devices on
+ * vfio-pci or a variant; whether their group is viable is the kernel's to say, in the job.
+ * Answers GroupNotViable (no group; not viable in sysfs) or KernelError ENODEV itself: 1 when
+ * the device may go on, 0 when answered. */
+static int attach_check_driver(MethodCall *call, const SysfsDevice *d) {
+	AuditRecord record;
+
+	if (d->group < 0 || (d->driver_kind != SYSFS_DRIVER_VFIO && !d->viable))
+		return reply_group_not_viable(call, d);
+	if (d->driver_kind == SYSFS_DRIVER_VFIO)
+		return 1;
+	record = method_record(call, "attach", "refused", PCI_ADDRESS_TEXT(d->address), 0,
+	                       "not on vfio-pci or a variant");
+	method_audit_denial(
+	        call, &record,
+	        "Attach of %s for pid %d uid %u refused: it is on %s, not on vfio-pci or a variant.",
+	        record.device, (int) record.pid, (unsigned) record.uid,
+	        d->driver[0] ? d->driver : "no driver");
+	return method_send(call, message_new_kernel_error(
+	                                 "find the device's VFIO driver (bind it to vfio-pci)", -ENODEV));
 }
 
 static int reply_device_busy(MethodCall *call, PciAddress address, unsigned attachment) {
@@ -124,15 +176,18 @@ static int attach_check_limit(MethodCall *call, AttachMode mode, PciAddress addr
 }
 
 /* Finds the device for an attach in mode and checks it may be attached: it exists, the policy
- * allows the caller its whole group, the group is viable in sysfs, and the caller is within its
- * limit. Answers the error itself: 1 when it may go on, 0 when answered, -errno. */
+ * allows the caller its whole group, it is on vfio-pci or a variant, and the caller is within its
+ * limit; in the cdev mode, where no group is opened to ask the kernel, its group is viable by
+ * sysfs's rule too. Answers the error itself: 1 when it may go on, 0 when answered, -errno. */
 static int attach_find_device(MethodCall *call, AttachMode mode, PciAddress address, SysfsDevice *ret) {
 	int r = method_find_device(call, address, ret);
 
 	if (r > 0)
 		r = attach_check_policy(call, mode, ret);
-	if (r > 0 && (ret->group < 0 || !ret->viable))
-		r = reply_group_not_viable(call, ret->group);
+	if (r > 0)
+		r = attach_check_driver(call, ret);
+	if (r > 0 && mode == ATTACH_MODE_CDEV && !ret->viable)
+		r = reply_group_not_viable(call, ret);
 	if (r > 0)
 		r = attach_check_limit(call, mode, address);
 	return r;
@@ -227,7 +282,7 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 	case ATTACH_FAILURE_BUSY:
 		return reply_device_busy(call, device->address, failure->attachment);
 	case ATTACH_FAILURE_NOT_VIABLE:
-		return reply_group_not_viable(call, device->group);
+		return reply_group_not_viable(call, device);
 	default:
 		if (r == -ENOMEM)
 			return r;
@@ -239,10 +294,13 @@ static int attach_reply_failure(MethodCall *call, const SysfsDevice *device, con
 static int attach_refused(MethodCall *call, AttachMode mode, const SysfsDevice *device,
                           const AttachFailure *failure, int r) {
 	const char *address = PCI_ADDRESS_TEXT(device->address);
-	AuditRecord record =
-	        attach_record(call, mode, failure->kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
-	                      address, failure->attachment, strerror(-r));
+	AuditRecord record;
 
+	/* Audited, with its blockers and their drivers, where it is answered. */
+	if (failure->kind == ATTACH_FAILURE_NOT_VIABLE)
+		return reply_group_not_viable(call, device);
+	record = attach_record(call, mode, failure->kind == ATTACH_FAILURE_KERNEL ? "failed" : "refused",
+	                       address, failure->attachment, strerror(-r));
 	audit_log(LOG_NOTICE, &record, "%s of %s for pid %d uid %u refused: %s", attach_method_name(mode),
 	          address, (int) record.pid, (unsigned) record.uid, strerror(-r));
 	return attach_reply_failure(call, device, failure, r);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Drivers: Bind and Unbind, the admin extensions that move a device between vfio-pci and its
- * host driver through sysfs. The table lets only admins reach them (dispatch.c). */
+/* Drivers: Bind and Unbind, the admin extensions that move a device between vfio-pci (or a
+ * vfio-pci variant driver the admin names) and its host driver through sysfs. The table lets
+ * only admins reach them (dispatch.c). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,15 +58,15 @@ static int driver_change_check(MethodCall *call, const char *action, PciAddress 
 	return r < 0 ? r : 1;
 }
 
-typedef int (*SysfsDriverChange)(int root_fd, PciAddress address, const char **ret_operation);
-
 /* A Bind or Unbind whose sysfs writes (a driver's probe or release behind them) run on a
  * worker. */
 typedef struct DriverWork {
 	CallWork call; /* first */
 	const char *action;
-	SysfsDriverChange change;
-	int root_fd; /* the manager's sysfs root, open as long as the daemon runs */
+	bool bind;
+	char driver[SYSFS_DRIVER_MAX]; /* Bind's: vfio-pci or the variant the admin named */
+	int root_fd;                   /* the manager's sysfs root, open as long as the daemon runs */
+	const VfioOps *vfio;           /* the state's kernel, for the device's viability after */
 	SysfsDevice device;
 	Group *group;     /* reserved, on the loop's side */
 	Caller requester; /* for the audit record, should the caller be gone by then */
@@ -101,18 +102,22 @@ static int bind_check_host_use(DriverWork *w) {
 	return -EBUSY;
 }
 
-/* Runs the change and reads the device again; names the step that failed. */
+/* Runs the change and reads the device again, its group's viability the kernel's where it
+ * can be asked (as ListDevices shows it); names the step that failed. */
 static void driver_work_run(WorkerJob *job) {
 	DriverWork *w = (DriverWork *) job;
-	int r = w->change == sysfs_bind_vfio ? bind_check_host_use(w) : 0;
+	int r = w->bind ? bind_check_host_use(w) : 0;
 
-	/* sysfs_bind_vfio() reads vfio-pci's verdict back and restores the host driver. */
+	/* sysfs_bind_vfio() reads the driver's verdict back and restores the driver it had. */
 	if (r >= 0)
-		r = w->change(w->root_fd, w->device.address, &w->operation);
+		r = w->bind ? sysfs_bind_vfio(w->root_fd, w->device.address, w->driver, &w->operation)
+		            : sysfs_unbind_vfio(w->root_fd, w->device.address, &w->operation);
 	if (r >= 0) {
 		w->operation = "read sysfs device";
 		r = sysfs_get_device(w->root_fd, w->device.address, &w->device);
 	}
+	if (r >= 0)
+		vfio_judge_viability(w->vfio, &w->device, 1);
 	w->result = r;
 }
 
@@ -164,7 +169,7 @@ static void driver_work_done(WorkerJob *job) {
 	free(w);
 }
 
-/* A group file open outside vfiod reaches every member bound to vfio-pci: binding a member
+/* A group file open outside vfiod reaches every member bound to a VFIO driver: binding a member
  * would hand it to whoever holds the group (Bind), and unbinding waits in the kernel until
  * every user lets go, which would hold a worker without end (Unbind). The group file is open
  * by a VMM that kept its group or device fd after Detach, say (a device fd holds its group
@@ -184,30 +189,34 @@ static int driver_check_group_closed(MethodCall *call, const char *action, const
 	return 1;
 }
 
-/* Unbind also refuses a device open through a path that holds no group file, like the iommufd
- * cdev /dev/vfio/devices/vfioN (vfio-pci enables the device exactly while it is open).
- * Returns 1 when free, 0 when answered, -errno. */
-static int unbind_check_device_free(MethodCall *call, const SysfsDevice *d) {
-	int r;
+/* A device that leaves vfio-pci or a variant (Unbind; Bind to another VFIO driver) must also
+ * not be open through a path that holds no group file, like the iommufd cdev
+ * /dev/vfio/devices/vfioN (vfio-pci-core enables the device exactly while it is open): the
+ * unbinding write would wait for it. Returns 1 when free, 0 when answered, -errno. */
+static int driver_check_device_free(MethodCall *call, const char *action, const SysfsDevice *d) {
+	int r = driver_check_group_closed(call, action, d);
 
-	if (strcmp(d->driver, "vfio-pci") != 0 || d->group < 0)
-		return 1;
-	r = driver_check_group_closed(call, "unbind", d);
-	if (r <= 0)
+	if (r <= 0 || d->driver_kind != SYSFS_DRIVER_VFIO || d->group < 0)
 		return r;
 	r = sysfs_device_is_enabled(call->manager->sysfs_fd, d->address);
 	if (r < 0)
 		return method_send(call, message_new_kernel_error("read sysfs enable", r));
 	if (r > 0) {
-		audit_driver_change(call, "unbind", "refused", d->address, "its device fd is open");
+		audit_driver_change(call, action, "refused", d->address, "its device fd is open");
 		return method_send(call, message_new_kernel_error("device fd open (sysfs enable)", -EBUSY));
 	}
 	return 1;
 }
 
-static int driver_change(MethodCall *call, const char *action, PciAddress address, bool force) {
+/* Whether the device leaves the VFIO driver it is on: every Unbind, a Bind to another. */
+static bool driver_change_leaves_vfio(const SysfsDevice *d, const char *to_driver) {
+	return d->driver_kind == SYSFS_DRIVER_VFIO && (!to_driver || strcmp(d->driver, to_driver) != 0);
+}
+
+/* to_driver: Bind's driver (vfio-pci or a checked variant), NULL for Unbind. */
+static int driver_change(MethodCall *call, const char *action, PciAddress address, const char *to_driver,
+                         bool force) {
 	_cleanup_free_ DriverWork *w = calloc(1, sizeof(*w));
-	bool bind = strcmp(action, "bind") == 0;
 	int r;
 
 	if (!w)
@@ -215,16 +224,20 @@ static int driver_change(MethodCall *call, const char *action, PciAddress addres
 	r = driver_change_check(call, action, address, &w->device, &w->group);
 	if (r <= 0)
 		return r;
-	r = bind ? driver_check_group_closed(call, action, &w->device)
-	         : unbind_check_device_free(call, &w->device);
+	if (driver_change_leaves_vfio(&w->device, to_driver))
+		r = driver_check_device_free(call, action, &w->device);
+	else if (to_driver)
+		r = driver_check_group_closed(call, action, &w->device);
 	if (r <= 0) {
 		state_group_unreserve(&call->manager->state, w->group);
 		return r;
 	}
 	w->action = action;
+	w->bind = to_driver != NULL;
+	(void) snprintf(w->driver, sizeof(w->driver), "%s", to_driver ?: "");
 	w->force = force;
-	w->change = bind ? sysfs_bind_vfio : sysfs_unbind_vfio;
 	w->root_fd = call->manager->sysfs_fd;
+	w->vfio = call->manager->state.vfio;
 	w->requester =
 	        (Caller){ .pid = call->caller->pid, .uid = call->caller->uid, .gid = call->caller->gid };
 	method_submit(call, &w->call, driver_work_run, driver_work_done);
@@ -232,12 +245,35 @@ static int driver_change(MethodCall *call, const char *action, PciAddress addres
 	return METHOD_PENDING;
 }
 
+/* Bind's driver: vfio-pci unless the admin names a variant, which must be one by the kernel's
+ * own sign (sysfs_driver_is_vfio()). A driver that is not loaded is left to the work, which
+ * answers it KernelError ENODEV as for vfio-pci. Returns 1 when it may go on, 0 when answered
+ * (InvalidParameter "driver"). */
+static int bind_check_driver(MethodCall *call, const BindParams *p) {
+	char reason[AUDIT_REASON_MAX];
+	int r;
+
+	if (!p->driver)
+		return 1;
+	r = sysfs_driver_is_vfio(call->manager->sysfs_fd, p->driver);
+	if (r > 0 || r == -ENOENT)
+		return 1;
+	/* Only a name of [A-Za-z0-9_-] reaches the log. */
+	(void) snprintf(reason, sizeof(reason), "driver %s is not vfio-pci or a vfio-pci variant",
+	                r == -EINVAL ? "(not a driver name)" : p->driver);
+	audit_driver_change(call, "bind", "refused", p->address, reason);
+	return method_send(call, message_new_invalid_parameter("driver"));
+}
+
 int method_bind(MethodCall *call, const void *params) {
 	const BindParams *p = params;
+	int r = bind_check_driver(call, p);
 
-	return driver_change(call, "bind", p->address, p->force);
+	if (r <= 0)
+		return r;
+	return driver_change(call, "bind", p->address, p->driver ?: "vfio-pci", p->force);
 }
 
 int method_unbind(MethodCall *call, const void *params) {
-	return driver_change(call, "unbind", ((const AddressParams *) params)->address, false);
+	return driver_change(call, "unbind", ((const AddressParams *) params)->address, NULL, false);
 }

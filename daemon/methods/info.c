@@ -58,11 +58,13 @@ int method_get_interface_description(MethodCall *call, const void *params) {
 }
 
 /* ListDevices reads every device and group from sysfs, which takes a while on a host with
- * many functions: on a worker, so that the loop goes on answering meanwhile. What the caller
- * may see is decided when the listing is back, on the loop. */
+ * many functions, and asks the kernel about the groups sysfs finds not viable: on a worker,
+ * so that the loop goes on answering meanwhile. What the caller may see is decided when the
+ * listing is back, on the loop. */
 typedef struct ListWork {
-	CallWork call; /* first */
-	int root_fd;   /* the manager's sysfs root, open as long as the daemon runs */
+	CallWork call;       /* first */
+	int root_fd;         /* the manager's sysfs root, open as long as the daemon runs */
+	const VfioOps *vfio; /* the state's kernel */
 	SysfsDevice *devices;
 	size_t n;
 	int result;
@@ -72,6 +74,8 @@ static void list_work_run(WorkerJob *job) {
 	ListWork *w = (ListWork *) job;
 
 	w->result = sysfs_list_devices(w->root_fd, &w->devices, &w->n);
+	if (w->result >= 0)
+		vfio_judge_viability(w->vfio, w->devices, w->n);
 }
 
 static int list_devices_reply(MethodCall *call, const SysfsDevice *devices, size_t n) {
@@ -111,6 +115,7 @@ int method_list_devices(MethodCall *call, const void *params _unused_) {
 	if (!w)
 		return -ENOMEM;
 	w->root_fd = call->manager->sysfs_fd;
+	w->vfio = call->manager->state.vfio;
 	method_submit(call, &w->call, list_work_run, list_work_done);
 	return METHOD_PENDING;
 }

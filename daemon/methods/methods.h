@@ -40,7 +40,8 @@ typedef struct AddressParams {
 
 typedef struct BindParams {
 	PciAddress address;
-	bool force; /* absent: false */
+	bool force;         /* absent: false */
+	const char *driver; /* absent: NULL, vfio-pci; borrowed from the call */
 } BindParams;
 
 int method_get_info(MethodCall *call, const void *params);
@@ -53,7 +54,7 @@ int method_open_device(MethodCall *call, const void *params);
 int method_detach(MethodCall *call, const void *params);
 /* Extension, the cdev mode: a device's vfio cdev and an iommufd. */
 int method_attach_device(MethodCall *call, const void *params);
-/* Extensions, for admins: move a device between vfio-pci and its host driver. */
+/* Extensions, for admins: move a device between vfio-pci (or a variant) and its host driver. */
 int method_bind(MethodCall *call, const void *params);
 int method_unbind(MethodCall *call, const void *params);
 

@@ -530,10 +530,17 @@ static bool policy_allows_device(const Policy *p, const Caller *c, const SysfsDe
 	return false;
 }
 
-/* A bridge (by header type) is no device the group fd can open; one bound to vfio-pci all the
- * same is not exempt, whatever sysfs said of its header. */
+/* The members no VMM can ever reach through the group fd, which need no rule: a bridge (by
+ * header type), since no VFIO driver binds one (vfio-pci-core registers header type 0 only),
+ * and a port on pcieport or a device on pci-stub (SYSFS_DRIVER_NO_DMA), which is no VFIO
+ * device while there and leaves only by an admin's driver change, which Bind refuses while
+ * the group is attached. A member sysfs shows on vfio-pci or a variant is never exempt,
+ * whatever it said of its header. A member on no driver is not exempt either: any VFIO driver
+ * may take it by a probe. */
 static bool member_is_unreachable(const SysfsDevice *d) {
-	return d->bridge && strcmp(d->driver, "vfio-pci") != 0;
+	if (d->driver_kind == SYSFS_DRIVER_VFIO)
+		return false;
+	return d->bridge || d->driver_kind == SYSFS_DRIVER_NO_DMA;
 }
 
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n) {

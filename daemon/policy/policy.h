@@ -130,8 +130,9 @@ void policy_error_format(const PolicyError *error, int r, char *buf, size_t size
 bool policy_is_admin(const Policy *p, const Caller *c);
 
 /* Whether c may attach a group whose members are the n devices: every member must be allowed,
- * since a group fd reaches every device of its group, bridges excepted (vfio-pci never binds
- * them); a group with members the listing could not name (group_unknown) only to admins. */
+ * since a group fd reaches every device of its group, except those no VMM can ever reach:
+ * bridges (no VFIO driver binds them), ports on pcieport and devices on pci-stub; a group with
+ * members the listing could not name (group_unknown) only to admins. */
 bool policy_allows_group(const Policy *p, const Caller *c, const SysfsDevice *members, size_t n);
 
 /* The largest memlock allowance a rule grants c, in bytes (UINT64_MAX: unlimited); 0 for none. */

@@ -123,11 +123,12 @@ Attachment *state_find_attachment(State *s, unsigned id);
 Attachment *state_find_attachment_by_group(State *s, int group);
 Group *state_find_group(State *s, int number);
 
-/* Attach: the privileged half of QEMU's attach sequence for device (already found in sysfs
- * and checked viable there) on the VM of vm_fd, for the process pid/uid. The kernel work
- * (open the group once, check its viability with the kernel, put it in the VM's container,
- * creating the container with the best IOMMU type on the VM's first group) runs in
- * state_attach_run(), on any thread; it touches nothing but the job. */
+/* Attach: the privileged half of QEMU's attach sequence for device (already found in sysfs,
+ * on vfio-pci or a variant) on the VM of vm_fd, for the process pid/uid. The kernel work
+ * (open the group once, check its viability with the kernel, whose answer decides whatever
+ * sysfs showed, put it in the VM's container, creating the container with the best IOMMU
+ * type on the VM's first group) runs in state_attach_run(), on any thread; it touches
+ * nothing but the job. */
 typedef struct AttachJob {
 	const VfioOps *vfio;
 	int group_number;

@@ -105,6 +105,35 @@ int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver) {
 	return symlink_replace(fs, target, link);
 }
 
+int fake_sysfs_add_driver_module(FakeSysfs *fs, const char *driver, const char *module,
+                                 bool holds_vfio_pci_core) {
+	char path[256], target[256];
+	int r;
+
+	snprintf(path, sizeof(path), "bus/pci/drivers/%s", driver);
+	r = mkdir_parents(fs, path);
+	snprintf(path, sizeof(path), "module/%s", module);
+	if (r >= 0)
+		r = mkdir_parents(fs, path);
+	snprintf(path, sizeof(path), "bus/pci/drivers/%s/module", driver);
+	snprintf(target, sizeof(target), "../../../../module/%s", module);
+	if (r >= 0)
+		r = symlink_replace(fs, target, path);
+	if (r < 0 || !holds_vfio_pci_core)
+		return r;
+	r = mkdir_parents(fs, "module/vfio_pci_core/holders");
+	snprintf(path, sizeof(path), "module/vfio_pci_core/holders/%s", module);
+	snprintf(target, sizeof(target), "../../%s", module);
+	return r < 0 ? r : symlink_replace(fs, target, path);
+}
+
+int fake_sysfs_add_vfio_dev(FakeSysfs *fs, const char *address, const char *name) {
+	char path[256];
+
+	snprintf(path, sizeof(path), "devices/pci0000:00/%s/vfio-dev/%s", address, name);
+	return mkdir_parents(fs, path);
+}
+
 /* The entry of group's devices/ for the device `name` under devices/parent. */
 static int link_group_member(FakeSysfs *fs, int group, const char *parent, const char *name) {
 	char path[256], target[256];

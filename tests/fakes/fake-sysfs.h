@@ -4,6 +4,7 @@
 /* A fake /sys for unit tests: bus/pci/devices, drivers and kernel/iommu_groups laid out as
  * the kernel lays them out, with symlinks, in a temporary directory. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,16 @@ int fake_sysfs_add_cdev_devices(FakeSysfs *fs);
 
 /* Binds address to driver (NULL unbinds). */
 int fake_sysfs_bind(FakeSysfs *fs, const char *address, const char *driver);
+
+/* Makes driver (bus/pci/drivers/NAME, no device bound) come from module: its module link, and,
+ * with holds_vfio_pci_core, the module listed in module/vfio_pci_core/holders as the kernel
+ * lists vfio-pci and its variants. */
+int fake_sysfs_add_driver_module(FakeSysfs *fs, const char *driver, const char *module,
+                                 bool holds_vfio_pci_core);
+
+/* Gives the device a vfio-dev/NAME directory, as a VFIO driver's registration makes on kernels
+ * with the vfio cdev. */
+int fake_sysfs_add_vfio_dev(FakeSysfs *fs, const char *address, const char *name);
 
 /* Writes the device's config file: 64 bytes, zero but for the header type at 0x0e (0 for a
  * function, 1 for a PCI-to-PCI bridge, 2 for CardBus; bit 7 multi-function). */

@@ -11,10 +11,10 @@
 #include "fake-vfio.h"
 #include "macro.h"
 
-FakeVfio fake_vfio = { .fail_at = FAKE_CALL_NONE, .gate = -1 };
+FakeVfio fake_vfio = { .fail_at = FAKE_CALL_NONE, .probe_errno = ENOENT, .gate = -1 };
 
 void fake_vfio_reset(void) {
-	fake_vfio = (FakeVfio){ .fail_at = FAKE_CALL_NONE, .gate = -1 };
+	fake_vfio = (FakeVfio){ .fail_at = FAKE_CALL_NONE, .probe_errno = ENOENT, .gate = -1 };
 }
 
 static int fake_call(FakeVfioCall call, const char **ret_operation, const char *name) {
@@ -60,6 +60,17 @@ static int fake_get_viable(int fd _unused_, bool *ret, const char **op) {
 
 	*ret = !fake_vfio.not_viable;
 	return r;
+}
+
+static int fake_probe_viable(int group _unused_, bool *ret, const char **op) {
+	int r = fake_call(FAKE_CALL_PROBE_VIABLE, op, "VFIO_GROUP_GET_STATUS");
+
+	if (r < 0)
+		return r;
+	if (fake_vfio.probe_errno != 0)
+		return -fake_vfio.probe_errno;
+	*ret = !fake_vfio.not_viable;
+	return 0;
 }
 
 static int fake_container_open(int *ret_fd, VfioIommuType *ret_type, const char **op) {
@@ -137,6 +148,7 @@ int fake_vfio_count_open(const char *name) {
 const VfioOps fake_vfio_ops = {
 	.group_open = fake_group_open,
 	.group_get_viable = fake_get_viable,
+	.group_probe_viable = fake_probe_viable,
 	.container_open = fake_container_open,
 	.group_set_container = fake_set_container,
 	.group_unset_container = fake_unset_container,

@@ -5,9 +5,11 @@
  * tests: every fd it hands out is a memfd (an iommufd is one named FAKE_VFIO_IOMMUFD, a cdev one
  * named FAKE_VFIO_CDEV, so that a test can count those open); every call is counted; the call
  * named fail_at fails with -fail_errno, naming the operation the real one names; not_viable
- * makes every group not viable; and with gate >= 0, group_open and device_cdev_open first read
- * one byte from gate, so a test holds a job in the "kernel" until it writes one. Worker
- * threads call it: the counters are atomic. fake_vfio_reset() before each case. */
+ * makes every group not viable; group_probe_viable answers as the kernel would for a group no
+ * one holds, unless probe_errno (ENOENT after a reset: no group node) makes it fail as a group
+ * open would; and with gate >= 0, group_open and device_cdev_open first read one byte from
+ * gate, so a test holds a job in the "kernel" until it writes one. Worker threads call it: the
+ * counters are atomic. fake_vfio_reset() before each case. */
 
 #include <stdbool.h>
 
@@ -16,6 +18,7 @@
 typedef enum FakeVfioCall {
 	FAKE_CALL_GROUP_OPEN,
 	FAKE_CALL_GET_VIABLE,
+	FAKE_CALL_PROBE_VIABLE,
 	FAKE_CALL_CONTAINER_OPEN,
 	FAKE_CALL_SET_CONTAINER,
 	FAKE_CALL_UNSET_CONTAINER,
@@ -32,6 +35,7 @@ typedef struct FakeVfio {
 	FakeVfioCall fail_at;
 	int fail_errno;
 	bool not_viable;
+	int probe_errno;
 	int gate;
 	/* What the cdev mode's calls were last given. */
 	dev_t iommu_devnum;
@@ -44,7 +48,7 @@ typedef struct FakeVfio {
 extern FakeVfio fake_vfio;
 extern const VfioOps fake_vfio_ops;
 
-/* No call counted, none failing, groups viable, no gate. */
+/* No call counted, none failing, groups viable, no group node to probe, no gate. */
 void fake_vfio_reset(void);
 
 /* How many files the fake handed out under name (FAKE_VFIO_IOMMUFD, FAKE_VFIO_CDEV) this

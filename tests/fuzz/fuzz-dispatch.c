@@ -24,6 +24,14 @@
 
 static Manager *manager;
 static FakeSysfs *sysfs;
+/* The kernel but for ListDevices' viability probe: the fake tree's group numbers are no
+ * groups of the machine the harness runs on, whose /dev/vfio it must not open. */
+static VfioOps kernel_but_probe;
+
+static int probe_no_node(int group _unused_, bool *ret_viable _unused_,
+                         const char **ret_operation _unused_) {
+	return -ENOENT;
+}
 
 static void setup_once(void) {
 	sd_event_source *timer = NULL;
@@ -35,6 +43,9 @@ static void setup_once(void) {
 	    fake_sysfs_add_device(sysfs, "0000:01:01.0", 0x8086, 0x100e, 5, NULL) < 0)
 		abort();
 	manager->sysfs_fd = dup(fake_sysfs_root_fd(sysfs));
+	kernel_but_probe = vfio_kernel;
+	kernel_but_probe.group_probe_viable = probe_no_node;
+	manager->state.vfio = &kernel_but_probe;
 	/* SIGTERM and SIGINT are libFuzzer's (stop, print the stats): taken by the manager's loop,
 	 * they ended it, and the next input's connection could not be added (sd-event refuses new
 	 * sources once the loop is finished), which aborted as if it were a finding. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "../fakes/fake-vfio.h"
 #include "audit.h"
 #include "util.h"
 #include "connection.h"
@@ -37,6 +38,10 @@ typedef struct Fixture {
 	int fds_before;
 } Fixture;
 
+/* The real kernel calls but the viability probe, which asks the fake (no group node unless a
+ * test says otherwise): the fake tree's group numbers are no groups of the machine's. */
+static VfioOps kernel_but_probe;
+
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(*f));
 	int sv[2];
@@ -45,6 +50,10 @@ static int setup(void **state) {
 	f->fds_before = test_count_fds();
 	assert_int_equal(manager_new(&f->manager), 0);
 	test_wait_for_workers(f->manager->workers);
+	fake_vfio_reset();
+	kernel_but_probe = vfio_kernel;
+	kernel_but_probe.group_probe_viable = fake_vfio_ops.group_probe_viable;
+	f->manager->state.vfio = &kernel_but_probe;
 	f->sysfs = fake_sysfs_new();
 	assert_non_null(f->sysfs);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
@@ -232,15 +241,23 @@ static json_object *find_device(json_object *devices, const char *address) {
 	return NULL;
 }
 
+/* Sends call (a ListDevices) and returns the devices of its reply, kept in *r. */
+static json_object *list_devices(Fixture *f, const char *call, VarlinkReply *r) {
+	json_object *devices = NULL;
+
+	send_call(f, call);
+	*r = receive_reply(f);
+	assert_null(r->error);
+	assert_true(json_object_object_get_ex(r->parameters, "devices", &devices));
+	return devices;
+}
+
 static void list_devices_reads_sysfs(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	json_object *devices = NULL, *d, *v = NULL;
+	json_object *devices, *d, *v = NULL;
 
-	send_call(f, "{\"method\":\"io.vfiod.ListDevices\",\"parameters\":null}");
-	r = receive_reply(f);
-	assert_null(r.error);
-	assert_true(json_object_object_get_ex(r.parameters, "devices", &devices));
+	devices = list_devices(f, "{\"method\":\"io.vfiod.ListDevices\",\"parameters\":null}", &r);
 	assert_int_equal(json_object_array_length(devices), 3);
 	d = find_device(devices, "0000:00:02.0");
 	assert_non_null(d);
@@ -257,6 +274,37 @@ static void list_devices_reads_sysfs(void **state) {
 	/* Its group-mate is bound to e1000: the group is not viable. */
 	assert_true(json_object_object_get_ex(d, "viable", &v));
 	assert_false(json_object_get_boolean(v));
+}
+
+/* The viable of address in a ListDevices reply. */
+static bool listed_viable(Fixture *f, const char *address) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	json_object *d, *v = NULL;
+
+	d = find_device(list_devices(f, "{\"method\":\"io.vfiod.ListDevices\"}", &r), address);
+	assert_non_null(d);
+	assert_true(json_object_object_get_ex(d, "viable", &v));
+	return json_object_get_boolean(v);
+}
+
+/* ListDevices' viable is the kernel's where it can be asked (the group no one holds), sysfs's
+ * rule where it cannot (open elsewhere: EBUSY). Group 5 has a member on e1000. */
+static void list_devices_takes_the_kernels_viability(void **state) {
+	Fixture *f = *state;
+
+	assert_false(listed_viable(f, "0000:01:01.0"));
+	fake_vfio.probe_errno = 0;
+	assert_true(listed_viable(f, "0000:01:01.0"));
+	assert_true(listed_viable(f, "0000:01:00.0"));
+	fake_vfio.not_viable = true;
+	assert_false(listed_viable(f, "0000:01:01.0"));
+	fake_vfio.not_viable = false;
+	fake_vfio.probe_errno = EBUSY;
+	assert_false(listed_viable(f, "0000:01:01.0"));
+	/* One question a listing, for group 5: group 2, on vfio-pci alone, is viable in sysfs and
+	 * never asked. */
+	assert_true(listed_viable(f, "0000:00:02.0"));
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_PROBE_VIABLE], 6);
 }
 
 /* Adds the rules of text to the policy in force, as a vfiod.conf(5) would. */
@@ -276,13 +324,8 @@ static void policy_add(Fixture *f, const char *text) {
 /* The number of devices a ListDevices reply lists. */
 static size_t listed_devices(Fixture *f) {
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	json_object *devices = NULL;
 
-	send_call(f, "{\"method\":\"io.vfiod.ListDevices\"}");
-	r = receive_reply(f);
-	assert_null(r.error);
-	assert_true(json_object_object_get_ex(r.parameters, "devices", &devices));
-	return json_object_array_length(devices);
+	return json_object_array_length(list_devices(f, "{\"method\":\"io.vfiod.ListDevices\"}", &r));
 }
 
 /* A user sees a device only when allowed every device of its group, however large the group:
@@ -433,14 +476,61 @@ static void attach_unknown_device_fails(void **state) {
 	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_DEVICE);
 }
 
-static void attach_not_viable_names_blockers(void **state) {
-	_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(*state, "0000:01:01.0");
+/* r is GroupNotViable naming blocker alone. */
+static void assert_blocked_by(VarlinkReply *r, const char *blocker) {
 	json_object *blockers = NULL;
 
-	assert_string_equal(r.error, VFIOD_ERROR_GROUP_NOT_VIABLE);
-	assert_true(json_object_object_get_ex(r.parameters, "blockers", &blockers));
+	assert_string_equal(r->error, VFIOD_ERROR_GROUP_NOT_VIABLE);
+	assert_true(json_object_object_get_ex(r->parameters, "blockers", &blockers));
 	assert_int_equal(json_object_array_length(blockers), 1);
-	assert_string_equal(json_object_get_string(json_object_array_get_idx(blockers, 0)), "0000:01:00.0");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(blockers, 0)), blocker);
+}
+
+static void attach_not_viable_names_blockers(void **state) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = attach_with_memfd(*state, "0000:01:01.0");
+
+	assert_blocked_by(&r, "0000:01:00.0");
+}
+
+/* Only a device on vfio-pci or a variant is attachable: one on no driver or on pci-stub in a
+ * viable group is refused KernelError ENODEV; GroupNotViable names exactly the members on
+ * drivers that use the kernel's DMA API, not those on pcieport or pci-stub. */
+static void attach_of_device_on_no_vfio_driver_fails(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {}, r3 = {};
+	json_object *v = NULL;
+
+	assert_int_equal(fake_sysfs_bind(f->sysfs, "0000:01:00.0", "pci-stub"), 0);
+	r1 = attach_with_memfd(f, "0000:01:01.0");
+	assert_string_equal(r1.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_true(json_object_object_get_ex(r1.parameters, "errno", &v));
+	assert_int_equal(json_object_get_int(v), ENODEV);
+	r2 = attach_with_memfd(f, "0000:01:00.0");
+	assert_string_equal(r2.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:02.0", 0x8086, 0x100e, 5, "e1000"), 0);
+	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:03.0", 0x104c, 0x8233, 5, "pcieport"), 0);
+	r3 = attach_with_memfd(f, "0000:01:01.0");
+	assert_blocked_by(&r3, "0000:01:02.0");
+}
+
+/* A device on vfio-pci whose group sysfs calls not viable goes to the kernel, which decides
+ * (the fake kernel here): a driver vfiod does not know may well declare driver_managed_dma.
+ * When the kernel says not viable, GroupNotViable names the members on host drivers. */
+static void attach_viability_is_the_kernels(void **state) {
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
+
+	f->manager->state.vfio = &fake_vfio_ops;
+	assert_int_equal(fake_sysfs_bind(f->sysfs, "0000:01:01.0", "vfio-pci"), 0);
+	fake_vfio.not_viable = true;
+	r1 = attach_with_memfd(f, "0000:01:01.0");
+	assert_blocked_by(&r1, "0000:01:00.0");
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_GET_VIABLE], 1);
+	fake_vfio.not_viable = false;
+	r2 = attach_with_memfd(f, "0000:01:01.0");
+	assert_null(r2.error);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_GET_VIABLE], 2);
+	assert_non_null(state_find_attachment_by_group(&f->manager->state, 5));
 }
 
 static void attach_non_vm_fd_fails(void **state) {
@@ -949,6 +1039,41 @@ static void bind_of_device_in_host_use_fails(void **state) {
 	assert_writes(f, "0000:00:02.0", "vfio-pci", "vfio-pci", false);
 }
 
+/* Bind(address, driver): a driver that is no vfio-pci variant by the kernel's sign, or no
+ * driver name, is InvalidParameter "driver" and moves nothing; a variant gets the device's
+ * override (the fake kernel binds nothing, so its verdict is no, and the device goes back). */
+static void bind_to_a_named_driver(void **state) {
+	static const char *const refused[] = {
+		"e1000", "../../x", "pci-stub",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
+	Fixture *f = *state;
+	_cleanup_(varlink_reply_done) VarlinkReply r = {};
+	char call[256];
+
+	policy_add(f, "assignable any\n");
+	assert_int_equal(fake_sysfs_add_driver_module(f->sysfs, "pci-stub", "pci_stub", false), 0);
+	assert_int_equal(fake_sysfs_add_driver_module(f->sysfs, "mlx5_vfio_pci", "mlx5_vfio_pci", true), 0);
+	for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+		_cleanup_(varlink_reply_done) VarlinkReply bad = {};
+		snprintf(call, sizeof(call),
+		         "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:01:00.0\","
+		         "\"driver\":\"%s\"}}",
+		         refused[i]);
+		send_call(f, call);
+		bad = receive_reply(f);
+		assert_string_equal(bad.error, VARLINK_ERROR_INVALID_PARAMETER);
+		assert_string_equal(string_parameter(&bad, "parameter"), "driver");
+	}
+	assert_no_driver_change(f);
+	send_call(f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:01:00.0\","
+	             "\"driver\":\"mlx5_vfio_pci\"}}");
+	r = receive_reply(f);
+	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_string_equal(string_parameter(&r, "operation"), "probe the device with the named driver");
+	assert_writes(f, "0000:01:00.0", "\n", "e1000", true);
+}
+
 static void unbind_writes_sysfs(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
@@ -989,6 +1114,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_unknown_names_are_echoed_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_devices_takes_the_kernels_viability, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(list_devices_hides_groups_with_unknown_members, setup,
@@ -1001,6 +1127,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(attach_with_bad_address_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(attach_unknown_device_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(attach_not_viable_names_blockers, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_of_device_on_no_vfio_driver_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(attach_viability_is_the_kernels, setup, teardown),
 		cmocka_unit_test_setup_teardown(attach_non_vm_fd_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(attach_vm_fd_index_out_of_range_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_device_unknown_attachment_fails, setup, teardown),
@@ -1024,6 +1152,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(bind_writes_sysfs_and_tells_monitors, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_not_taken_by_vfio_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_of_device_in_host_use_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(bind_to_a_named_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(unbind_writes_sysfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(unbind_of_open_device_fails, setup, teardown),
 	};

@@ -595,7 +595,8 @@ static const struct {
 	/* An extension adopted into the baseline changed or gone. */
 	{ "  memlock: ?int,\n", "  memlock: int,\n", true, false },
 	{ "  memlock: ?int,\n", "", true, false },
-	{ "method Bind(address: string, force: ?bool) -> (device: Device)\n", "", true, false },
+	{ "method Bind(address: string, force: ?bool, driver: ?string) -> (device: Device)\n", "", true,
+	  false },
 	{ "error LimitExceeded (limit: string, value: int)\n", "error LimitExceeded (limit: string)\n", true,
 	  false },
 	/* Contract declarations renamed, retyped, made stricter, removed. */

@@ -343,11 +343,57 @@ static void bridge_on_vfio_pci_needs_a_rule(void **state) {
 
 	members[0].bridge = true;
 	strcpy(members[0].driver, "vfio-pci");
+	members[0].driver_kind = SYSFS_DRIVER_VFIO;
 	write_main(f, "allow user:1000 device:0000:01:00.0\n");
 	assert_int_equal(load(f), 0);
 	assert_false(policy_allows_group(&f->policy, &user, members, 2));
 	policy_filter_devices(&f->policy, &user, members, ELEMENTSOF(members), allowed);
 	assert_false(allowed[0] || allowed[1]);
+}
+
+/* A member no VMM can reach needs no rule: a port on pcieport (a switch's downstream port
+ * without ACS shares its endpoint's group), a root complex event collector on pcieport (header
+ * type 0, so no bridge), a device on pci-stub. A member on no driver, which any VFIO driver may
+ * take by a probe, or on a host driver needs its rule (fail closed). */
+static void ports_and_stubbed_devices_need_no_rule(void **state) {
+	Fixture *f = *state;
+	Caller user = caller(1000, 1000);
+	static const struct {
+		const char *driver;
+		SysfsDriverKind kind;
+		bool bridge;
+		bool allowed;
+	} cases[] = {
+		{ "pcieport", SYSFS_DRIVER_NO_DMA, true, true },
+		{ "pcieport", SYSFS_DRIVER_NO_DMA, false, true },
+		{ "pci-stub", SYSFS_DRIVER_NO_DMA, false, true },
+		{ "", SYSFS_DRIVER_NONE, false, false },
+		{ "e1000e", SYSFS_DRIVER_HOST, false, false },
+		{ "mlx5_vfio_pci", SYSFS_DRIVER_VFIO, false, false },
+	};
+
+	write_main(f, "allow user:1000 device:0000:05:00.0\n");
+	assert_int_equal(load(f), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		SysfsDevice members[] = {
+			device("0000:04:00.0", 9, 0x104c, 0x8233),
+			device("0000:05:00.0", 9, 0x8086, 0x10d3),
+		};
+		bool allowed[ELEMENTSOF(members)];
+
+		strcpy(members[0].driver, cases[i].driver);
+		members[0].driver_kind = cases[i].kind;
+		members[0].bridge = cases[i].bridge;
+		members[1].driver_kind = SYSFS_DRIVER_VFIO;
+		if (policy_allows_group(&f->policy, &user, members, 2) != cases[i].allowed)
+			fail_msg("case %zu (%s): not %s", i, cases[i].driver,
+			         cases[i].allowed ? "allowed" : "refused");
+		policy_filter_devices(&f->policy, &user, members, ELEMENTSOF(members), allowed);
+		assert_int_equal(allowed[0], cases[i].allowed);
+		assert_int_equal(allowed[1], cases[i].allowed);
+		/* The unreachable member alone is no group anyone is granted. */
+		assert_false(policy_allows_group(&f->policy, &user, members, 1));
+	}
 }
 
 static void group_of_bridges_is_refused(void **state) {
@@ -987,6 +1033,7 @@ int main(void) {
 		T(group_of_bridges_is_refused),
 		T(group_with_unknown_members_is_refused),
 		T(bridge_on_vfio_pci_needs_a_rule),
+		T(ports_and_stubbed_devices_need_no_rule),
 		T(comments_and_blank_lines_pass),
 		T(bad_lines_fail_with_their_line),
 		T(long_line_fails),

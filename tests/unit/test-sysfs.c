@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* sysfs against a fake tree: listing, IDs, drivers, groups and
- * viability, and the writes that move a device between drivers. */
+/* sysfs against a fake tree: listing, IDs, drivers and their classes, groups and viability
+ * (sysfs's rule, and the kernel's answer through a fake kernel where it can be had), and the
+ * writes that move a device between drivers. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,9 +20,11 @@
 #include <cmocka.h>
 
 #include "../fakes/fake-sysfs.h"
+#include "../fakes/fake-vfio.h"
 #include "util.h"
 #include "macro.h"
 #include "sysfs.h"
+#include "vfio.h"
 
 typedef struct Fixture {
 	FakeSysfs *fs;
@@ -111,6 +114,142 @@ static void group_members_listed(void **state) {
 	assert_string_equal(PCI_ADDRESS_TEXT(d[0].address), "0000:02:01.0");
 	assert_string_equal(d[1].driver, "e1000");
 	assert_int_equal(sysfs_list_group(fake_sysfs_root_fd(f->fs), 77, &d, &n), -ENOENT);
+}
+
+/* One driver class of a group member: how the fake tree shows its driver. */
+typedef struct DriverClass {
+	const char *driver; /* NULL: none */
+	const char *module; /* its module; NULL: built in */
+	bool holder;        /* the module uses vfio_pci_core (module/vfio_pci_core/holders) */
+	bool vfio_dev;      /* the device has a vfio-dev/ directory (a vfio cdev kernel) */
+	SysfsDriverKind kind;
+	bool viable; /* of a group of it and an endpoint on vfio-pci */
+} DriverClass;
+
+/* The kernel's rule, from sysfs: a group is viable unless a member's driver uses the kernel's
+ * DMA API; pcieport, pci-stub, vfio-pci and its variants do not. A variant is recognised by
+ * the kernel's signs, not by its name. Each class as a switch port in an endpoint's group. */
+static void driver_classes_decide_viability(void **state) {
+	(void) state;
+	static const DriverClass cases[] = {
+		{ NULL, NULL, false, false, SYSFS_DRIVER_NONE, true },
+		{ "vfio-pci", NULL, false, false, SYSFS_DRIVER_VFIO, true },
+		{ "vfio-pci", "vfio_pci", true, false, SYSFS_DRIVER_VFIO, true },
+		{ "mlx5_vfio_pci", "mlx5_vfio_pci", true, false, SYSFS_DRIVER_VFIO, true },
+		/* Built in, on a cdev kernel: the device's vfio-dev/ tells. */
+		{ "virtio_vfio_pci", NULL, false, true, SYSFS_DRIVER_VFIO, true },
+		{ "pcieport", NULL, false, false, SYSFS_DRIVER_NO_DMA, true },
+		{ "pci-stub", "pci_stub", false, false, SYSFS_DRIVER_NO_DMA, true },
+		{ "e1000e", "e1000e", false, false, SYSFS_DRIVER_HOST, false },
+		/* A name is no sign: a module that does not use vfio_pci_core is a host driver. */
+		{ "fake_vfio_pci", "fake_vfio_pci", false, false, SYSFS_DRIVER_HOST, false },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const DriverClass *c = &cases[i];
+		_cleanup_free_ SysfsDevice *all = NULL;
+		void *fixture = NULL;
+		SysfsDevice port, endpoint;
+		size_t n = 0;
+		Fixture *f;
+		int root;
+
+		setup(&fixture);
+		f = fixture;
+		root = fake_sysfs_root_fd(f->fs);
+		if (c->module)
+			assert_int_equal(
+			        fake_sysfs_add_driver_module(f->fs, c->driver, c->module, c->holder), 0);
+		assert_int_equal(fake_sysfs_add_device(f->fs, "0000:04:00.0", 0x104c, 0x8233, 9, c->driver),
+		                 0);
+		assert_int_equal(fake_sysfs_add_device(f->fs, "0000:05:00.0", 0x8086, 0x10d3, 9, "vfio-pci"),
+		                 0);
+		if (c->vfio_dev)
+			assert_int_equal(fake_sysfs_add_vfio_dev(f->fs, "0000:04:00.0", "vfio3"), 0);
+		assert_int_equal(sysfs_get_device(root, test_pci("0000:04:00.0"), &port), 0);
+		assert_int_equal(sysfs_get_device(root, test_pci("0000:05:00.0"), &endpoint), 0);
+		if (port.driver_kind != c->kind || endpoint.viable != c->viable || port.viable != c->viable)
+			fail_msg("case %zu (%s): kind %d viable %d, expected %d %d", i, c->driver ?: "none",
+			         port.driver_kind, endpoint.viable, c->kind, c->viable);
+		assert_int_equal(endpoint.driver_kind, SYSFS_DRIVER_VFIO);
+		/* A listing says the same of the group. */
+		assert_int_equal(sysfs_list_devices(root, &all, &n), 0);
+		for (size_t j = 0; j < n; j++)
+			if (all[j].group == 9)
+				assert_int_equal(all[j].viable, c->viable);
+		teardown(&fixture);
+	}
+}
+
+/* The signs Bind checks a named driver by: loaded, and vfio-pci or a holder of vfio_pci_core. */
+static void vfio_drivers_recognised_by_the_kernels_signs(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	static const char *const bad_names[] = {
+		"",         "..",  "a/b",
+		"vfio pci", "x\n", "0123456789012345678901234567890123456789012345678901234567890123"
+	};
+
+	assert_int_equal(fake_sysfs_add_driver_module(f->fs, "mlx5_vfio_pci", "mlx5_vfio_pci", true), 0);
+	assert_int_equal(fake_sysfs_add_driver_module(f->fs, "pci-stub", "pci_stub", false), 0);
+	assert_int_equal(sysfs_driver_is_vfio(root, "vfio-pci"), 1);
+	assert_int_equal(sysfs_driver_is_vfio(root, "mlx5_vfio_pci"), 1);
+	assert_int_equal(sysfs_driver_is_vfio(root, "e1000e"), 0);
+	assert_int_equal(sysfs_driver_is_vfio(root, "pci-stub"), 0);
+	assert_int_equal(sysfs_driver_is_vfio(root, "hisi_acc_vfio_pci"), -ENOENT);
+	for (size_t i = 0; i < ELEMENTSOF(bad_names); i++)
+		assert_int_equal(sysfs_driver_is_vfio(root, bad_names[i]), -EINVAL);
+}
+
+/* The kernel's answer decides a group sysfs judges not viable, where it can be had: a driver
+ * vfiod does not know may declare driver_managed_dma. Where the kernel cannot be asked (the
+ * group open elsewhere: EBUSY; no group node), sysfs's verdict stays. Groups sysfs judges
+ * viable are not asked (vfio_judge_viability()). */
+static void kernel_answer_preferred_when_available(void **state) {
+	Fixture *f = *state;
+	static const struct {
+		int probe_errno;
+		bool kernel_viable;
+		bool viable;
+	} cases[] = {
+		{ 0, true, true },       /* the kernel calls it viable: e1000's driver must not claim DMA */
+		{ 0, false, false },     /* the kernel agrees with sysfs */
+		{ EBUSY, true, false },  /* open elsewhere: sysfs's rule */
+		{ ENOENT, true, false }, /* no group node: sysfs's rule */
+		{ EACCES, true, false }, /* any other failure: sysfs's rule */
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ SysfsDevice *d = NULL;
+		size_t n = 0;
+
+		fake_vfio_reset();
+		fake_vfio.probe_errno = cases[i].probe_errno;
+		fake_vfio.not_viable = !cases[i].kernel_viable;
+		assert_int_equal(sysfs_list_devices(fake_sysfs_root_fd(f->fs), &d, &n), 0);
+		vfio_judge_viability(&fake_vfio_ops, d, n);
+		/* Group 1 (e1000e) and group 4 (vfio-pci and e1000) are not viable in sysfs: one
+		 * question each. Group -1 is never asked. */
+		assert_int_equal(fake_vfio.calls[FAKE_CALL_PROBE_VIABLE], 2);
+		for (size_t j = 0; j < n; j++)
+			if (d[j].group == 4 && d[j].viable != cases[i].viable)
+				fail_msg("case %zu: %s viable %d", i, PCI_ADDRESS_TEXT(d[j].address),
+				         d[j].viable);
+	}
+	/* A group sysfs judges viable is left alone, whatever the kernel would say. */
+	{
+		SysfsDevice d;
+
+		assert_int_equal(fake_sysfs_bind(f->fs, "0000:00:02.0", "vfio-pci"), 0);
+		assert_int_equal(sysfs_get_device(fake_sysfs_root_fd(f->fs), test_pci("0000:00:02.0"), &d),
+		                 0);
+		fake_vfio_reset();
+		fake_vfio.probe_errno = 0;
+		fake_vfio.not_viable = true;
+		vfio_judge_viability(&fake_vfio_ops, &d, 1);
+		assert_true(d.viable);
+		assert_int_equal(fake_vfio.calls[FAKE_CALL_PROBE_VIABLE], 0);
+	}
 }
 
 /* A group member the daemon cannot name (a VMD domain above ffff, a non-PCI device) is counted,
@@ -273,8 +412,9 @@ static void driver_changes_write_the_kernel_sequence(void **state) {
 
 		setup(&fixture);
 		f = fixture;
-		r = (c->bind ? sysfs_bind_vfio : sysfs_unbind_vfio)(fake_sysfs_root_fd(f->fs),
-		                                                    test_pci(c->address), &operation);
+		r = c->bind ? sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), test_pci(c->address), "vfio-pci",
+		                              &operation)
+		            : sysfs_unbind_vfio(fake_sysfs_root_fd(f->fs), test_pci(c->address), &operation);
 		assert_int_equal(r, c->result);
 		if (c->result == 0)
 			assert_null(operation);
@@ -293,8 +433,9 @@ static void driver_change_of_unknown_address_writes_nothing(void **state) {
 	Fixture *f = *state;
 	const char *operation = NULL;
 
-	assert_int_equal(sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), test_pci("0000:09:00.0"), &operation),
-	                 -ENOENT);
+	assert_int_equal(
+	        sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), test_pci("0000:09:00.0"), "vfio-pci", &operation),
+	        -ENOENT);
 	assert_non_null(operation);
 	assert_file(f, "bus/pci/drivers_probe", "");
 }
@@ -306,8 +447,9 @@ static void bind_with_failing_unbind_takes_back_override(void **state) {
 	const char *operation = NULL;
 
 	assert_int_equal(unlinkat(fake_sysfs_root_fd(f->fs), "bus/pci/drivers/e1000/unbind", 0), 0);
-	assert_int_equal(sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), test_pci("0000:02:02.0"), &operation),
-	                 -ENOENT);
+	assert_int_equal(
+	        sysfs_bind_vfio(fake_sysfs_root_fd(f->fs), test_pci("0000:02:02.0"), "vfio-pci", &operation),
+	        -ENOENT);
 	assert_string_equal(operation, "write driver/unbind");
 	assert_file(f, "bus/pci/devices/0000:02:02.0/driver_override", "\n");
 	assert_file(f, "bus/pci/drivers_probe", "");
@@ -320,15 +462,58 @@ static void bind_without_vfio_pci_or_group_writes_nothing(void **state) {
 	const char *operation = NULL;
 	int root = fake_sysfs_root_fd(f->fs);
 
-	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:1f.3"), &operation), -ENODEV);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:1f.3"), "vfio-pci", &operation), -ENODEV);
 	assert_string_equal(operation, "find the device's IOMMU group");
 	assert_int_equal(fake_sysfs_bind(f->fs, "0000:02:01.0", NULL), 0);
 	assert_int_equal(unlinkat(root, "bus/pci/drivers/vfio-pci/unbind", 0), 0);
 	assert_int_equal(unlinkat(root, "bus/pci/drivers/vfio-pci", AT_REMOVEDIR), 0);
-	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:02.0"), &operation), -ENODEV);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:02.0"), "vfio-pci", &operation), -ENODEV);
 	assert_string_equal(operation, "find the vfio-pci driver (module not loaded?)");
 	assert_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "(null)\n");
 	assert_file(f, "bus/pci/drivers/e1000e/unbind", "");
+	assert_file(f, "bus/pci/drivers_probe", "");
+}
+
+/* Bind to a variant the admin names: its name into the override; from vfio-pci, vfio-pci
+ * unbound. The fake kernel binds nothing, so the variant does not take the device, which goes
+ * back to vfio-pci's override (a VFIO driver takes only devices named to it). */
+static void bind_to_a_variant_writes_its_name(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	const char *operation = NULL;
+
+	assert_int_equal(fake_sysfs_add_driver_module(f->fs, "mlx5_vfio_pci", "mlx5_vfio_pci", true), 0);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:02:01.0"), "mlx5_vfio_pci", &operation),
+	                 -ENODEV);
+	assert_string_equal(operation, "probe the device with the named driver");
+	assert_file(f, "bus/pci/drivers/vfio-pci/unbind", "0000:02:01.0");
+	assert_file(f, "bus/pci/drivers_probe", "0000:02:01.0");
+	assert_file(f, "bus/pci/devices/0000:02:01.0/driver_override", "vfio-pci");
+	/* Already on the variant: nothing unbound, the probe asked, done. */
+	assert_int_equal(fake_sysfs_bind(f->fs, "0000:00:02.0", "mlx5_vfio_pci"), 0);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:00:02.0"), "mlx5_vfio_pci", &operation), 0);
+	assert_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "mlx5_vfio_pci");
+	assert_file(f, "bus/pci/drivers/mlx5_vfio_pci/unbind", "");
+	/* Unbind takes it from the variant as from vfio-pci. */
+	assert_int_equal(sysfs_unbind_vfio(root, test_pci("0000:00:02.0"), &operation), 0);
+	assert_file(f, "bus/pci/drivers/mlx5_vfio_pci/unbind", "0000:00:02.0");
+	assert_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "\n");
+}
+
+/* A driver that is no VFIO PCI driver, or not loaded, moves nothing. */
+static void bind_to_a_host_driver_writes_nothing(void **state) {
+	Fixture *f = *state;
+	int root = fake_sysfs_root_fd(f->fs);
+	const char *operation = NULL;
+
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:02:01.0"), "e1000", &operation), -EINVAL);
+	assert_string_equal(operation, "check that the driver is vfio-pci or a vfio-pci variant");
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:02:01.0"), "../e1000", &operation), -EINVAL);
+	assert_int_equal(sysfs_bind_vfio(root, test_pci("0000:02:01.0"), "pds_vfio_pci", &operation),
+	                 -ENODEV);
+	assert_string_equal(operation, "find the named driver (module not loaded?)");
+	assert_file(f, "bus/pci/devices/0000:02:01.0/driver_override", "(null)\n");
+	assert_file(f, "bus/pci/drivers/vfio-pci/unbind", "");
 	assert_file(f, "bus/pci/drivers_probe", "");
 }
 
@@ -497,6 +682,9 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		T(list_is_sorted_and_complete),
 		T(viability_follows_group_drivers),
+		cmocka_unit_test(driver_classes_decide_viability),
+		T(vfio_drivers_recognised_by_the_kernels_signs),
+		T(kernel_answer_preferred_when_available),
 		T(group_members_listed),
 		T(group_members_it_cannot_name_are_counted),
 		T(bridges_by_header_type_not_class),
@@ -509,6 +697,8 @@ int main(void) {
 		T(driver_change_of_unknown_address_writes_nothing),
 		T(bind_with_failing_unbind_takes_back_override),
 		T(bind_without_vfio_pci_or_group_writes_nothing),
+		T(bind_to_a_variant_writes_its_name),
+		T(bind_to_a_host_driver_writes_nothing),
 		T(host_use_is_found),
 		T(swap_is_host_use),
 		T(vfio_cdev_is_read),

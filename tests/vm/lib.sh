@@ -1,11 +1,17 @@
 # Helpers for the rig's test scripts (busybox sh, run as root inside the guest).
 
-# The devices run.sh gives the guest: an e1000e alone in its IOMMU group, and two e1000
-# behind one PCIe-to-PCI bridge, sharing a group. Tests read groups from sysfs.
+# The devices run.sh gives the guest: an e1000e alone in its IOMMU group; two e1000
+# behind one PCIe-to-PCI bridge, sharing a group; and an e1000e behind a PCIe switch, whose
+# downstream port (on pcieport, without ACS) shares its group; the switch's root port and
+# upstream port have groups of their own. Tests read groups from sysfs.
 RIG_SOLO=0000:00:02.0
 RIG_PAIR_A=0000:02:01.0
 RIG_PAIR_B=0000:02:02.0
-RIG_DEVICES="$RIG_SOLO $RIG_PAIR_A $RIG_PAIR_B"
+RIG_SWITCH_ROOT=0000:00:04.0
+RIG_SWITCH_UP=0000:03:00.0
+RIG_SWITCH_PORT=0000:04:00.0
+RIG_SWITCH_EP=0000:05:00.0
+RIG_DEVICES="$RIG_SOLO $RIG_PAIR_A $RIG_PAIR_B $RIG_SWITCH_EP"
 VFIOD_SOCKET=/run/vfiod/io.vfiod
 export VFIOD_SOCKET
 
@@ -74,9 +80,19 @@ unbind_vfio() {
 	wait_until test -e "$d/driver" || fail "$1 did not return to a host driver"
 }
 
+# Hands the device to pci-stub, which holds it for no one (driver_managed_dma: its group stays
+# viable).
+bind_stub() {
+	d=/sys/bus/pci/devices/$1
+	echo pci-stub >"$d/driver_override"
+	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	check_eq "driver of $1" pci-stub "$(driver_of "$1")"
+}
+
 reset_devices() {
 	for a in $RIG_DEVICES; do
-		[ "$(driver_of "$a")" = vfio-pci ] && unbind_vfio "$a"
+		case "$(driver_of "$a")" in vfio-pci | pci-stub) unbind_vfio "$a" ;; esac
 	done
 	return 0
 }

@@ -27,7 +27,7 @@ RIG=$BUILD/rig
 TIMEOUT=${VFIOD_RIG_TIMEOUT:-600}
 KERNEL_PACKAGE=linux-image-6.12.107+deb12-amd64-unsigned
 # In load order; dependencies are resolved too (modinfo).
-MODULES="irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio-pci-core vfio-pci e1000e e1000"
+MODULES="irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio-pci-core vfio-pci pci-stub e1000e e1000"
 
 mode=test
 tests=()
@@ -267,7 +267,9 @@ boot() {
 	[ $# -gt 0 ] && append="$append vfiod.tests=$(IFS=,; echo "$*")"
 	# intel-iommu comes first: QEMU wants the IOMMU before the devices it translates for.
 	# 00:02.0 an e1000e alone in its IOMMU group; behind a root port, a PCIe-to-PCI bridge
-	# with two e1000 that share one group (conventional PCI has no requester-ID isolation).
+	# with two e1000 that share one group (conventional PCI has no requester-ID isolation);
+	# behind another root port (00:04.0), a PCIe switch (upstream port 03:00.0) whose downstream
+	# port (04:00.0, on pcieport, no ACS) shares its group with the e1000e behind it (05:00.0).
 	timeout --foreground "$TIMEOUT" qemu-system-x86_64 \
 		-machine q35 -accel tcg,thread=single -cpu qemu64,+svm,+npt -m 1024 -smp 2 \
 		-display none -monitor none -serial stdio -no-reboot -nodefaults \
@@ -277,6 +279,10 @@ boot() {
 		-device pcie-pci-bridge,id=br0,bus=rp0 \
 		-device e1000,bus=br0,addr=01.0 \
 		-device e1000,bus=br0,addr=02.0 \
+		-device pcie-root-port,id=rp1,bus=pcie.0,addr=04.0,chassis=2,slot=0 \
+		-device x3130-upstream,id=up1,bus=rp1 \
+		-device xio3130-downstream,id=dn1,bus=up1,chassis=3,slot=0 \
+		-device e1000e,bus=dn1 \
 		-kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
 		</dev/null 2>&1 | tr -d '\r' | tee -a "$RIG/console.log"
 	return "${PIPESTATUS[0]}"
