@@ -89,5 +89,10 @@ for task in /proc/$VFIOD_PID/task/*; do
 	check_eq "NoNewPrivs of vfiod's thread $(basename "$task")" 1 \
 		"$(awk '$1 == "NoNewPrivs:" { print $2 }' "$task/status")"
 done
+# A kernel without IOMMUFD and the vfio cdev (Debian's): AttachDevice names the missing node.
+if [ ! -e /dev/iommu ]; then
+	$VMM expect --cdev io.vfiod.KernelError "$RIG_SOLO" >/tmp/cdev.out || fail "AttachDevice without /dev/iommu"
+	grep -q '/dev/iommu' /tmp/cdev.out || fail "KernelError does not name /dev/iommu: $(cat /tmp/cdev.out)"
+fi
 vfioctl info >/dev/null || fail "the daemon stopped answering"
 stop_vfiod
