@@ -34,6 +34,7 @@ records attach granted >/tmp/granted.out
 grep -q "^VFIOD_UID=1000\$" /tmp/granted.out || fail "the grant names no uid 1000"
 id=$(sed -n 's/^VFIOD_ATTACHMENT=//p' /tmp/granted.out | tail -n 1)
 [ "$id" -gt 0 ] 2>/dev/null || fail "the grant names no attachment: '$id'"
+grep -q "^VFIOD_MODE=group\$" /tmp/granted.out || fail "the grant names no mode group: $(cat /tmp/granted.out)"
 wait_until has_record open granted || fail "no record of the device fd handed out"
 # vmm-test detaches before it exits: the owner's request.
 wait_until has_record detach done || fail "no detach record"
@@ -44,5 +45,11 @@ grep -q "^VFIOD_UID=1000\$" /tmp/detach.out || fail "the detach names no caller"
 grep -q "^VFIOD_OWNER_UID=1000\$" /tmp/detach.out || fail "the detach names no owner"
 # The rig sends vfiod's stderr to a file, not the journal: the plain line goes there too.
 grep -q "Attachment $id: $RIG_SOLO" /tmp/vfiod.log || fail "the grant is not in vfiod's stderr"
+# The cdev mode's grants say so, where the kernel has it.
+if [ -c /dev/iommu ]; then
+	runas 1000 1000 vmm-test attach --cdev "$RIG_SOLO" || fail "vmm could not attach $RIG_SOLO in the cdev mode"
+	cdev_granted() { records attach granted | grep -q "^VFIOD_MODE=cdev\$"; }
+	wait_until cdev_granted || fail "no grant record with VFIOD_MODE=cdev: $(records attach granted)"
+fi
 unbind_vfio "$RIG_SOLO"
 echo "s-audit: ok"
