@@ -229,26 +229,17 @@ build_initramfs() {
 }
 
 # What the cdev kernel's boots add to the initramfs, as a second archive after the first (the
-# kernel unpacks both): QEMU 10 with its libraries and firmware, and for the guest QEMU boots,
-# the same kernel with an initramfs of its own (tests/vm/nested-init).
+# kernel unpacks both): QEMU 10 with its libraries and firmware.
 build_cdev_initramfs() {
 	ROOT=$RIG/root-cdev
 	rm -rf "$ROOT"
-	mkdir -p "$ROOT/usr/share/qemu" "$ROOT/usr/share/seabios" "$ROOT/nested"
+	mkdir -p "$ROOT/usr/share/qemu" "$ROOT/usr/share/seabios"
 	copy_program "$QEMU10/usr/bin/qemu-system-x86_64" /usr/bin/qemu-system-x86_64
 	local f
 	for f in kvmvapic.bin linuxboot.bin linuxboot_dma.bin multiboot_dma.bin pvh.bin; do
 		cp "$QEMU10/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"
 	done
 	cp "$QEMU10/usr/share/seabios/bios-256k.bin" "$ROOT/usr/share/seabios/"
-	cp "$CDEV_KERNEL" "$ROOT/nested/bzImage"
-	local nested=$RIG/root-nested
-	rm -rf "$nested"
-	mkdir -p "$nested"/{bin,proc,sys,dev}
-	cp /bin/busybox "$nested/bin/busybox"
-	cp tests/vm/nested-init "$nested/init"
-	chmod 0755 "$nested/init"
-	(cd "$nested" && find . | cpio -o -H newc --quiet | gzip -1) >"$ROOT/nested/initramfs.gz"
 	(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$RIG/cdev-extra.gz"
 	cat "$RIG/initramfs.gz" "$RIG/cdev-extra.gz" >"$RIG/initramfs-cdev.gz"
 }
