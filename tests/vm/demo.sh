@@ -3,7 +3,7 @@
 # to vfio-pci through it, an unprivileged VMM attaching that device (its locked-memory limit
 # raised by the policy), another user refused, and vfioctl showing it all; then Debian's
 # unmodified QEMU 10, unprivileged, started by `vfioctl exec` with the iommufd and device cdev
-# vfiod hands out, realizing the device.
+# vfiod hands out, realizing the device and booting a guest that drives it.
 . "$(dirname "$0")/lib.sh"
 
 step() { printf '\n### %s\n' "$*"; }
@@ -70,6 +70,14 @@ wait "$qemu"
 wait_until grep -q detach /tmp/monitor.out || fail "no detach event"
 kill "$monitor"
 cat /tmp/monitor.out
+step "QEMU 10 again, now running a guest (KVM on the rig's nested SVM) whose own e1000e driver takes the device"
+runas 1000 1000 vfioctl exec --device "$RIG_SOLO" -- qemu-system-x86_64 -machine q35 -accel kvm -cpu host \
+	-m 128 -nodefaults -display none -serial file:/tmp/guest.out -no-reboot \
+	-kernel /nested/bzImage -initrd /nested/initramfs.gz -append "console=ttyS0 panic=-1 quiet" \
+	-object 'iommufd,id=iommufd0,fd={iommufd}' -device "vfio-pci,iommufd=iommufd0,fd={$RIG_SOLO}" ||
+	fail "QEMU with a guest failed"
+grep -E '^NESTED-(PCI|LOG|NET)' /tmp/guest.out | sed 's/^NESTED-[A-Z]* /guest: /'
+grep -q "0x8086:0x10d3 driver=e1000e" /tmp/guest.out || fail "the guest's e1000e driver did not take the device"
 step "vfioctl unbind $RIG_SOLO: back to its host driver"
 vfioctl unbind "$RIG_SOLO" || fail "unbind failed"
 step "the audit trail (in the journal with VFIOD_* fields when journald runs)"

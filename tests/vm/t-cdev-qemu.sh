@@ -3,7 +3,7 @@
 # iommufd and device cdev vfiod hands out (the cdev mode): it realizes the devices it is given,
 # a second QEMU is refused a device the first holds and gets it the moment the first dies, a
 # user the policy does not name gets nothing, and the policy's memlock grant is what QEMU may
-# pin.
+# pin. Last, QEMU boots a guest that finds the passed-through device and reads its IDs.
 . "$(dirname "$0")/lib.sh"
 
 chmod 0666 /dev/kvm
@@ -108,13 +108,26 @@ grep -q "vfio_container_dma_map.*Cannot allocate memory" /tmp/q6.out ||
 sed 's/^/q6: /' /tmp/q6.out
 wait_until no_attachments || fail "the refused QEMU's attachment stayed: $(vfioctl attachments)"
 
-# Within the grant, 192 MiB, QEMU maps its memory and realizes the device. (A guest booted by
-# such a QEMU does not get far in this rig: with the device passed through, the nested guest's
-# clock stalls early in its boot under KVM on the rig's nested SVM; see the README.)
+# Within the grant, 192 MiB, QEMU maps its memory and realizes the device.
 qemu q7 192 "$RIG_SOLO" -- -S &
 q7=$!
 realized q7 "$RIG_SOLO"
 kill -KILL "$q7"
 wait "$q7"
 wait_until no_attachments || fail "the attachment outlived QEMU: $(vfioctl attachments)"
+
+# QEMU runs a guest (KVM, on the rig's nested SVM) that finds the passed-through device, reads
+# its IDs and binds its own e1000e driver to it; QEMU exits when the guest powers off.
+(qemu q8 128 "$RIG_SOLO" -- -kernel /nested/bzImage -initrd /nested/initramfs.gz \
+	-append "console=ttyS0 panic=-1 quiet" -serial file:/tmp/nested.out -no-reboot) ||
+	fail "QEMU with a guest failed: $(cat /tmp/q8.out)"
+# The guest's console ends its lines with CR LF.
+tr -d '\r' </tmp/nested.out >/tmp/nested.txt
+mv /tmp/nested.txt /tmp/nested.out
+grep '^NESTED' /tmp/nested.out | sed 's/^/guest: /'
+grep -q '^NESTED-DONE' /tmp/nested.out || fail "the guest did not finish: $(cat /tmp/nested.out)"
+grep -q "^NESTED-PCI .* 0x8086:0x10d3 driver=e1000e$" /tmp/nested.out ||
+	fail "the guest does not see the e1000e's IDs, or its driver did not take it"
+grep -q "^NESTED-NET eth0 ..:..:..:..:..:..$" /tmp/nested.out || fail "the guest's e1000e read no MAC address"
+wait_until no_attachments || fail "the attachment outlived the guest's QEMU"
 stop_vfiod
