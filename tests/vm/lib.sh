@@ -18,6 +18,11 @@ export VFIOD_SOCKET
 fail() {
 	echo "FAIL: $*" >&2
 	[ -s /tmp/vfiod.log ] && sed 's/^/vfiod: /' /tmp/vfiod.log >&2
+	# Under systemd, what it knows of the service: why a start failed, its journal's tail.
+	if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+		systemctl status --no-pager -n 0 vfiod.service 2>&1 | sed 's/^/systemd: /' >&2
+		journalctl --no-pager -o short-monotonic -n 40 2>&1 | sed 's/^/journal: /' >&2
+	fi
 	exit 1
 }
 
@@ -174,6 +179,10 @@ stop_helpers() {
 stop_any_vfiod() {
 	if [ -d /run/systemd/system ]; then
 		systemctl stop vfiod.service
+		# The tests start vfiod many times in a few seconds; each test starts with systemd's
+		# start limit (5 starts in 10 s) counted afresh, as if it ran alone.
+		systemctl reset-failed vfiod.service vfiod.socket 2>/dev/null
+		systemctl start vfiod.socket
 	else
 		vfiod_gone() { ! pidof vfiod systemd-socket-activate >/dev/null; }
 		killall -q -KILL vfiod systemd-socket-activate
