@@ -453,6 +453,28 @@ static void detach_closes_the_daemons_copies(void **state) {
 	assert_null(f->manager->state.groups);
 }
 
+/* A VM ends with its last attachment: the iommufd its VMM still holds names no VM after that,
+ * and a device asked for with it is refused NotAnIommufd before any kernel work. */
+static void iommufd_of_an_ended_vm_names_none(void **state) {
+	Fixture *f = *state;
+	_cleanup_(answer_done) Answer first = {}, again = {};
+	int kept, opens;
+
+	first = attach_device(f, 0, "0000:02:01.0", -EBADF);
+	assert_null(first.reply.error);
+	kept = fcntl(first.fds[1], F_DUPFD_CLOEXEC, 3);
+	assert_true(kept >= 0);
+	answer_done(&first);
+	detach_first(f);
+	assert_null(f->manager->state.vms);
+	opens = fake_vfio.calls[FAKE_CALL_IOMMUFD_OPEN] + fake_vfio.calls[FAKE_CALL_CDEV_OPEN];
+	again = attach_device(f, 0, "0000:02:01.0", kept);
+	assert_error(&again, VFIOD_ERROR_NOT_AN_IOMMUFD);
+	assert_int_equal(fake_vfio.calls[FAKE_CALL_IOMMUFD_OPEN] + fake_vfio.calls[FAKE_CALL_CDEV_OPEN], opens);
+	assert_null(f->manager->state.attachments);
+	safe_close(kept);
+}
+
 /* The owner process exits: its attachments end, and the daemon's copies are closed. */
 static void owner_exit_closes_the_daemons_copies(void **state) {
 	Fixture *f = *state;
@@ -576,6 +598,7 @@ int main(void) {
 		T(policy_and_limits_apply),
 		T(open_device_of_cdev_attachment_is_busy),
 		T(detach_closes_the_daemons_copies),
+		T(iommufd_of_an_ended_vm_names_none),
 		T(owner_exit_closes_the_daemons_copies),
 		T(caller_gone_leaves_nothing),
 		T(row_decodes_iommufd_as_an_index),
