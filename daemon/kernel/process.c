@@ -93,7 +93,13 @@ int process_pidfd_for_peer(int sock, pid_t pid, uint64_t accepted_ns, int *ret_p
 		*ret_pidfd = pidfd;
 		return 0;
 	}
-	if (errno != ENOPROTOOPT && errno != EINVAL)
+	/* A kernel that has SO_PEERPIDFD but no pidfd for a peer that exited (EINVAL, before
+	 * 6.16): the peer is gone. Opening a pidfd by its pid would name whatever process has
+	 * the pid now, started before the accept or not. Only a kernel without SO_PEERPIDFD
+	 * (Debian 12's 6.1) falls back to that, checked by start time. */
+	if (errno == EINVAL)
+		return -ESRCH;
+	if (errno != ENOPROTOOPT)
 		return negative_errno();
 	return process_pidfd_open_checked(pid, accepted_ns, ret_pidfd);
 }

@@ -10,9 +10,9 @@
 
 /* A pidfd for the peer of the connected UNIX socket sock, whose SO_PEERCRED pid is pid and
  * which was accepted at accepted_ns (CLOCK_BOOTTIME). SO_PEERPIDFD where the kernel has it
- * (6.5+); else pidfd_open(pid), refused with -ESRCH when that pid's process started after
- * the connection was accepted (the peer exited and its pid was reused). Returns 0 and an
- * O_CLOEXEC fd, or -errno. */
+ * (6.5+; -ESRCH when it refuses an exited peer, EINVAL before 6.16); else pidfd_open(pid),
+ * refused with -ESRCH when that pid's process started after the connection was accepted
+ * (the peer exited and its pid was reused). Returns 0 and an O_CLOEXEC fd, or -errno. */
 int process_pidfd_for_peer(int sock, pid_t pid, uint64_t accepted_ns, int *ret_pidfd);
 
 /* CLOCK_BOOTTIME now, in nanoseconds. */

@@ -15,19 +15,29 @@
  *   hostile fd-flood N        a GetInfo with N memfds attached (at most 253)
  *   hostile monitor-fds N     open N connections, on each a Monitor call and then the start
  *                             of another with 16 memfds; print "HOLDING" and keep them open
- *                             until killed */
+ *                             until killed
+ *   hostile pid-reuse PID     (root) with vfiod (PID) stopped, a child connects a socket it
+ *                             shares with its parent and exits, and another process is given its
+ *                             pid; then vfiod runs on and a GetInfo is sent on the socket:
+ *                             prints "REUSED <pid>" and the reply ("NONE" when the daemon
+ *                             closed the connection unanswered) */
 
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "message.h"
@@ -39,16 +49,27 @@
 #define MAX_FLOOD   253 /* SCM_MAX_FD */
 #define MAX_HOLDING 256
 
-static int connect_daemon(void) {
+/* The daemon's socket address. */
+static void daemon_address(struct sockaddr_un *ret) {
 	const char *path = getenv("VFIOD_SOCKET") ?: VFIOD_SOCKET_PATH;
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+	*ret = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(ret->sun_path)) {
+		fprintf(stderr, "hostile: socket path too long\n");
+		exit(1);
+	}
+	strcpy(ret->sun_path, path);
+}
+
+static int connect_daemon(void) {
+	struct sockaddr_un address;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || strlen(path) >= sizeof(address.sun_path)) {
+	if (fd < 0) {
 		perror("hostile: socket");
 		exit(1);
 	}
-	strcpy(address.sun_path, path);
+	daemon_address(&address);
 	if (connect(fd, (struct sockaddr *) &address, sizeof(address)) < 0) {
 		perror("hostile: connect");
 		exit(1);
@@ -278,6 +299,82 @@ static int fd_flood(unsigned n) {
 	return r;
 }
 
+/* Waits until process pid is stopped (state T in /proc/pid/stat), for at most WAIT_MSEC. */
+static void wait_stopped(pid_t pid) {
+	char path[64], text[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	for (int waited = 0; waited < WAIT_MSEC; waited++) {
+		FILE *f = fopen(path, "re");
+		char *p = f && fgets(text, sizeof(text), f) ? strrchr(text, ')') : NULL;
+		if (f)
+			fclose(f);
+		if (p && p[1] == ' ' && p[2] == 'T')
+			return;
+		(void) poll(NULL, 0, 1);
+	}
+	fprintf(stderr, "hostile: vfiod (%d) did not stop\n", (int) pid);
+	exit(1);
+}
+
+/* A process that gets pid (clone3's set_tid, as checkpoint/restore tools make one), waiting to
+ * be killed. Returns its pid, -1 when the kernel would not give that pid. */
+static pid_t fork_with_pid(pid_t pid) {
+	struct clone_args args = { .exit_signal = SIGCHLD,
+		                   .set_tid = (uint64_t) (uintptr_t) &pid,
+		                   .set_tid_size = 1 };
+	long child = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	if (child < 0)
+		perror("hostile: clone3 with set_tid");
+	return child == pid ? pid : -1;
+}
+
+/* The peer of a connection exits before the daemon accepts it, leaving the socket to its parent
+ * (it connected a socket they share); its pid goes to another process meanwhile. The daemon
+ * must not take that process for the peer (it would bind attachments to it and raise its
+ * memlock): on kernels that have SO_PEERPIDFD but refuse it for an exited peer (EINVAL, 6.5
+ * to 6.15) it closes the connection unanswered. */
+static int pid_reuse(pid_t daemon) {
+	struct sockaddr_un address;
+	WireReader reader;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), status = 0;
+	pid_t peer, impostor;
+
+	if (fd < 0 || kill(daemon, SIGSTOP) < 0) {
+		perror("hostile: pid-reuse");
+		return 1;
+	}
+	wait_stopped(daemon);
+	daemon_address(&address);
+	peer = fork();
+	if (peer == 0)
+		_exit(connect(fd, (struct sockaddr *) &address, sizeof(address)) < 0);
+	if (peer < 0 || waitpid(peer, &status, 0) != peer || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "hostile: the peer did not connect\n");
+		return 1;
+	}
+	impostor = fork_with_pid(peer);
+	if (kill(daemon, SIGCONT) < 0 || impostor < 0) {
+		fprintf(stderr, "hostile: could not give pid %d to another process\n", (int) peer);
+		return 1;
+	}
+	printf("REUSED %d\n", (int) impostor);
+	wire_reader_init(&reader, PROTOCOL_MAX_REPLY_BYTES);
+	send_bytes(fd, GET_INFO, sizeof(GET_INFO));
+	(void) print_reply(fd, &reader, "");
+	wire_reader_done(&reader);
+	close(fd);
+	kill(impostor, SIGKILL);
+	(void) waitpid(impostor, NULL, 0);
+	return 0;
+}
+
 int main(int argc, char *argv[]) {
 	static const char invalid_json[] = "{\"method\":";
 	static const char half[] = "{\"method\":\"org.varlink.service.Get";
@@ -297,8 +394,10 @@ int main(int argc, char *argv[]) {
 		return exchange(half, sizeof(half) - 1, NULL, 0);
 	if (argc == 3 && strcmp(argv[1], "fd-flood") == 0)
 		return fd_flood((unsigned) strtoul(argv[2], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "pid-reuse") == 0)
+		return pid_reuse((pid_t) strtol(argv[2], NULL, 10));
 	fprintf(stderr,
 	        "Usage: hostile connections N | monitor-fds N | garbage | oversized | invalid-json | half | "
-	        "fd-flood N\n");
+	        "fd-flood N | pid-reuse PID\n");
 	return 2;
 }

@@ -149,6 +149,18 @@ check_exit "the connections of subuid 100000" "$sub1" 143
 check_exit "the connections of subuid 100001" "$sub2" 143
 rm -f /etc/subuid
 
+# A peer that exits before vfiod accepts its connection, leaving the socket to its parent,
+# while its pid goes to another process: vfiod does not take that process for the peer (the
+# kernel's SO_PEERPIDFD refuses an exited peer before 6.16, and a pidfd opened by pid would
+# name the newcomer); it closes the connection unanswered.
+hostile pid-reuse "$VFIOD_PID" >/tmp/reuse.out || fail "hostile pid-reuse: $(cat /tmp/reuse.out)"
+impostor=$(sed -n 's/^REUSED //p' /tmp/reuse.out)
+[ -n "$impostor" ] || fail "hostile pid-reuse gave no pid away: $(cat /tmp/reuse.out)"
+check_eq "the reply on a connection whose peer's pid went to process $impostor" NONE "$(sed -n 2p /tmp/reuse.out)"
+grep -q "from pid $impostor " /tmp/vfiod.log && fail "vfiod took process $impostor for the peer"
+grep -q "Closing a connection whose peer cannot be identified" /tmp/vfiod.log ||
+	fail "vfiod did not say why it closed the connection"
+
 # Alive, answering, holding what it held, no bigger.
 vfioctl info >/dev/null || fail "vfiod does not answer after the hostile clients"
 check_fds "after the hostile clients" "$base"
