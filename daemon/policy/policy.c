@@ -283,17 +283,33 @@ static int policy_fail_errno(PolicyError *e, int r) {
 	return r;
 }
 
+/* Whoever may write a policy file or its drop-in directory decides who may use which device,
+ * admin rights included: either must be root's (or, for --check-policy run by a user on a
+ * draft of their own, the reader's) and writable by its owner alone. */
+static int check_trusted(const struct stat *st, PolicyError *e) {
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return policy_fail(e, 0, "owned by uid %u, not by root", (unsigned) st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return policy_fail(e, 0, "writable by others than its owner (mode %04o)",
+		                   (unsigned) (st->st_mode & 07777));
+	return 0;
+}
+
 /* Opens a policy file: a regular file only, so a FIFO or a directory cannot block or confuse
- * the load. */
+ * the load, and a trusted one (check_trusted()). */
 static int open_regular(const char *path, PolicyError *e, FILE **ret) {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	FILE *f;
+	int r;
 
 	if (fd < 0)
 		return policy_fail_errno(e, negative_errno());
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return policy_fail(e, 0, "not a regular file");
+	r = check_trusted(&st, e);
+	if (r < 0)
+		return r;
 	f = fdopen(fd, "r");
 	if (!f)
 		return policy_fail_errno(e, negative_errno());
@@ -389,21 +405,30 @@ static bool is_dropin_name(const char *name) {
 	return name[0] != '.' && length >= 6 && strcmp(name + length - 5, ".conf") == 0;
 }
 
-/* The *.conf names of dir, sorted; none when it does not exist. */
-static int list_dropins(const char *dir, DropIns *ret) {
+/* The *.conf names of dir, sorted; none when it does not exist. A directory that is not
+ * trusted (check_trusted()) fails with *e saying why. */
+static int list_dropins(const char *dir, DropIns *ret, PolicyError *e) {
 	_cleanup_(dropins_done) DropIns l = {};
 	_cleanup_(closedirp) DIR *d = opendir(dir);
 	struct dirent *de;
+	struct stat st;
 	int r;
 
 	if (!d && errno != ENOENT)
-		return negative_errno();
+		return policy_fail_errno(e, negative_errno());
+	if (d && fstat(dirfd(d), &st) < 0)
+		return policy_fail_errno(e, negative_errno());
+	if (d) {
+		r = check_trusted(&st, e);
+		if (r < 0)
+			return r;
+	}
 	while (d && (de = readdir(d))) {
 		if (!is_dropin_name(de->d_name))
 			continue;
 		r = dropins_add(&l, de->d_name);
 		if (r < 0)
-			return r;
+			return r == -E2BIG ? r : policy_fail_errno(e, r);
 	}
 	if (l.n > 0)
 		qsort(l.names, l.n, sizeof(char *), compare_names);
@@ -433,11 +458,11 @@ int policy_load(const char *path, const char *dropin_dir, Policy *ret, PolicyErr
 	if (r < 0 && r != -ENOENT)
 		return r;
 	(void) snprintf(e->path, sizeof(e->path), "%s", dropin_dir);
-	r = list_dropins(dropin_dir, &dropins);
+	r = list_dropins(dropin_dir, &dropins, e);
 	if (r == -E2BIG)
 		return policy_fail(e, 0, "more than %u drop-ins", POLICY_MAX_DROPINS);
 	if (r < 0)
-		return policy_fail_errno(e, r);
+		return r;
 	for (size_t i = 0; i < dropins.n; i++) {
 		char file[PATH_MAX];
 

@@ -567,6 +567,34 @@ static void dropins_load_in_name_order(void **state) {
 	assert_int_equal(f->policy.rules[4].id, 2000);
 }
 
+/* A policy file or drop-in directory that others than root may write is refused as a whole,
+ * saying why: whoever writes it decides who may use the devices. */
+static void untrusted_files_are_refused(void **state) {
+	Fixture *f = *state;
+
+	write_main(f, "allow user:1000 any\n");
+	assert_int_equal(chmod(f->path, 0664), 0);
+	check_bad(f, f->path, 0, "writable by others than its owner (mode 0664)");
+	assert_int_equal(chmod(f->path, 0646), 0);
+	check_bad(f, f->path, 0, "writable by others than its owner (mode 0646)");
+	assert_int_equal(chmod(f->path, 0644), 0);
+	write_dropin(f, "10-a.conf", "admin user:1000\n");
+	assert_int_equal(chmod(f->dropins, 0777), 0);
+	check_bad(f, f->dropins, 0, "writable by others than its owner (mode 0777)");
+	assert_int_equal(chmod(f->dropins, 0755), 0);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->policy.n_rules, 2);
+	policy_done(&f->policy);
+	/* Owned by another user: only root can make that here. */
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(chown(f->path, 65534, 65534), 0);
+	check_bad(f, f->path, 0, "owned by uid 65534, not by root");
+	assert_int_equal(chown(f->path, 0, 0), 0);
+	assert_int_equal(chown(f->dropins, 65534, 65534), 0);
+	check_bad(f, f->dropins, 0, "owned by uid 65534, not by root");
+}
+
 static void dropins_without_main_file(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1001, 1001);
@@ -1041,6 +1069,7 @@ int main(void) {
 		T(too_many_rules_fail),
 		T(dropins_load_in_name_order),
 		T(dropins_without_main_file),
+		T(untrusted_files_are_refused),
 		T(reload_replaces_rules),
 		T(bad_dropin_keeps_policy),
 		T(bad_main_file_keeps_policy),
