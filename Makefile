@@ -60,14 +60,14 @@ DAEMON_SRCS := daemon/log.c \
 	daemon/loop/worker.c \
 	daemon/methods/common.c daemon/methods/info.c daemon/methods/attach.c daemon/methods/driver.c \
 	daemon/state/state.c daemon/state/lifecycle.c daemon/state/monitor.c daemon/state/persist.c \
-	daemon/state/json.c \
+	daemon/state/json.c daemon/state/ids.c \
 	daemon/kernel/vfio.c daemon/kernel/sysfs.c daemon/kernel/process.c daemon/kernel/caps.c \
 	daemon/policy/policy.c daemon/policy/audit.c
 CLIENT_LIB_SRCS := client/libvfiod.c
 # vfioctl's own modules; the pure ones are unit-tested too.
 VFIOCTL_SRCS := client/vfioctl.c client/launch.c
 UNIT_TESTS := test-pci test-state test-worker test-async test-wire test-message test-interface test-idl \
-	test-sysfs test-dispatch test-persist test-policy test-limits test-manager test-launch test-cdev
+	test-sysfs test-dispatch test-persist test-policy test-limits test-manager test-launch test-cdev test-ids
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

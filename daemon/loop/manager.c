@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ int manager_new(Manager **ret) {
 	state_init(&m->state);
 	policy_limits_default(&m->policy.limits);
 	persist_init(&m->persist);
+	ids_init(&m->ids);
 
 	r = sd_event_default(&m->event);
 	if (r < 0)
@@ -102,6 +104,7 @@ Manager *manager_free(Manager *m) {
 	m->workers = workers_free(m->workers);
 	state_done(&m->state);
 	persist_done(&m->persist);
+	ids_done(&m->ids);
 	policy_done(&m->policy);
 	free(m->policy_path);
 	sd_event_source_disable_unref(m->accept_resume_source);
@@ -740,6 +743,19 @@ static int manager_take_passed_fds(Manager *m, int n, char **names) {
 	return manager_restore(m, fds, names, j);
 }
 
+/* The first directory of systemd's $STATE_DIRECTORY (StateDirectory=), NULL when none. */
+static const char *state_directory(void) {
+	static char first[PATH_MAX];
+	const char *dirs = getenv("STATE_DIRECTORY");
+	size_t length = dirs ? strcspn(dirs, ":") : 0;
+
+	if (length == 0 || length >= sizeof(first))
+		return NULL;
+	memcpy(first, dirs, length);
+	first[length] = '\0';
+	return first;
+}
+
 int manager_listen(Manager *m, const char *socket_path) {
 	char **names = NULL;
 	int n, r;
@@ -755,6 +771,8 @@ int manager_listen(Manager *m, const char *socket_path) {
 		r = manager_create_socket(m, socket_path);
 	if (r < 0)
 		return r;
+	/* After the restore, which raised the counters to what the fd store recorded. */
+	(void) ids_open(&m->ids, state_directory(), &m->state);
 	r = sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_listen_readable, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the listening socket: %m");

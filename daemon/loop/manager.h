@@ -13,6 +13,7 @@
 
 #include "connection.h"
 #include "macro.h"
+#include "ids.h"
 #include "persist.h"
 #include "policy.h"
 #include "runqueue.h"
@@ -75,6 +76,7 @@ typedef struct Manager {
 	State state;
 	Workers *workers; /* the kernel work of calls, off the loop */
 	Persist persist;
+	IdWatermark ids; /* ids never handed out twice, also after a stop (ids.h) */
 	Policy policy;
 	char *policy_path; /* vfiod.conf; its drop-ins are in policy_path + ".d" */
 	bool reloading;    /* a reload runs on a worker */

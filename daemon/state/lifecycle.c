@@ -71,6 +71,8 @@ void lifecycle_commit(Manager *m, const Change *change, const char *format, ...)
 	assert(change);
 	assert(format);
 
+	/* Before anyone hears of an id: the watermark stays ahead of it (ids.h). */
+	(void) ids_sync(&m->ids, &m->state);
 	if (change->record) {
 		va_start(ap, format);
 		(void) vsnprintf(message, sizeof(message), format, ap);

@@ -134,3 +134,14 @@ check_exit "the VMM that attached after the lossy restore" "$vmm"
 # `systemctl stop` discards the store: said so in vfiod(8).
 systemctl stop vfiod.service
 check_eq "fds in the store after stop" 0 "$(stored_fds)"
+# Ids are still never handed out again: VMMs outlive a stop and may Detach by their old ids.
+# The next instance starts at the watermark in the state directory (StateDirectory=vfiod).
+[ -s /var/lib/vfiod/ids ] || fail "no id watermark in /var/lib/vfiod"
+$VMM attach-only "$RIG_SOLO" >/tmp/a.out &
+vmm=$!
+wait_for_line /tmp/a.out ATTACHED || fail "attach-only did not attach after the stop"
+id_after_stop=$(sed -n 's/^ATTACHED //p' /tmp/a.out)
+[ "$id_after_stop" -gt "$id_new" ] ||
+	fail "attachment id $id_after_stop handed out again after a stop (had $id_new)"
+kill -TERM "$vmm"
+check_exit "the VMM that attached after the stop" "$vmm"
