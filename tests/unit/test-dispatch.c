@@ -44,26 +44,18 @@ static VfioOps kernel_but_probe;
 
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(*f));
-	int sv[2];
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	assert_int_equal(manager_new(&f->manager), 0);
-	test_wait_for_workers(f->manager->workers);
+	f->manager = test_manager_new();
 	fake_vfio_reset();
 	kernel_but_probe = vfio_kernel;
 	kernel_but_probe.group_probe_viable = fake_vfio_ops.group_probe_viable;
 	f->manager->state.vfio = &kernel_but_probe;
-	f->sysfs = fake_sysfs_new();
-	assert_non_null(f->sysfs);
-	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	f->sysfs = test_manager_fake_sysfs(f->manager);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:00.0", 0x8086, 0x100e, 5, "e1000"), 0);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:01.0", 0x8086, 0x100e, 5, NULL), 0);
-	f->manager->sysfs_fd = dup(fake_sysfs_root_fd(f->sysfs));
-	assert_true(f->manager->sysfs_fd >= 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
-	f->client = sv[1];
+	f->client = test_add_pair_client(f->manager);
 	wire_reader_init(&f->reader, PROTOCOL_MAX_REPLY_BYTES);
 	*state = f;
 	return 0;
@@ -95,34 +87,29 @@ static void send_call(Fixture *f, const char *json) {
 	send_raw(f, json, strlen(json) + 1, NULL, 0);
 }
 
-/* The next reply, parsed; fails the test when none comes. */
+/* The next reply, parsed (its fds closed); fails the test when none comes. */
 static VarlinkReply receive_reply(Fixture *f) {
-	_cleanup_free_ char *text = NULL;
-	VarlinkReply reply = {};
-	int fds[PROTOCOL_MAX_FDS];
-	size_t length, n_fds = 0;
-
-	for (int i = 0; i < 100; i++) {
-		int r = wire_reader_next(&f->reader, &text, &length, fds, &n_fds);
-		assert_true(r >= 0);
-		if (r > 0)
-			break;
-		pump(f);
-		r = wire_reader_fill(&f->reader, f->client);
-		assert_true(r > 0 || r == -EAGAIN);
-	}
-	assert_non_null(text);
-	close_many(fds, n_fds);
-	assert_int_equal(message_parse_reply(text, length, &reply), 0);
-	return reply;
+	return test_receive_reply(f->manager->event, &f->reader, f->client, 0);
 }
 
-static const char *string_parameter(VarlinkReply *r, const char *key) {
+/* Sends json as one call and returns the reply to it. */
+static VarlinkReply call_method(Fixture *f, const char *json) {
+	send_call(f, json);
+	return receive_reply(f);
+}
+
+/* The string member key of object o, which must be there. */
+static const char *member_string(json_object *o, const char *key) {
 	json_object *v = NULL;
 
-	assert_non_null(r->parameters);
-	assert_true(json_object_object_get_ex(r->parameters, key, &v));
+	assert_true(json_object_object_get_ex(o, key, &v));
 	return json_object_get_string(v);
+}
+
+/* The string parameter key of reply r, which must be there. */
+static const char *string_parameter(VarlinkReply *r, const char *key) {
+	assert_non_null(r->parameters);
+	return member_string(r->parameters, key);
 }
 
 /* The daemon closed the connection: reading gives end of stream once pumped. */
@@ -137,13 +124,20 @@ static void assert_closed(Fixture *f) {
 	assert_int_equal(n, 0);
 }
 
+/* The call json is answered ProtocolError, and the connection closed. */
+static void assert_call_closes(Fixture *f, const char *json) {
+	_cleanup_(varlink_reply_done) VarlinkReply r = call_method(f, json);
+
+	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
+	assert_closed(f);
+}
+
 static void get_info_names_interfaces(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 	json_object *interfaces = NULL;
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
 	assert_null(r.error);
 	assert_string_equal(string_parameter(&r, "vendor"), VFIOD_VENDOR);
 	assert_true(json_object_object_get_ex(r.parameters, "interfaces", &interfaces));
@@ -157,9 +151,8 @@ static void interface_description_is_the_idl(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
-	             "\"interface\":\"io.vfiod\"}}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+	                   "\"interface\":\"io.vfiod\"}}");
 	assert_null(r.error);
 	assert_string_equal(string_parameter(&r, "description"), protocol_interface_description);
 }
@@ -168,9 +161,8 @@ static void interface_description_unknown_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
-	             "\"interface\":\"com.example\"}}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+	                   "\"interface\":\"com.example\"}}");
 	assert_string_equal(r.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
 	assert_string_equal(string_parameter(&r, "interface"), "com.example");
 }
@@ -179,8 +171,7 @@ static void missing_parameter_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\"}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInterfaceDescription\"}");
 	assert_string_equal(r.error, VARLINK_ERROR_INVALID_PARAMETER);
 	assert_string_equal(string_parameter(&r, "parameter"), "interface");
 }
@@ -189,12 +180,10 @@ static void unknown_method_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {};
 
-	send_call(f, "{\"method\":\"io.vfiod.Explode\"}");
-	r1 = receive_reply(f);
+	r1 = call_method(f, "{\"method\":\"io.vfiod.Explode\"}");
 	assert_string_equal(r1.error, VARLINK_ERROR_METHOD_NOT_FOUND);
 	assert_string_equal(string_parameter(&r1, "method"), "io.vfiod.Explode");
-	send_call(f, "{\"method\":\"com.example.Explode\"}");
-	r2 = receive_reply(f);
+	r2 = call_method(f, "{\"method\":\"com.example.Explode\"}");
 	assert_string_equal(r2.error, VARLINK_ERROR_INTERFACE_NOT_FOUND);
 	assert_string_equal(string_parameter(&r2, "interface"), "com.example");
 }
@@ -221,8 +210,7 @@ static void long_unknown_names_are_echoed_bounded(void **state) {
 		memset(call + at, 'b', 58 * 1024 - at);
 		at = 58 * 1024;
 		strcpy(call + at, k == 0 ? "\"}" : ".Nothing\"}");
-		send_call(f, call);
-		r = receive_reply(f);
+		r = call_method(f, call);
 		assert_string_equal(r.error, k == 0 ? VARLINK_ERROR_METHOD_NOT_FOUND
 		                                    : VARLINK_ERROR_INTERFACE_NOT_FOUND);
 		echoed = string_parameter(&r, k == 0 ? "method" : "interface");
@@ -245,8 +233,7 @@ static json_object *find_device(json_object *devices, const char *address) {
 static json_object *list_devices(Fixture *f, const char *call, VarlinkReply *r) {
 	json_object *devices = NULL;
 
-	send_call(f, call);
-	*r = receive_reply(f);
+	*r = call_method(f, call);
 	assert_null(r->error);
 	assert_true(json_object_object_get_ex(r->parameters, "devices", &devices));
 	return devices;
@@ -311,13 +298,9 @@ static void list_devices_takes_the_kernels_viability(void **state) {
 static void policy_add(Fixture *f, const char *text) {
 	PolicyError error = {};
 	char path[512];
-	FILE *file;
 
 	snprintf(path, sizeof(path), "%s/vfiod.conf", fake_sysfs_path(f->sysfs));
-	file = fopen(path, "we");
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
+	test_write_file(path, text, strlen(text));
 	assert_int_equal(policy_parse_file(path, &f->manager->policy, &error), 0);
 }
 
@@ -386,23 +369,13 @@ static void pipelined_calls_answered_in_order(void **state) {
 
 static void invalid_json_fails_and_closes(void **state) {
 	Fixture *f = *state;
-	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":");
-	r = receive_reply(f);
-	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
-	assert_closed(f);
+	assert_call_closes(f, "{\"method\":");
 	assert_int_equal(f->manager->n_connections, 0);
 }
 
 static void invalid_utf8_fails_and_closes(void **state) {
-	Fixture *f = *state;
-	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-
-	send_call(f, "{\"method\":\"io.vfiod.ListDevices\",\"x\":\"\xff\xfe\"}");
-	r = receive_reply(f);
-	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
-	assert_closed(f);
+	assert_call_closes(*state, "{\"method\":\"io.vfiod.ListDevices\",\"x\":\"\xff\xfe\"}");
 }
 
 static void oversized_request_fails_and_closes(void **state) {
@@ -433,25 +406,22 @@ static void fds_on_method_without_fds_are_closed(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
 	const char *call = "{\"method\":\"io.vfiod.ListDevices\"}";
-	int memfd = memfd_create("test", MFD_CLOEXEC);
+	int memfd = test_memfd("test");
 
-	assert_true(memfd >= 0);
 	send_raw(f, call, strlen(call) + 1, &memfd, 1);
 	close(memfd);
 	r = receive_reply(f);
 	assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
 	/* Not fatal: the connection still answers. */
-	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
-	r2 = receive_reply(f);
+	r2 = call_method(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
 	assert_null(r2.error);
 }
 
 /* Attach(address) with a memfd standing in for the VM fd, and its reply. */
 static VarlinkReply attach_with_memfd(Fixture *f, const char *address) {
 	char call[256];
-	int memfd = memfd_create("vm", MFD_CLOEXEC);
+	int memfd = test_memfd("vm");
 
-	assert_true(memfd >= 0);
 	snprintf(call, sizeof(call),
 	         "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"%s\",\"vmFd\":0}}", address);
 	send_raw(f, call, strlen(call) + 1, &memfd, 1);
@@ -476,6 +446,15 @@ static void attach_unknown_device_fails(void **state) {
 	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_DEVICE);
 }
 
+/* r is KernelError with errno e. */
+static void assert_kernel_error(VarlinkReply *r, int e) {
+	json_object *v = NULL;
+
+	assert_string_equal(r->error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_true(json_object_object_get_ex(r->parameters, "errno", &v));
+	assert_int_equal(json_object_get_int(v), e);
+}
+
 /* r is GroupNotViable naming blocker alone. */
 static void assert_blocked_by(VarlinkReply *r, const char *blocker) {
 	json_object *blockers = NULL;
@@ -498,13 +477,10 @@ static void attach_not_viable_names_blockers(void **state) {
 static void attach_of_device_on_no_vfio_driver_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {}, r3 = {};
-	json_object *v = NULL;
 
 	assert_int_equal(fake_sysfs_bind(f->sysfs, "0000:01:00.0", "pci-stub"), 0);
 	r1 = attach_with_memfd(f, "0000:01:01.0");
-	assert_string_equal(r1.error, VFIOD_ERROR_KERNEL_ERROR);
-	assert_true(json_object_object_get_ex(r1.parameters, "errno", &v));
-	assert_int_equal(json_object_get_int(v), ENODEV);
+	assert_kernel_error(&r1, ENODEV);
 	r2 = attach_with_memfd(f, "0000:01:00.0");
 	assert_string_equal(r2.error, VFIOD_ERROR_KERNEL_ERROR);
 	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:01:02.0", 0x8086, 0x100e, 5, "e1000"), 0);
@@ -543,15 +519,14 @@ static void attach_vm_fd_index_out_of_range_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
 
-	send_call(
+	r = call_method(
 	        f,
 	        "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":0}}");
-	r = receive_reply(f);
 	assert_string_equal(r.error, VARLINK_ERROR_INVALID_PARAMETER);
 	assert_string_equal(string_parameter(&r, "parameter"), "vmFd");
-	send_call(f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":"
-	             "99999999999999999999}}");
-	r2 = receive_reply(f);
+	r2 = call_method(
+	        f, "{\"method\":\"io.vfiod.Attach\",\"parameters\":{\"address\":\"0000:00:02.0\",\"vmFd\":"
+	           "99999999999999999999}}");
 	assert_string_equal(r2.error, VARLINK_ERROR_INVALID_PARAMETER);
 }
 
@@ -559,11 +534,9 @@ static void open_device_unknown_attachment_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {}, r2 = {};
 
-	send_call(f, "{\"method\":\"io.vfiod.OpenDevice\",\"parameters\":{\"id\":7}}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"io.vfiod.OpenDevice\",\"parameters\":{\"id\":7}}");
 	assert_string_equal(r.error, VFIOD_ERROR_NO_SUCH_ATTACHMENT);
-	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":\"7\"}}");
-	r2 = receive_reply(f);
+	r2 = call_method(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":\"7\"}}");
 	assert_string_equal(r2.error, VARLINK_ERROR_INVALID_PARAMETER);
 }
 
@@ -572,8 +545,7 @@ static void list_attachments_empty(void **state) {
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 	json_object *a = NULL;
 
-	send_call(f, "{\"method\":\"io.vfiod.ListAttachments\",\"parameters\":{}}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"io.vfiod.ListAttachments\",\"parameters\":{}}");
 	assert_null(r.error);
 	assert_true(json_object_object_get_ex(r.parameters, "attachments", &a));
 	assert_int_equal(json_object_array_length(a), 0);
@@ -616,8 +588,7 @@ static void monitor_without_more_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
-	send_call(f, "{\"method\":\"io.vfiod.Monitor\"}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"io.vfiod.Monitor\"}");
 	assert_string_equal(r.error, VARLINK_ERROR_EXPECTED_MORE);
 }
 
@@ -696,8 +667,7 @@ static VarlinkReply change_driver(Fixture *f, const char *method, const char *ad
 
 	snprintf(call, sizeof(call), "{\"method\":\"io.vfiod.%s\",\"parameters\":{\"address\":\"%s\"}}",
 	         method, address);
-	send_call(f, call);
-	return receive_reply(f);
+	return call_method(f, call);
 }
 
 static void assert_fake_file(Fixture *f, const char *relative, const char *expected) {
@@ -720,14 +690,6 @@ static void assert_writes(Fixture *f, const char *address, const char *override,
 	assert_fake_file(f, "bus/pci/drivers_probe", address);
 }
 
-/* The string member key of object o, which must be there. */
-static const char *member_string(json_object *o, const char *key) {
-	json_object *v = NULL;
-
-	assert_true(json_object_object_get_ex(o, key, &v));
-	return json_object_get_string(v);
-}
-
 /* Nothing was written to the fake sysfs: no override, no probe. */
 static void assert_no_driver_change(Fixture *f) {
 	assert_fake_file(f, "bus/pci/devices/0000:00:02.0/driver_override", "(null)\n");
@@ -735,25 +697,12 @@ static void assert_no_driver_change(Fixture *f) {
 	assert_fake_file(f, "bus/pci/drivers_probe", "");
 }
 
-static int memfd(void) {
-	int fd = memfd_create("dispatch-test", MFD_CLOEXEC);
-
-	assert_true(fd >= 0);
-	return fd;
-}
-
 /* Attachment id of address in group, on a VM of memfds (as restored from the fd store). */
 static void hold_group(Fixture *f, int group, const char *address, unsigned id) {
-	State *s = &f->manager->state;
-	Attachment a = { .id = id, .pid = getpid() };
-	Vm *vm;
+	Attachment a = { .id = id, .pid = getpid(), .address = test_pci(address) };
 
-	a.address = test_pci(address);
-	assert_int_equal(state_restore_vm(s, 1, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
-	vm = state_find_vm_by_id(s, 1);
-	assert_int_equal(state_restore_group(s, group, memfd(), vm), 0);
-	assert_int_equal(state_restore_attachment(s, &a, state_find_group(s, group), vm, memfd(), -EBADF),
-	                 0);
+	test_restore_group(&f->manager->state, 1, group);
+	test_restore_attachment(&f->manager->state, &a, 1, group);
 }
 
 /* A oneway call is run and gets no reply at all (protocol.md): the next call's reply is the
@@ -764,8 +713,7 @@ static void oneway_calls_get_no_reply(void **state) {
 
 	send_call(f, "{\"method\":\"io.vfiod.ListAttachments\",\"oneway\":true}");
 	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":77},\"oneway\":true}");
-	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
 	assert_null(r.error);
 	assert_string_equal(string_parameter(&r, "vendor"), VFIOD_VENDOR);
 	assert_int_equal(f->manager->n_connections, 1);
@@ -779,8 +727,7 @@ static void oneway_detach_detaches(void **state) {
 	hold_group(f, 2, "0000:00:02.0", 9);
 	f->manager->state.attachments->uid = 0;
 	send_call(f, "{\"method\":\"io.vfiod.Detach\",\"parameters\":{\"id\":9},\"oneway\":true}");
-	send_call(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"org.varlink.service.GetInfo\"}");
 	assert_null(r.error);
 	assert_null(f->manager->state.attachments);
 }
@@ -800,14 +747,10 @@ static void forbidden_call_forms_close(void **state) {
 	for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
 		void *fixture = NULL;
 		Fixture *f;
-		_cleanup_(varlink_reply_done) VarlinkReply r = {};
 
 		setup(&fixture);
 		f = fixture;
-		send_call(f, calls[i]);
-		r = receive_reply(f);
-		assert_string_equal(r.error, VFIOD_ERROR_PROTOCOL_ERROR);
-		assert_closed(f);
+		assert_call_closes(f, calls[i]);
 		assert_false(f->manager->connections && f->manager->connections->monitoring);
 		teardown(&fixture);
 	}
@@ -914,8 +857,7 @@ static void bind_with_bad_address_fails(void **state) {
 	}
 	unknown = change_driver(f, "Bind", "0000:09:00.0");
 	assert_string_equal(unknown.error, VFIOD_ERROR_NO_SUCH_DEVICE);
-	send_call(f, "{\"method\":\"io.vfiod.Unbind\",\"parameters\":{\"address\":2}}");
-	missing = receive_reply(f);
+	missing = call_method(f, "{\"method\":\"io.vfiod.Unbind\",\"parameters\":{\"address\":2}}");
 	assert_string_equal(missing.error, VARLINK_ERROR_INVALID_PARAMETER);
 	assert_string_equal(string_parameter(&missing, "parameter"), "address");
 	assert_no_driver_change(f);
@@ -955,14 +897,12 @@ static void bind_while_attached_fails(void **state) {
 /* A second connection that called Monitor, and its reader. */
 static int open_monitor(Fixture *f, WireReader *reader) {
 	const char *call = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
-	int sv[2];
+	int monitor = test_add_pair_client(f->manager);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
-	test_send_raw(sv[1], call, strlen(call) + 1, NULL, 0);
+	test_send_raw(monitor, call, strlen(call) + 1, NULL, 0);
 	pump(f);
 	wire_reader_init(reader, PROTOCOL_MAX_REPLY_BYTES);
-	return sv[1];
+	return monitor;
 }
 
 /* The device is on vfio-pci already in the fake tree: the override is written, nothing is
@@ -997,23 +937,19 @@ static void bind_writes_sysfs_and_tells_monitors(void **state) {
 static void bind_not_taken_by_vfio_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	json_object *v = NULL;
 
 	policy_add(f, "assignable device:0000:01:00.0\n");
 	r = change_driver(f, "Bind", "0000:01:00.0");
 	/* The override is taken back, so that no later probe binds vfio-pci. */
 	assert_writes(f, "0000:01:00.0", "\n", "e1000", true);
-	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_kernel_error(&r, ENODEV);
 	assert_string_equal(string_parameter(&r, "operation"), "probe the device with vfio-pci");
-	assert_true(json_object_object_get_ex(r.parameters, "errno", &v));
-	assert_int_equal(json_object_get_int(v), ENODEV);
 }
 
 /* A device the host visibly uses is refused before anything is written, unless forced. */
 static void bind_of_device_in_host_use_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r1 = {}, r2 = {}, r3 = {};
-	json_object *v = NULL;
 
 	policy_add(f, "assignable id:8086:10d3\nassignable id:8086:100e\n");
 	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:00:02.0", "boot_vga", "1\n"), 0);
@@ -1021,20 +957,18 @@ static void bind_of_device_in_host_use_fails(void **state) {
 	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:01:00.0", "net/eth0/flags", "0x1003\n"),
 	                 0);
 	r1 = change_driver(f, "Bind", "0000:00:02.0");
-	assert_string_equal(r1.error, VFIOD_ERROR_KERNEL_ERROR);
+	assert_kernel_error(&r1, EBUSY);
 	assert_string_equal(string_parameter(&r1, "operation"),
 	                    "the host uses the device: it is the boot VGA device");
-	assert_true(json_object_object_get_ex(r1.parameters, "errno", &v));
-	assert_int_equal(json_object_get_int(v), EBUSY);
 	r2 = change_driver(f, "Bind", "0000:01:00.0");
 	assert_string_equal(r2.error, VFIOD_ERROR_KERNEL_ERROR);
 	assert_string_equal(string_parameter(&r2, "operation"),
 	                    "the host uses the device: network interface eth0 is up");
 	assert_no_driver_change(f);
 	/* An admin's force goes ahead. */
-	send_call(f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:00:02.0\",\"force\":"
-	             "true}}");
-	r3 = receive_reply(f);
+	r3 = call_method(
+	        f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:00:02.0\",\"force\":"
+	           "true}}");
 	assert_null(r3.error);
 	assert_writes(f, "0000:00:02.0", "vfio-pci", "vfio-pci", false);
 }
@@ -1060,15 +994,13 @@ static void bind_to_a_named_driver(void **state) {
 		         "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:01:00.0\","
 		         "\"driver\":\"%s\"}}",
 		         refused[i]);
-		send_call(f, call);
-		bad = receive_reply(f);
+		bad = call_method(f, call);
 		assert_string_equal(bad.error, VARLINK_ERROR_INVALID_PARAMETER);
 		assert_string_equal(string_parameter(&bad, "parameter"), "driver");
 	}
 	assert_no_driver_change(f);
-	send_call(f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:01:00.0\","
-	             "\"driver\":\"mlx5_vfio_pci\"}}");
-	r = receive_reply(f);
+	r = call_method(f, "{\"method\":\"io.vfiod.Bind\",\"parameters\":{\"address\":\"0000:01:00.0\","
+	                   "\"driver\":\"mlx5_vfio_pci\"}}");
 	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
 	assert_string_equal(string_parameter(&r, "operation"), "probe the device with the named driver");
 	assert_writes(f, "0000:01:00.0", "\n", "e1000", true);
@@ -1092,69 +1024,65 @@ static void unbind_writes_sysfs(void **state) {
 static void unbind_of_open_device_fails(void **state) {
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply r = {};
-	json_object *e = NULL;
 
 	policy_add(f, "assignable id:8086:10d3\n");
 	/* The kernel shows its enable count, which may be above 1. */
 	assert_int_equal(fake_sysfs_write_attribute(f->sysfs, "0000:00:02.0", "enable", "2\n"), 0);
 	r = change_driver(f, "Unbind", "0000:00:02.0");
-	assert_string_equal(r.error, VFIOD_ERROR_KERNEL_ERROR);
-	assert_true(json_object_object_get_ex(r.parameters, "errno", &e));
-	assert_int_equal(json_object_get_int(e), EBUSY);
+	assert_kernel_error(&r, EBUSY);
 	assert_string_equal(member_string(r.parameters, "operation"), "device fd open (sysfs enable)");
 	assert_no_driver_change(f);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(get_info_names_interfaces, setup, teardown),
-		cmocka_unit_test_setup_teardown(interface_description_is_the_idl, setup, teardown),
-		cmocka_unit_test_setup_teardown(interface_description_unknown_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_parameter_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(unknown_method_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(long_unknown_names_are_echoed_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_devices_reads_sysfs, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_devices_takes_the_kernels_viability, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_devices_hides_groups_not_wholly_allowed, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(list_devices_hides_groups_with_unknown_members, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(pipelined_calls_answered_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_json_fails_and_closes, setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_utf8_fails_and_closes, setup, teardown),
-		cmocka_unit_test_setup_teardown(oversized_request_fails_and_closes, setup, teardown),
-		cmocka_unit_test_setup_teardown(fds_on_method_without_fds_are_closed, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_with_bad_address_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_unknown_device_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_not_viable_names_blockers, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_of_device_on_no_vfio_driver_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_viability_is_the_kernels, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_non_vm_fd_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_vm_fd_index_out_of_range_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_device_unknown_attachment_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_attachments_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(client_not_reading_is_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(half_message_then_hangup_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_without_more_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_streams_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_not_reading_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_of_user_hears_own_events_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(oneway_calls_get_no_reply, setup, teardown),
-		cmocka_unit_test_setup_teardown(oneway_detach_detaches, setup, teardown),
+		T(get_info_names_interfaces),
+		T(interface_description_is_the_idl),
+		T(interface_description_unknown_fails),
+		T(missing_parameter_fails),
+		T(unknown_method_fails),
+		T(long_unknown_names_are_echoed_bounded),
+		T(list_devices_reads_sysfs),
+		T(list_devices_takes_the_kernels_viability),
+		T(list_devices_hides_groups_not_wholly_allowed),
+		T(list_devices_hides_groups_with_unknown_members),
+		T(pipelined_calls_answered_in_order),
+		T(invalid_json_fails_and_closes),
+		T(invalid_utf8_fails_and_closes),
+		T(oversized_request_fails_and_closes),
+		T(fds_on_method_without_fds_are_closed),
+		T(attach_with_bad_address_fails),
+		T(attach_unknown_device_fails),
+		T(attach_not_viable_names_blockers),
+		T(attach_of_device_on_no_vfio_driver_fails),
+		T(attach_viability_is_the_kernels),
+		T(attach_non_vm_fd_fails),
+		T(attach_vm_fd_index_out_of_range_fails),
+		T(open_device_unknown_attachment_fails),
+		T(list_attachments_empty),
+		T(client_not_reading_is_bounded),
+		T(half_message_then_hangup_leaves_nothing),
+		T(monitor_without_more_fails),
+		T(monitor_streams_events),
+		T(monitor_not_reading_is_dropped),
+		T(monitor_of_user_hears_own_events_only),
+		T(oneway_calls_get_no_reply),
+		T(oneway_detach_detaches),
 		cmocka_unit_test(forbidden_call_forms_close),
 		cmocka_unit_test(method_table_declares_the_boundary),
-		cmocka_unit_test_setup_teardown(bind_by_non_admin_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(denial_flood_is_summarised_and_binds_are_recorded, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(bind_with_bad_address_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_not_assignable_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_while_attached_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_writes_sysfs_and_tells_monitors, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_not_taken_by_vfio_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_of_device_in_host_use_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(bind_to_a_named_driver, setup, teardown),
-		cmocka_unit_test_setup_teardown(unbind_writes_sysfs, setup, teardown),
-		cmocka_unit_test_setup_teardown(unbind_of_open_device_fails, setup, teardown),
+		T(bind_by_non_admin_fails),
+		T(denial_flood_is_summarised_and_binds_are_recorded),
+		T(bind_with_bad_address_fails),
+		T(bind_not_assignable_fails),
+		T(bind_while_attached_fails),
+		T(bind_writes_sysfs_and_tells_monitors),
+		T(bind_not_taken_by_vfio_fails),
+		T(bind_of_device_in_host_use_fails),
+		T(bind_to_a_named_driver),
+		T(unbind_writes_sysfs),
+		T(unbind_of_open_device_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@
 
 #define MAX_CLIENTS 4
 #define GET_INFO    "{\"method\":\"org.varlink.service.GetInfo\"}"
+#define MONITOR     "{\"method\":\"io.vfiod.Monitor\",\"more\":true}"
 
 typedef struct Fixture {
 	Manager *manager;
@@ -50,13 +51,8 @@ static int setup(void **state) {
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	assert_int_equal(manager_new(&f->manager), 0);
-	test_wait_for_workers(f->manager->workers);
-	f->sysfs = fake_sysfs_new();
-	assert_non_null(f->sysfs);
-	assert_int_equal(fake_sysfs_add_device(f->sysfs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
-	f->manager->sysfs_fd = dup(fake_sysfs_root_fd(f->sysfs));
-	assert_true(f->manager->sysfs_fd >= 0);
+	f->manager = test_manager_new();
+	f->sysfs = test_manager_fake_sysfs(f->manager);
 	snprintf(f->directory, sizeof(f->directory), "/tmp/test-limits-XXXXXX");
 	assert_non_null(mkdtemp(f->directory));
 	snprintf(f->socket_path, sizeof(f->socket_path), "%s/io.vfiod", f->directory);
@@ -89,15 +85,20 @@ static void pump(Fixture *f) {
 	test_run_loop(f->manager->event, 0);
 }
 
-/* A new socket connected to the manager's; the manager has not accepted it yet. */
-static int connect_socket(Fixture *f) {
+/* Connects fd to the manager's socket; the manager has not accepted it yet. */
+static void connect_to_manager(Fixture *f, int fd) {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	int fd;
 
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *) &address, sizeof(address)), 0);
+}
+
+/* A new socket connected to the manager's; the manager has not accepted it yet. */
+static int connect_socket(Fixture *f) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	connect_to_manager(f, fd);
 	return fd;
 }
 
@@ -107,17 +108,16 @@ static void connect_client(Fixture *f, size_t i) {
 	pump(f);
 }
 
-/* Client i over a socketpair, as accepted (no connection limit is checked). sndbuf, when
- * not 0, is the daemon side's send buffer: small, so that a client that does not read
- * fills it soon. */
-static Connection *pair_client(Fixture *f, size_t i, int sndbuf) {
-	int sv[2];
+/* Clients 0 to n - 1 connect, one after the other. */
+static void connect_clients(Fixture *f, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		connect_client(f, i);
+}
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-	if (sndbuf > 0)
-		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
-	assert_int_equal(manager_add_client(f->manager, sv[0], NULL), 0);
-	f->clients[i] = sv[1];
+/* Client i over a socketpair, as accepted (no connection limit is checked); sndbuf as
+ * test_add_pair_client_sndbuf() takes it. */
+static Connection *pair_client(Fixture *f, size_t i, int sndbuf) {
+	f->clients[i] = test_add_pair_client_sndbuf(f->manager, sndbuf);
 	return f->manager->connections;
 }
 
@@ -136,6 +136,12 @@ static void assert_served(Fixture *f, size_t i) {
 	send_text(f, i, GET_INFO, sizeof(GET_INFO));
 	r = receive(f, i, 0);
 	assert_null(r.error);
+}
+
+/* Clients 0 to n - 1 are served, one after the other. */
+static void assert_clients_served(Fixture *f, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		assert_served(f, i);
 }
 
 static void assert_limit_exceeded(VarlinkReply *r, const char *limit, int64_t value) {
@@ -175,10 +181,8 @@ static void connections_per_user_exceeded_fails(void **state) {
 	Fixture *f = *state;
 
 	f->manager->policy.limits.connections_per_user = 2;
-	connect_client(f, 0);
-	connect_client(f, 1);
-	assert_served(f, 0);
-	assert_served(f, 1);
+	connect_clients(f, 2);
+	assert_clients_served(f, 2);
 	assert_refused(f, 2, "connections-per-user", 2);
 	assert_int_equal(f->manager->n_connections, 2);
 	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 2);
@@ -199,8 +203,7 @@ static void connections_exceeded_fails(void **state) {
 	/* No reserve: the caller may be root, an admin. */
 	f->manager->policy.limits.connections = 2;
 	f->manager->policy.limits.admin_connections = 0;
-	connect_client(f, 0);
-	connect_client(f, 1);
+	connect_clients(f, 2);
 	assert_refused(f, 2, "connections", 2);
 	assert_int_equal(f->manager->n_connections, 2);
 	f->clients[1] = safe_close(f->clients[1]);
@@ -268,6 +271,13 @@ static void queued_replies_stop_reading(void **state) {
 	assert_true(connection_reads(c));
 }
 
+/* Client i calls Monitor; its connection c monitors from then on. */
+static void start_monitor(Fixture *f, size_t i, Connection *c) {
+	send_text(f, i, MONITOR, sizeof(MONITOR));
+	pump(f);
+	assert_true(c->monitoring);
+}
+
 /* Events of a Monitor are not replies to calls: a monitor is bounded by bytes (and dropped
  * there), not stopped at queued-replies. */
 static void monitor_events_not_bound_by_queued_replies(void **state) {
@@ -277,9 +287,7 @@ static void monitor_events_not_bound_by_queued_replies(void **state) {
 
 	f->manager->policy.limits.queued_replies = 2;
 	c = pair_client(f, 0, 4096);
-	send_text(f, 0, "{\"method\":\"io.vfiod.Monitor\",\"more\":true}", 42);
-	pump(f);
-	assert_true(c->monitoring);
+	start_monitor(f, 0, c);
 	for (int i = 0; i < 200; i++)
 		monitor_emit(f->manager, &(Event){ .kind = "attach" });
 	assert_true(c->writer.n_queued > 2);
@@ -339,23 +347,15 @@ static void complete_and_idle_requests_do_not_time_out(void **state) {
 }
 
 static int memfd(void) {
-	int fd = memfd_create("test-limits", MFD_CLOEXEC);
-
-	assert_true(fd >= 0);
-	return fd;
+	return test_memfd("test-limits");
 }
 
 /* An attachment of uid, as restored from the fd store: memfds stand in for the kernel's. */
 static void add_attachment(Fixture *f, unsigned id, uid_t uid) {
-	State *s = &f->manager->state;
 	Attachment a = { .id = id, .uid = uid, .pid = getpid(), .address = { .device = (uint8_t) id } };
-	Vm *vm;
 
-	assert_int_equal(state_restore_vm(s, id, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
-	vm = state_find_vm_by_id(s, id);
-	assert_int_equal(state_restore_group(s, 10 + (int) id, memfd(), vm), 0);
-	assert_int_equal(
-	        state_restore_attachment(s, &a, state_find_group(s, 10 + (int) id), vm, memfd(), -EBADF), 0);
+	test_restore_group(&f->manager->state, id, 10 + (int) id);
+	test_restore_attachment(&f->manager->state, &a, id, 10 + (int) id);
 }
 
 /* Attach with a memfd for a VM: past the limit check, the memfd is refused as no VM. */
@@ -407,12 +407,6 @@ static void make_caller_admin(Fixture *f) {
 	f->manager->policy.n_rules = 1;
 }
 
-/* Clients 0 to n - 1 connect, one after the other. */
-static void connect_clients(Fixture *f, size_t n) {
-	for (size_t i = 0; i < n; i++)
-		connect_client(f, i);
-}
-
 /* Admins may open admin-connections beyond "connections": a flood of other users' connections
  * cannot lock them out. Beyond both, they too are refused. */
 static void admins_have_reserved_connections(void **state) {
@@ -422,9 +416,7 @@ static void admins_have_reserved_connections(void **state) {
 	f->manager->policy.limits.connections = 1;
 	f->manager->policy.limits.admin_connections = 2;
 	connect_clients(f, 3);
-	assert_served(f, 0);
-	assert_served(f, 1);
-	assert_served(f, 2);
+	assert_clients_served(f, 3);
 	assert_refused(f, 3, "connections", 1);
 	assert_int_equal(f->manager->n_connections, 3);
 }
@@ -440,8 +432,7 @@ static void subuid_connections_count_against_their_owner(void **state) {
 	f->manager->policy.subuids = range;
 	f->manager->policy.n_subuids = 1;
 	f->manager->policy.limits.connections_per_user = 2;
-	connect_client(f, 0);
-	connect_client(f, 1);
+	connect_clients(f, 2);
 	assert_served(f, 0);
 	assert_int_equal(manager_count_user_connections(f->manager, 4242), 2);
 	assert_int_equal(manager_count_user_connections(f->manager, getuid()), 0);
@@ -496,7 +487,6 @@ static void refused_connections_are_bounded(void **state) {
  * whose process holds an attachment are not idle. The idle one is made after the monitor,
  * so its deadline is the later one. */
 static void idle_connection_times_out(void **state) {
-	static const char monitor_call[] = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
 	Fixture *f = *state;
 	_cleanup_(varlink_reply_done) VarlinkReply event = {};
 	Connection *monitor, *holder;
@@ -504,9 +494,7 @@ static void idle_connection_times_out(void **state) {
 
 	f->manager->policy.limits.idle_timeout_sec = 1;
 	monitor = pair_client(f, 1, 0);
-	send_text(f, 1, monitor_call, sizeof(monitor_call));
-	pump(f);
-	assert_true(monitor->monitoring);
+	start_monitor(f, 1, monitor);
 	pair_client(f, 2, 0);
 	add_attachment(f, 1, getuid());
 	holder = pair_client(f, 0, 0);
@@ -544,16 +532,13 @@ static void connection_idles_once_its_attachment_ends(void **state) {
 /* After Monitor, nothing more is read: what the client sends, fds included, is not parked
  * in the daemon (security review item 1: 16 fds a connection). */
 static void monitor_parks_no_fds(void **state) {
-	static const char monitor_call[] = "{\"method\":\"io.vfiod.Monitor\",\"more\":true}";
 	Fixture *f = *state;
 	int fds[PROTOCOL_MAX_FDS];
 	int before;
 	Connection *c;
 
 	c = pair_client(f, 0, 0);
-	send_text(f, 0, monitor_call, sizeof(monitor_call));
-	pump(f);
-	assert_true(c->monitoring);
+	start_monitor(f, 0, c);
 	before = test_count_fds();
 	for (size_t i = 0; i < PROTOCOL_MAX_FDS; i++)
 		fds[i] = memfd();
@@ -588,11 +573,7 @@ static void accept_without_fds_backs_off(void **state) {
 	f->clients[1] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	assert_true(f->clients[1] >= 0);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
-	{
-		struct sockaddr_un address = { .sun_family = AF_UNIX };
-		snprintf(address.sun_path, sizeof(address.sun_path), "%s", f->socket_path);
-		assert_int_equal(connect(f->clients[1], (struct sockaddr *) &address, sizeof(address)), 0);
-	}
+	connect_to_manager(f, f->clients[1]);
 	assert_true(sd_event_run(f->manager->event, 0) >= 0);
 	assert_int_equal(sd_event_source_get_enabled(f->manager->listen_source, &enabled), 0);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -779,8 +760,7 @@ static void pipeline_of_closed_client_is_dropped(void **state) {
  * does not read its replies (queued-replies reached) and one that called Monitor. A call on
  * another connection is answered within a few turns; the two run nothing more. */
 static void backlogged_and_monitoring_connections_stay_out_of_the_queue(void **state) {
-	static const char monitor_then_calls[] =
-	        "{\"method\":\"io.vfiod.Monitor\",\"more\":true}\0" GET_INFO "\0" GET_INFO;
+	static const char monitor_then_calls[] = MONITOR "\0" GET_INFO "\0" GET_INFO;
 	Fixture *f = *state;
 	Connection *slow, *monitor;
 	unsigned b = 0, turns = 0;
@@ -848,36 +828,33 @@ static void connection_freed_while_queued_leaves_the_queue(void **state) {
 	assert_true(run_queue_is_empty(&f->manager->run_queue));
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(connections_per_user_exceeded_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(users_take_turns_before_connections, setup, teardown),
-		cmocka_unit_test_setup_teardown(connections_exceeded_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(refusals_are_not_all_logged, setup, teardown),
-		cmocka_unit_test_setup_teardown(queued_replies_stop_reading, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_events_not_bound_by_queued_replies, setup, teardown),
-		cmocka_unit_test_setup_teardown(half_sent_request_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(complete_and_idle_requests_do_not_time_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(attachments_per_user_exceeded_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(admins_have_reserved_connections, setup, teardown),
-		cmocka_unit_test_setup_teardown(subuid_connections_count_against_their_owner, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(refused_connection_without_call_is_closed_unanswered, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(refused_connections_are_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(idle_connection_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_idles_once_its_attachment_ends, setup, teardown),
-		cmocka_unit_test_setup_teardown(monitor_parks_no_fds, setup, teardown),
-		cmocka_unit_test_setup_teardown(accept_without_fds_backs_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(pipelined_calls_do_not_delay_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(pipelines_take_turns_and_are_answered_in_order, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(pipeline_before_end_of_stream_is_answered, setup, teardown),
-		cmocka_unit_test_setup_teardown(pipeline_of_closed_client_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(backlogged_and_monitoring_connections_stay_out_of_the_queue,
-		                                setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_freed_while_queued_leaves_the_queue, setup,
-		                                teardown),
+		T(connections_per_user_exceeded_fails),
+		T(users_take_turns_before_connections),
+		T(connections_exceeded_fails),
+		T(refusals_are_not_all_logged),
+		T(queued_replies_stop_reading),
+		T(monitor_events_not_bound_by_queued_replies),
+		T(half_sent_request_times_out),
+		T(complete_and_idle_requests_do_not_time_out),
+		T(attachments_per_user_exceeded_fails),
+		T(admins_have_reserved_connections),
+		T(subuid_connections_count_against_their_owner),
+		T(refused_connection_without_call_is_closed_unanswered),
+		T(refused_connections_are_bounded),
+		T(idle_connection_times_out),
+		T(connection_idles_once_its_attachment_ends),
+		T(monitor_parks_no_fds),
+		T(accept_without_fds_backs_off),
+		T(pipelined_calls_do_not_delay_others),
+		T(pipelines_take_turns_and_are_answered_in_order),
+		T(pipeline_before_end_of_stream_is_answered),
+		T(pipeline_of_closed_client_is_dropped),
+		T(backlogged_and_monitoring_connections_stay_out_of_the_queue),
+		T(connection_freed_while_queued_leaves_the_queue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

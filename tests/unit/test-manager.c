@@ -33,8 +33,7 @@ static int setup(void **state) {
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	assert_int_equal(manager_new(&f->manager), 0);
-	test_wait_for_workers(f->manager->workers);
+	f->manager = test_manager_new();
 	snprintf(f->directory, sizeof(f->directory), "/tmp/test-manager-XXXXXX");
 	assert_non_null(mkdtemp(f->directory));
 	snprintf(f->policy_path, sizeof(f->policy_path), "%s/vfiod.conf", f->directory);
@@ -55,11 +54,7 @@ static int teardown(void **state) {
 }
 
 static void write_policy(const Fixture *f, const char *text) {
-	FILE *file = fopen(f->policy_path, "we");
-
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
+	test_write_file(f->policy_path, text, strlen(text));
 }
 
 static void sigterm_ends_the_loop(void **state) {
@@ -133,13 +128,15 @@ static void limits_beyond_the_fd_limit_are_refused(void **state) {
 	assert_int_equal(m->policy.limits.connections, 4);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(sigterm_ends_the_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(sigint_ends_the_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(sighup_reloads_the_policy, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_store_update_at_start_is_not_fatal, setup, teardown),
-		cmocka_unit_test_setup_teardown(limits_beyond_the_fd_limit_are_refused, setup, teardown),
+		T(sigterm_ends_the_loop),
+		T(sigint_ends_the_loop),
+		T(sighup_reloads_the_policy),
+		T(failed_store_update_at_start_is_not_fatal),
+		T(limits_beyond_the_fd_limit_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

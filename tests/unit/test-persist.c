@@ -164,113 +164,115 @@ static bool receive(Fixture *f, Message *m) {
 }
 
 static int memfd(void) {
-	int fd = memfd_create("persist-test", MFD_CLOEXEC);
-
-	assert_true(fd >= 0);
-	return fd;
+	return test_memfd("persist-test");
 }
 
 /* One VM with one group and two attachments, memfds standing in for every fd. */
 static void build_state(Fixture *f) {
 	Attachment a = { .id = 7, .owner = 1, .address = test_pci("0000:00:02.0"), .pid = 1, .uid = 1000 };
 	Attachment b = { .id = 8, .owner = 2, .address = test_pci("0000:00:03.0"), .pid = 1, .uid = 1000 };
-	Vm *vm;
 
-	assert_int_equal(state_restore_vm(&f->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
-	vm = state_find_vm_by_id(&f->state, 3);
-	assert_int_equal(state_restore_group(&f->state, 12, memfd(), vm), 0);
-	assert_int_equal(state_restore_attachment(&f->state, &a, state_find_group(&f->state, 12), vm,
-	                                          memfd(), -EBADF),
-	                 0);
-	assert_int_equal(state_restore_attachment(&f->state, &b, state_find_group(&f->state, 12), vm,
-	                                          memfd(), -EBADF),
-	                 0);
+	test_restore_group(&f->state, 3, 12);
+	test_restore_attachment(&f->state, &a, 3, 12);
+	test_restore_attachment(&f->state, &b, 3, 12);
 }
 
-static void release(int *fds, char **names, size_t n) {
-	for (size_t i = 0; i < n; i++) {
-		safe_close(fds[i]);
-		free(names[i]);
-	}
-}
+/* What one sync sent: the names stored, with their fds (the test's to close), and removed. */
+typedef struct Sync {
+	char stored[512];
+	char removed[512];
+	int fds[16];
+	char *names[16];
+	size_t n;
+} Sync;
 
-/* Collects the messages of one sync: the names stored (with their fds) and removed. */
-static void collect(Fixture *f, char *stored, char *removed, int *fds, char **names, size_t *n) {
+/* Syncs f's state and collects into *s (emptied first) what the sync sent. */
+static void sync_collect(Fixture *f, Sync *s) {
 	Message m;
 
+	*s = (Sync){};
+	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	while (receive(f, &m)) {
 		const char *name = strstr(m.text, "FDNAME=");
 		assert_non_null(name);
 		name += strlen("FDNAME=");
 		size_t length = strcspn(name, "\n");
 		if (strstr(m.text, "FDSTOREREMOVE=1")) {
-			strncat(removed, name, length);
-			strcat(removed, " ");
+			strncat(s->removed, name, length);
+			strcat(s->removed, " ");
 			continue;
 		}
 		assert_non_null(strstr(m.text, "FDSTORE=1"));
 		assert_non_null(strstr(m.text, "FDPOLL=0"));
 		assert_true(m.fd >= 0);
-		strncat(stored, name, length);
-		strcat(stored, " ");
-		fds[*n] = m.fd;
-		names[*n] = strndup(name, length);
-		(*n)++;
+		assert_true(s->n < ELEMENTSOF(s->fds));
+		strncat(s->stored, name, length);
+		strcat(s->stored, " ");
+		s->fds[s->n] = m.fd;
+		s->names[s->n] = strndup(name, length);
+		s->n++;
 	}
+}
+
+/* Closes the fds of s and frees its names. */
+static void sync_release(Sync *s) {
+	for (size_t i = 0; i < s->n; i++) {
+		safe_close(s->fds[i]);
+		free(s->names[i]);
+	}
+	s->n = 0;
 }
 
 static void sync_stores_every_fd_and_the_description(void **state) {
 	Fixture *f = *state;
-	char stored[512] = "", removed[512] = "";
-	int fds[16];
-	char *names[16];
-	size_t n = 0;
+	Sync s;
+	char text[2048] = "";
 
 	build_state(f);
 	assert_true(f->persist.enabled);
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
-	assert_string_equal(stored, "vm-3 container-3 group-12 owner-2 owner-1 state ");
-	assert_string_equal(removed, "");
+	sync_collect(f, &s);
+	assert_string_equal(s.stored, "vm-3 container-3 group-12 owner-2 owner-1 state ");
+	assert_string_equal(s.removed, "");
 	/* The description is sealed and names the attachments. */
-	char text[2048] = "";
-	assert_true(pread(fds[n - 1], text, sizeof(text) - 1, 0) > 0);
+	assert_true(pread(s.fds[s.n - 1], text, sizeof(text) - 1, 0) > 0);
 	assert_non_null(strstr(text, "\"address\":\"0000:00:02.0\""));
-	assert_true(fcntl(fds[n - 1], F_GET_SEALS) & F_SEAL_WRITE);
-	release(fds, names, n);
+	assert_true(fcntl(s.fds[s.n - 1], F_GET_SEALS) & F_SEAL_WRITE);
+	sync_release(&s);
 }
 
 static void detach_removes_what_it_releases(void **state) {
 	Fixture *f = *state;
-	char stored[512] = "", removed[512] = "";
-	int fds[16];
-	char *names[16];
-	size_t n = 0;
+	Sync s;
 
 	build_state(f);
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
-	release(fds, names, n);
-	n = 0;
-	stored[0] = removed[0] = '\0';
+	sync_collect(f, &s);
+	sync_release(&s);
 	/* One of two attachments of the group goes: only its owner pidfd leaves the store. */
 	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
-	assert_string_equal(removed, "owner-1 state ");
-	assert_string_equal(stored, "state ");
-	release(fds, names, n);
-	n = 0;
-	stored[0] = removed[0] = '\0';
+	sync_collect(f, &s);
+	assert_string_equal(s.removed, "owner-1 state ");
+	assert_string_equal(s.stored, "state ");
+	sync_release(&s);
 	/* The last one: group, VM and container go too. */
 	state_detach_now(&f->state, state_find_attachment(&f->state, 8));
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
-	assert_non_null(strstr(removed, "vm-3 "));
-	assert_non_null(strstr(removed, "container-3 "));
-	assert_non_null(strstr(removed, "group-12 "));
-	assert_non_null(strstr(removed, "owner-2 "));
-	release(fds, names, n);
+	sync_collect(f, &s);
+	assert_non_null(strstr(s.removed, "vm-3 "));
+	assert_non_null(strstr(s.removed, "container-3 "));
+	assert_non_null(strstr(s.removed, "group-12 "));
+	assert_non_null(strstr(s.removed, "owner-2 "));
+	sync_release(&s);
+}
+
+/* Restores the n fds (which it takes) and names (which it frees) through p into restored, a
+ * new state. Returns what persist_restore() returns. */
+static int restore(Persist *p, State *restored, int *fds, char **names, size_t n) {
+	int r;
+
+	state_init(restored);
+	r = persist_restore(p, restored, -EBADF, fds, names, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	return r;
 }
 
 /* Restores the n fds and names into a new state, which must come to nothing: no attachment,
@@ -278,33 +280,27 @@ static void detach_removes_what_it_releases(void **state) {
 static void restore_nothing(Persist *p, int *fds, char **names, size_t n) {
 	State restored;
 
-	state_init(&restored);
-	assert_int_equal(persist_restore(p, &restored, -EBADF, fds, names, n), 0);
+	assert_int_equal(restore(p, &restored, fds, names, n), 0);
 	assert_null(restored.attachments);
 	assert_null(restored.vms);
 	assert_null(restored.groups);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		assert_int_equal(fds[i], -EBADF);
-		free(names[i]);
-	}
 	state_done(&restored);
 }
 
 static void restore_releases_what_is_not_what_it_claims(void **state) {
 	Fixture *f = *state;
-	char stored[512] = "", removed[512] = "";
-	int fds[16];
-	char *names[16];
-	size_t n = 0;
+	Sync s;
 
 	build_state(f);
-	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
-	collect(f, stored, removed, fds, names, &n);
+	sync_collect(f, &s);
 	/* The stored copies come back, plus one unknown entry. */
-	fds[n] = memfd();
-	names[n++] = strdup("junk-1");
+	assert_true(s.n < ELEMENTSOF(s.fds));
+	s.fds[s.n] = memfd();
+	s.names[s.n++] = strdup("junk-1");
 	/* memfds are no KVM VM, container or group: nothing survives, every fd is closed. */
-	restore_nothing(&f->persist, fds, names, n);
+	restore_nothing(&f->persist, s.fds, s.names, s.n);
 }
 
 static void garbage_description_is_refused(void **state) {
@@ -314,13 +310,10 @@ static void garbage_description_is_refused(void **state) {
 	State restored;
 
 	assert_int_equal(write(fds[0], "{\"vms\":[{\"id\":1", 15), 15);
-	state_init(&restored);
-	assert_int_equal(persist_restore(&f->persist, &restored, -EBADF, fds, names, 2), 0);
+	assert_int_equal(restore(&f->persist, &restored, fds, names, 2), 0);
 	assert_null(restored.vms);
 	assert_int_equal(fds[0], -EBADF);
 	assert_int_equal(fds[1], -EBADF);
-	free(names[0]);
-	free(names[1]);
 	state_done(&restored);
 }
 
@@ -469,8 +462,7 @@ static void attachments_sharing_a_pidfd_keep_their_owner_stored(void **state) {
 
 	assert_int_equal(manager_new(&m), 0);
 	assert_true(m->persist.enabled);
-	assert_int_equal(state_restore_vm(&m->state, 3, memfd(), memfd(), VFIO_IOMMU_TYPE1V2), 0);
-	assert_int_equal(state_restore_group(&m->state, 12, memfd(), state_find_vm_by_id(&m->state, 3)), 0);
+	test_restore_group(&m->state, 3, 12);
 	add_attachment(m, 7, "0000:00:02.0", fcntl(connection, F_DUPFD_CLOEXEC, 3));
 	add_attachment(m, 8, "0000:00:03.0", fcntl(connection, F_DUPFD_CLOEXEC, 3));
 	/* The same process on another connection: another open file. */
@@ -502,15 +494,22 @@ static size_t store_pass(Store *st, int *fds, char **names) {
 	return n;
 }
 
+/* Restores what the store holds (and empties it) through p into restored, a new state. Returns
+ * what persist_restore() returns. */
+static int restore_store(Persist *p, State *restored, Store *st) {
+	int fds[ELEMENTSOF(st->fds)];
+	char *names[ELEMENTSOF(st->names)];
+	size_t n = store_pass(st, fds, names);
+
+	return restore(p, restored, fds, names, n);
+}
+
 /* A VMM holds its attachment ids across a restart and detaches by them: an id handed out
  * before must not name another VMM's attachment after it, even when the restore drops
  * attachments (here every one: memfds are no KVM VM). */
 static void restored_ids_are_never_handed_out_again(void **state) {
 	Fixture *f = *state;
 	Store st = {};
-	int fds[16];
-	char *names[16];
-	size_t n;
 	State restored;
 	Persist p;
 
@@ -520,15 +519,11 @@ static void restored_ids_are_never_handed_out_again(void **state) {
 	f->state.next_vm_id = 6;
 	assert_int_equal(persist_sync(&f->persist, &f->state), 0);
 	store_apply(f, &st);
-	n = store_pass(&st, fds, names);
-	state_init(&restored);
 	persist_init(&p);
-	assert_int_equal(persist_restore(&p, &restored, -EBADF, fds, names, n), 0);
+	assert_int_equal(restore_store(&p, &restored, &st), 0);
 	assert_null(restored.attachments);
 	assert_true(restored.next_attachment_id >= 20);
 	assert_true(restored.next_vm_id >= 6);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
 	state_done(&restored);
 	persist_done(&p);
 }
@@ -546,13 +541,11 @@ static void ids_in_a_lossy_description_are_never_reused(void **state) {
 	State restored;
 
 	assert_int_equal(write(fds[0], text, strlen(text)), (ssize_t) strlen(text));
-	state_init(&restored);
-	assert_int_equal(persist_restore(&f->persist, &restored, -EBADF, fds, names, 1), 0);
+	assert_int_equal(restore(&f->persist, &restored, fds, names, 1), 0);
 	assert_null(restored.attachments);
 	assert_true(restored.next_attachment_id >= 42);
 	assert_true(restored.next_vm_id >= 10);
 	assert_true(restored.next_owner_id >= 31);
-	free(names[0]);
 	state_done(&restored);
 }
 
@@ -593,9 +586,7 @@ static const char *described_mode(json_object *description, const char *key) {
 static void cdev_attachment_survives_a_restart(void **state) {
 	Fixture *f = *state;
 	Store st = {};
-	int fds[16], vmm_iommufd;
-	char *names[16];
-	size_t n;
+	int vmm_iommufd;
 	State restored;
 	Persist p;
 	json_object *description;
@@ -614,10 +605,8 @@ static void cdev_attachment_survives_a_restart(void **state) {
 	assert_string_equal(described_mode(description, "attachments"), "cdev");
 	json_object_put(description);
 
-	n = store_pass(&st, fds, names);
-	state_init(&restored);
 	persist_init(&p);
-	assert_int_equal(persist_restore(&p, &restored, -EBADF, fds, names, n), 1);
+	assert_int_equal(restore_store(&p, &restored, &st), 1);
 	back = state_find_attachment(&restored, 9);
 	assert_non_null(back);
 	assert_int_equal(back->vm->mode, ATTACH_MODE_CDEV);
@@ -628,8 +617,6 @@ static void cdev_attachment_survives_a_restart(void **state) {
 	assert_ptr_equal(state_find_iommufd_vm(&restored, vmm_iommufd), back->vm);
 	assert_true(restored.next_attachment_id >= 10 && restored.next_vm_id >= 6);
 
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
 	state_done(&restored);
 	persist_done(&p);
 	vmm_iommufd = safe_close(vmm_iommufd);
@@ -686,9 +673,7 @@ static void allocation_failure_fails_the_sync_cleanly(void **state) {
 	store_apply(f, &st);
 	/* One attachment goes, one comes: the sync removes, adds and replaces. */
 	state_detach_now(&f->state, state_find_attachment(&f->state, 7));
-	assert_int_equal(state_restore_attachment(&f->state, &c, state_find_group(&f->state, 12),
-	                                          state_find_vm_by_id(&f->state, 3), memfd(), -EBADF),
-	                 0);
+	test_restore_attachment(&f->state, &c, 3, 12);
 	for (k = 1; k < 1000; k++) {
 		failure_injected = false;
 		fail_countdown = k;

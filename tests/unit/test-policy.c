@@ -62,17 +62,8 @@ static int teardown(void **state) {
 	return 0;
 }
 
-/* Writes size bytes of text (NULs included) to path. */
-static void write_bytes(const char *path, const char *text, size_t size) {
-	FILE *file = fopen(path, "we");
-
-	assert_non_null(file);
-	assert_int_equal(fwrite(text, 1, size, file), size);
-	assert_int_equal(fclose(file), 0);
-}
-
 static void write_main(Fixture *f, const char *text) {
-	write_bytes(f->path, text, strlen(text));
+	test_write_file(f->path, text, strlen(text));
 }
 
 static void write_dropin(Fixture *f, const char *name, const char *text) {
@@ -80,11 +71,17 @@ static void write_dropin(Fixture *f, const char *name, const char *text) {
 
 	(void) mkdir(f->dropins, 0755);
 	snprintf(path, sizeof(path), "%s/%s", f->dropins, name);
-	write_bytes(path, text, strlen(text));
+	test_write_file(path, text, strlen(text));
 }
 
 static int load(Fixture *f) {
 	return policy_load(f->path, f->dropins, &f->policy, &f->error);
+}
+
+/* Writes text as the main file and loads the policy, which must succeed. */
+static void load_main(Fixture *f, const char *text) {
+	write_main(f, text);
+	assert_int_equal(load(f), 0);
 }
 
 static Caller caller(uid_t uid, gid_t gid) {
@@ -125,8 +122,7 @@ static void admin_by_user(void **state) {
 	Fixture *f = *state;
 	Caller admin = caller(1000, 100), other = caller(1001, 1000);
 
-	write_main(f, "admin user:1000\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1000\n");
 	assert_int_equal(f->policy.n_rules, 1);
 	assert_true(policy_is_admin(&f->policy, &admin));
 	/* A gid equal to the uid named is no match: the rule names a user. */
@@ -146,8 +142,7 @@ static void admin_by_group(void **state) {
 	supplementary.n_groups = ELEMENTSOF(with);
 	none.groups = without;
 	none.n_groups = ELEMENTSOF(without);
-	write_main(f, "admin group:2000\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin group:2000\n");
 	assert_true(policy_is_admin(&f->policy, &primary));
 	assert_true(policy_is_admin(&f->policy, &supplementary));
 	assert_false(policy_is_admin(&f->policy, &none));
@@ -159,8 +154,7 @@ static void names_are_looked_up(void **state) {
 	Fixture *f = *state;
 	Caller wheel = caller(1000, 0), other = caller(1000, 100);
 
-	write_main(f, "admin user:root\nadmin group:root\nallow user:root any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:root\nadmin group:root\nallow user:root any\n");
 	assert_int_equal(f->policy.n_rules, 3);
 	assert_int_equal(f->policy.rules[0].subject, SUBJECT_USER);
 	assert_int_equal(f->policy.rules[0].id, 0);
@@ -176,8 +170,7 @@ static void allow_is_no_admin(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1000, 1000);
 
-	write_main(f, "allow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 any\n");
 	assert_false(policy_is_admin(&f->policy, &user));
 	assert_true(allows(f, user, device("0000:01:00.0", 5, 1, 2)));
 }
@@ -207,8 +200,7 @@ static void allow_by_object(void **state) {
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		char text[128];
 		snprintf(text, sizeof(text), "allow user:1000 %s\n", cases[i].object);
-		write_main(f, text);
-		assert_int_equal(load(f), 0);
+		load_main(f, text);
 		assert_int_equal(f->policy.n_rules, 1);
 		assert_true(allows(f, user, cases[i].match));
 		/* Subject mismatch: the same device is denied to anyone else. */
@@ -228,8 +220,7 @@ static void allow_by_group(void **state) {
 	supplementary.n_groups = 1;
 	none.groups = without;
 	none.n_groups = 1;
-	write_main(f, "allow group:2000 id:10de:1b80\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow group:2000 id:10de:1b80\n");
 	assert_true(allows(f, primary, d));
 	assert_true(allows(f, supplementary, d));
 	assert_false(allows(f, none, d));
@@ -252,14 +243,12 @@ static void allow_by_one_of_many_groups(void **state) {
 	for (size_t i = 0; i < ELEMENTSOF(members); i++) {
 		char text[64];
 		snprintf(text, sizeof(text), "allow group:%u id:10de:1b80\n", (unsigned) members[i]);
-		write_main(f, text);
-		assert_int_equal(load(f), 0);
+		load_main(f, text);
 		assert_true(allows(f, c, d));
 		policy_done(&f->policy);
 		/* An odd gid falls between two of the caller's groups. */
 		snprintf(text, sizeof(text), "allow group:%u id:10de:1b80\n", (unsigned) members[i] + 1);
-		write_main(f, text);
-		assert_int_equal(load(f), 0);
+		load_main(f, text);
 		assert_false(allows(f, c, d));
 		policy_done(&f->policy);
 	}
@@ -273,12 +262,10 @@ static void group_needs_every_member(void **state) {
 		device("0000:01:00.1", 5, 0x10de, 0x10f0),
 	};
 
-	write_main(f, "allow user:1000 device:0000:01:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 device:0000:01:00.0\n");
 	assert_true(policy_allows_group(&f->policy, &user, members, 1));
 	assert_false(policy_allows_group(&f->policy, &user, members, 2));
-	write_main(f, "allow user:1000 device:0000:01:00.0\nallow user:1000 id:10de:10f0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 device:0000:01:00.0\nallow user:1000 id:10de:10f0\n");
 	assert_true(policy_allows_group(&f->policy, &user, members, 2));
 }
 
@@ -286,8 +273,7 @@ static void empty_group_is_refused(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1000, 1000);
 
-	write_main(f, "allow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 any\n");
 	assert_false(policy_allows_group(&f->policy, &user, NULL, 0));
 }
 
@@ -301,8 +287,7 @@ static void bridges_need_no_rule(void **state) {
 	};
 
 	members[0].bridge = true;
-	write_main(f, "allow user:1000 device:0000:01:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 device:0000:01:00.0\n");
 	assert_true(policy_allows_group(&f->policy, &user, members, 2));
 	/* Without the flag the same member must be allowed. */
 	members[0].bridge = false;
@@ -321,8 +306,7 @@ static void group_with_unknown_members_is_refused(void **state) {
 	bool allowed[ELEMENTSOF(listing)];
 
 	listing[0].group_unknown = 1;
-	write_main(f, "allow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 any\n");
 	assert_false(policy_allows_group(&f->policy, &user, &listing[0], 1));
 	assert_true(policy_allows_group(&f->policy, &user, &listing[1], 1));
 	assert_true(policy_allows_group(&f->policy, &admin, &listing[0], 1));
@@ -344,8 +328,7 @@ static void bridge_on_vfio_pci_needs_a_rule(void **state) {
 	members[0].bridge = true;
 	strcpy(members[0].driver, "vfio-pci");
 	members[0].driver_kind = SYSFS_DRIVER_VFIO;
-	write_main(f, "allow user:1000 device:0000:01:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 device:0000:01:00.0\n");
 	assert_false(policy_allows_group(&f->policy, &user, members, 2));
 	policy_filter_devices(&f->policy, &user, members, ELEMENTSOF(members), allowed);
 	assert_false(allowed[0] || allowed[1]);
@@ -372,8 +355,7 @@ static void ports_and_stubbed_devices_need_no_rule(void **state) {
 		{ "mlx5_vfio_pci", SYSFS_DRIVER_VFIO, false, false },
 	};
 
-	write_main(f, "allow user:1000 device:0000:05:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 device:0000:05:00.0\n");
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		SysfsDevice members[] = {
 			device("0000:04:00.0", 9, 0x104c, 0x8233),
@@ -402,8 +384,7 @@ static void group_of_bridges_is_refused(void **state) {
 	SysfsDevice bridge = device("0000:00:1c.0", 5, 0x8086, 0xa110);
 
 	bridge.bridge = true;
-	write_main(f, "allow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 any\n");
 	assert_false(policy_allows_group(&f->policy, &user, &bridge, 1));
 }
 
@@ -477,12 +458,18 @@ static const BadCase bad_cases[] = {
 	{ "limit everything 5\n", 1, "unknown limit" },
 };
 
-static void check_bad(Fixture *f, const char *path, unsigned line, const char *reason) {
+/* The load fails at line of path, for a reason that says reason. */
+static void assert_load_fails(Fixture *f, const char *path, unsigned line, const char *reason) {
 	assert_int_equal(load(f), -EINVAL);
 	assert_string_equal(f->error.path, path);
 	assert_int_equal(f->error.line, line);
 	assert_true(strlen(f->error.reason) > 0);
 	assert_non_null(strstr(f->error.reason, reason));
+}
+
+/* As assert_load_fails(), where no policy was in force: none is now. */
+static void check_bad(Fixture *f, const char *path, unsigned line, const char *reason) {
+	assert_load_fails(f, path, line, reason);
 	assert_int_equal(f->policy.n_rules, 0);
 	assert_null(f->policy.rules);
 }
@@ -507,8 +494,7 @@ static void long_line_fails(void **state) {
 	strcpy(text, first);
 	memset(text + start, '#', POLICY_MAX_LINE);
 	strcpy(text + start + POLICY_MAX_LINE, "\n");
-	write_main(f, text);
-	assert_int_equal(load(f), 0);
+	load_main(f, text);
 	assert_int_equal(f->policy.n_rules, 1);
 	policy_done(&f->policy);
 	/* POLICY_MAX_LINE + 1 bytes before the newline fail on line 2. */
@@ -522,7 +508,7 @@ static void nul_byte_fails(void **state) {
 	Fixture *f = *state;
 	static const char text[] = "admin user:1000\n# x\nadmin user:1001\0junk\nadmin user:1002\n";
 
-	write_bytes(f->path, text, sizeof(text) - 1);
+	test_write_file(f->path, text, sizeof(text) - 1);
 	check_bad(f, f->path, 3, "NUL");
 }
 
@@ -610,10 +596,8 @@ static void reload_replaces_rules(void **state) {
 	Fixture *f = *state;
 	Caller first = caller(1000, 1000), second = caller(1001, 1001);
 
-	write_main(f, "admin user:1000\n");
-	assert_int_equal(load(f), 0);
-	write_main(f, "admin user:1001\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1000\n");
+	load_main(f, "admin user:1001\n");
 	assert_int_equal(f->policy.n_rules, 1);
 	assert_false(policy_is_admin(&f->policy, &first));
 	assert_true(policy_is_admin(&f->policy, &second));
@@ -627,18 +611,14 @@ static void bad_dropin_keeps_policy(void **state) {
 	PolicyRule *rules;
 	char path[256];
 
-	write_main(f, "allow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 any\n");
 	rules = f->policy.rules;
 	write_main(f, "allow user:1001 any\n");
 	write_dropin(f, "10-good.conf", "admin user:1001\n");
 	write_dropin(f, "20-bad.conf", "# x\n\nallow user:1001 id:zzzz:0000\n");
 	write_dropin(f, "30-good.conf", "admin user:1002\n");
 	snprintf(path, sizeof(path), "%s/20-bad.conf", f->dropins);
-	assert_int_equal(load(f), -EINVAL);
-	assert_string_equal(f->error.path, path);
-	assert_int_equal(f->error.line, 3);
-	assert_non_null(strstr(f->error.reason, "bad device"));
+	assert_load_fails(f, path, 3, "bad device");
 	assert_ptr_equal(f->policy.rules, rules);
 	assert_int_equal(f->policy.n_rules, 1);
 	assert_true(allows(f, old, d));
@@ -650,12 +630,9 @@ static void bad_main_file_keeps_policy(void **state) {
 	Fixture *f = *state;
 	Caller old = caller(1000, 1000);
 
-	write_main(f, "admin user:1000\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1000\n");
 	write_main(f, "admin user:1001\nadmin user:no-such-user-xyz\n");
-	assert_int_equal(load(f), -EINVAL);
-	assert_string_equal(f->error.path, f->path);
-	assert_int_equal(f->error.line, 2);
+	assert_load_fails(f, f->path, 2, "no such");
 	assert_int_equal(f->policy.n_rules, 1);
 	assert_true(policy_is_admin(&f->policy, &old));
 }
@@ -663,9 +640,8 @@ static void bad_main_file_keeps_policy(void **state) {
 static void dropin_dir_not_a_directory_fails(void **state) {
 	Fixture *f = *state;
 
-	write_main(f, "admin user:1000\n");
-	assert_int_equal(load(f), 0);
-	write_bytes(f->dropins, "", 0);
+	load_main(f, "admin user:1000\n");
+	test_write_file(f->dropins, "", 0);
 	assert_int_equal(load(f), -ENOTDIR);
 	assert_int_equal(f->policy.n_rules, 1);
 }
@@ -673,8 +649,7 @@ static void dropin_dir_not_a_directory_fails(void **state) {
 static void policy_done_frees(void **state) {
 	Fixture *f = *state;
 
-	write_main(f, "admin user:1000\nallow user:1000 any\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1000\nallow user:1000 any\n");
 	assert_non_null(f->policy.rules);
 	policy_done(&f->policy);
 	assert_null(f->policy.rules);
@@ -688,8 +663,7 @@ static void trailing_comments_and_upper_case_ids(void **state) {
 	Fixture *f = *state;
 	Caller user = caller(1000, 1000);
 
-	write_main(f, "allow user:1000 id:10DE:1B80 # the GPU\nadmin user:1002#no blank before\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "allow user:1000 id:10DE:1B80 # the GPU\nadmin user:1002#no blank before\n");
 	assert_int_equal(f->policy.n_rules, 2);
 	assert_true(allows(f, user, device("0000:01:00.0", 1, 0x10de, 0x1b80)));
 	assert_false(allows(f, user, device("0000:01:00.0", 1, 0x10de, 0x1b81)));
@@ -703,9 +677,8 @@ static void memlock_takes_the_largest(void **state) {
 	       member = { .uid = 1000, .gid = 1000, .groups = groups, .n_groups = 1 };
 	Caller unlimited = caller(1001, 1001), nobody = caller(1003, 1003), bytes = caller(1004, 1004);
 
-	write_main(f, "memlock user:1000 1G\nmemlock group:2000 4G\nmemlock user:1001 infinity\n"
-	              "memlock user:1004 512\nmemlock user:1004 2K\nmemlock user:1004 1T\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "memlock user:1000 1G\nmemlock group:2000 4G\nmemlock user:1001 infinity\n"
+	             "memlock user:1004 512\nmemlock user:1004 2K\nmemlock user:1004 1T\n");
 	assert_int_equal(policy_memlock(&f->policy, &plain), 1ull << 30);
 	assert_int_equal(policy_memlock(&f->policy, &member), 4ull << 30);
 	assert_int_equal(policy_memlock(&f->policy, &unlimited), UINT64_MAX);
@@ -722,8 +695,7 @@ static void assignable_names_devices(void **state) {
 	SysfsDevice gpu = device("0000:01:00.0", 3, 0x10de, 0x1b80),
 	            bridge = device("0000:00:1c.0", 3, 0x10de, 0x1b80);
 
-	write_main(f, "assignable device:0000:00:02.0\nassignable id:10de:1b80\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "assignable device:0000:00:02.0\nassignable id:10de:1b80\n");
 	assert_true(policy_is_assignable(&f->policy, &nic));
 	assert_false(policy_is_assignable(&f->policy, &other));
 	assert_true(policy_is_assignable(&f->policy, &gpu));
@@ -754,8 +726,7 @@ static void limits_default_and_override(void **state) {
 	assert_int_equal(f->policy.limits.request_timeout_sec, 5);
 	assert_int_equal(f->policy.limits.admin_connections, POLICY_DEFAULT_ADMIN_CONNECTIONS);
 	assert_int_equal(f->policy.limits.idle_timeout_sec, POLICY_DEFAULT_IDLE_TIMEOUT_SEC);
-	write_main(f, "limit admin-connections 2\nlimit idle-timeout 30\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "limit admin-connections 2\nlimit idle-timeout 30\n");
 	assert_int_equal(f->policy.limits.admin_connections, 2);
 	assert_int_equal(f->policy.limits.idle_timeout_sec, 30);
 }
@@ -763,15 +734,13 @@ static void limits_default_and_override(void **state) {
 /* subuid(5) ranges: a uid in one counts as its owner's, by name or number; root's ranges and
  * malformed lines are left alone; uids outside every range count as themselves. */
 static void subuids_count_as_their_owner(void **state) {
+	static const char subuid[] = "root:100000:65536\n1000:165536:65536\nnobody-such-user:300000:10\n"
+	                             "bad line\n2000:231072:x\n1001:500000:1\n";
 	Fixture *f = *state;
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/subuid", f->dir);
-	write_bytes(path,
-	            "root:100000:65536\n1000:165536:65536\nnobody-such-user:300000:10\n"
-	            "bad line\n2000:231072:x\n1001:500000:1\n",
-	            strlen("root:100000:65536\n1000:165536:65536\nnobody-such-user:300000:10\n"
-	                   "bad line\n2000:231072:x\n1001:500000:1\n"));
+	test_write_file(path, subuid, strlen(subuid));
 	assert_int_equal(policy_load_subuids(path, &f->policy), 0);
 	assert_int_equal(f->policy.n_subuids, 3);
 	assert_int_equal(policy_account_uid(&f->policy, 165536), 1000);
@@ -797,8 +766,7 @@ static void limits_must_fit_the_fd_limit(void **state) {
 	assert_int_equal(policy_check_fd_limit(&f->policy, 1024, &f->error), -EINVAL);
 	assert_non_null(strstr(f->error.reason, "need 6624 file descriptors"));
 	assert_int_equal(policy_check_fd_limit(&f->policy, 6624, &f->error), 0);
-	write_main(f, "limit connections 10\nlimit admin-connections 2\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "limit connections 10\nlimit admin-connections 2\n");
 	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20, &f->error), 0);
 	assert_int_equal(policy_check_fd_limit(&f->policy, 1024 + 28 * 20 - 1, &f->error), -EINVAL);
 }
@@ -808,8 +776,7 @@ static void admins_pass_connections_by_the_reserve(void **state) {
 	Fixture *f = *state;
 	unsigned value = 0;
 
-	write_main(f, "limit connections 10\nlimit admin-connections 2\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "limit connections 10\nlimit admin-connections 2\n");
 	assert_string_equal(policy_connection_limit(&f->policy, 10, 0, false, &value),
 	                    POLICY_LIMIT_CONNECTIONS);
 	assert_null(policy_connection_limit(&f->policy, 11, 0, true, &value));
@@ -930,11 +897,10 @@ static int decide(const Policy *p, const VerdictRow *row) {
 static void verdict_table(void **state) {
 	Fixture *f = *state;
 
-	write_main(f, "admin user:1002\n"
-	              "allow user:1000 device:0000:01:00.0\n"
-	              "allow group:2000 id:8086:10d3\n"
-	              "assignable device:0000:01:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1002\n"
+	             "allow user:1000 device:0000:01:00.0\n"
+	             "allow group:2000 id:8086:10d3\n"
+	             "assignable device:0000:01:00.0\n");
 	for (size_t i = 0; i < ELEMENTSOF(verdicts); i++) {
 		int verdict = decide(&f->policy, &verdicts[i]);
 		if (verdict != verdicts[i].expected)
@@ -956,11 +922,10 @@ static void device_listing_filtered_by_group(void **state) {
 	bool allowed[ELEMENTSOF(listing)];
 	Caller user = caller(1000, 1000), admin = caller(1002, 1002);
 
-	write_main(f, "admin user:1002\n"
-	              "allow user:1000 iommu-group:5\n"
-	              "allow user:1000 device:0000:02:00.0\n"
-	              "allow user:1000 device:0000:03:00.0\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "admin user:1002\n"
+	             "allow user:1000 iommu-group:5\n"
+	             "allow user:1000 device:0000:02:00.0\n"
+	             "allow user:1000 device:0000:03:00.0\n");
 	policy_filter_devices(&f->policy, &user, listing, ELEMENTSOF(listing), allowed);
 	assert_true(allowed[0] && allowed[1]);
 	assert_false(allowed[2] || allowed[3]);
@@ -975,8 +940,7 @@ static void limit_verdicts(void **state) {
 	Fixture *f = *state;
 	unsigned value = 0;
 
-	write_main(f, "limit attachments-per-user 2\nlimit connections 10\nlimit connections-per-user 3\n");
-	assert_int_equal(load(f), 0);
+	load_main(f, "limit attachments-per-user 2\nlimit connections 10\nlimit connections-per-user 3\n");
 	assert_null(policy_attachment_limit(&f->policy, 1, &value));
 	assert_string_equal(policy_attachment_limit(&f->policy, 2, &value),
 	                    POLICY_LIMIT_ATTACHMENTS_PER_USER);

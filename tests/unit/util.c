@@ -6,13 +6,17 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "../fakes/fake-sysfs.h"
 #include "manager.h"
+#include "state.h"
 #include "util.h"
 #include "worker.h"
 
@@ -25,6 +29,14 @@ int test_count_fds(void) {
 		n++;
 	closedir(d);
 	return n;
+}
+
+void test_write_file(const char *path, const void *data, size_t size) {
+	FILE *file = fopen(path, "we");
+
+	assert_non_null(file);
+	assert_int_equal(fwrite(data, 1, size, file), size);
+	assert_int_equal(fclose(file), 0);
 }
 
 void test_send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds) {
@@ -92,12 +104,36 @@ VarlinkReply test_receive_reply(sd_event *event, WireReader *reader, int sock, u
 	return reply;
 }
 
-int test_add_pair_client(Manager *m) {
+Manager *test_manager_new(void) {
+	Manager *m = NULL;
+
+	assert_int_equal(manager_new(&m), 0);
+	test_wait_for_workers(m->workers);
+	return m;
+}
+
+FakeSysfs *test_manager_fake_sysfs(Manager *m) {
+	FakeSysfs *fs = fake_sysfs_new();
+
+	assert_non_null(fs);
+	assert_int_equal(fake_sysfs_add_device(fs, "0000:00:02.0", 0x8086, 0x10d3, 2, "vfio-pci"), 0);
+	m->sysfs_fd = dup(fake_sysfs_root_fd(fs));
+	assert_true(m->sysfs_fd >= 0);
+	return fs;
+}
+
+int test_add_pair_client_sndbuf(Manager *m, int sndbuf) {
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	if (sndbuf > 0)
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
 	assert_int_equal(manager_add_client(m, sv[0], NULL), 0);
 	return sv[1];
+}
+
+int test_add_pair_client(Manager *m) {
+	return test_add_pair_client_sndbuf(m, 0);
 }
 
 int test_socketpair_from_child(pid_t *ret_child, int *ret_hold, int *ret_daemon_end) {
@@ -147,6 +183,31 @@ int test_is_closed(sd_event *event, int sock) {
 			break;
 	}
 	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+int test_memfd(const char *name) {
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+void test_restore_group(State *s, unsigned vm_id, int group) {
+	Vm *vm;
+
+	assert_int_equal(
+	        state_restore_vm(s, vm_id, test_memfd("vm"), test_memfd("container"), VFIO_IOMMU_TYPE1V2),
+	        0);
+	vm = state_find_vm_by_id(s, vm_id);
+	assert_non_null(vm);
+	assert_int_equal(state_restore_group(s, group, test_memfd("group"), vm), 0);
+}
+
+void test_restore_attachment(State *s, const Attachment *template, unsigned vm_id, int group) {
+	assert_int_equal(state_restore_attachment(s, template, state_find_group(s, group),
+	                                          state_find_vm_by_id(s, vm_id), test_memfd("owner"),
+	                                          -EBADF),
+	                 0);
 }
 
 PciAddress test_pci(const char *text) {
