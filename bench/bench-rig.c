@@ -394,12 +394,12 @@ static unsigned flood_receive(FloodConnection *c, const char *expected_error) {
 	return n;
 }
 
-/* Opens a connection and waits for the answer to a first call (or to the connection). */
+/* Opens a connection and waits for the answer to a first call. A connection over a limit is
+ * answered the limit's error at its first call, not before (doc/protocol.md). */
 static void flood_open(FloodConnection *c, const char *expected_error) {
 	c->fd = connect_socket();
 	wire_reader_init(&c->reader, PROTOCOL_MAX_REPLY_BYTES);
-	if (!expected_error)
-		send_calls(c->fd, 1);
+	send_calls(c->fd, 1);
 	for (unsigned n = 0; n == 0;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		CHECK(poll(&p, 1, -1) == 1);
@@ -446,7 +446,7 @@ static int command_flood(unsigned n, unsigned depth) {
 	CHECK(c && n > 0 && n <= MAX_CONNECTIONS);
 	for (unsigned i = 0; i < n; i++)
 		flood_open(&c[i], NULL);
-	/* The whole share: one more is refused at once. */
+	/* The whole share: one more is refused at its first call. */
 	flood_open(&refused, VFIOD_ERROR_LIMIT_EXCEEDED);
 	flood_close(&refused);
 	child_ready();
