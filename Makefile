@@ -3,7 +3,8 @@
 #   make check           unit tests, the same under ASan+UBSan, unit verification, real-kernel rig
 #   make install         honours PREFIX and DESTDIR
 #   make bench           print the daemon's figures (policy verdicts, calls/s, fairness, memory per
-#                        connection) and the real kernel's in the rig (attach/detach, latency under load)
+#                        connection) and the real kernel's in the rig (attach/detach in both modes,
+#                        latency under load)
 #   make SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 BUILD ?= build
@@ -264,7 +265,8 @@ fuzz_check = echo "== fuzz-$(1) ($(call fuzz_seconds,$(1)) s)"; rm -rf $(BUILD)/
 	grep -E '^(Done|stat::new_units_added)' $(BUILD)/fuzz-$(1).log
 check-fuzz: fuzz-build
 	@set -e; $(foreach name,$(FUZZ_NAMES),$(call fuzz_check,$(name));)
-# bench-daemon first, then the rig's boot (tests/vm/run.sh --bench; under two minutes), one
+# bench-daemon first, then the rig's two boots (tests/vm/run.sh --bench, Debian's kernel for the
+# group mode's figures, the cdev kernel for the cdev mode's; under two minutes together), one
 # after the other so that neither disturbs the other's figures.
 BENCH_RIG_RUN = BUILD=$(BUILD) tests/vm/run.sh --bench
 bench: $(BENCH) all $(VM_PROGRAMS) $(BENCH_RIG)

@@ -12,8 +12,10 @@
 #   tests/vm/run.sh [--kernel K] [TEST...]   run every test, or the named ones, on both
 #                                            kernels or on kernel K only
 #   tests/vm/run.sh --demo      run demo.sh (on the cdev kernel) and show its output
-#   tests/vm/run.sh --bench     run bench.sh (make bench; Debian's kernel) and print its
-#                               figures, also kept in $BUILD/rig/bench.txt
+#   tests/vm/run.sh [--kernel K] --bench
+#                               run bench.sh (make bench) on both kernels, or on kernel K only:
+#                               the group mode's figures on Debian's, the cdev mode's on the
+#                               cdev kernel; prints them, also kept in $BUILD/rig/bench.txt
 #
 # Environment: BUILD (default build), VFIOD_RIG_CACHE (kernel package and QEMU 10 cache,
 # default $BUILD/rig-cache), VFIOD_KERNEL_CACHE (the built kernel's, see kernel.sh),
@@ -253,19 +255,23 @@ build_cdev_initramfs() {
 	cat "$RIG/initramfs.gz" "$RIG/cdev-extra.gz" >"$RIG/initramfs-cdev.gz"
 }
 
+# tcg_threads KERNEL: the outer TCG's threads for the kernel's boots. The cdev kernel's boots
+# run a guest of their own under KVM (nested SVM), whose timer interrupts get lost unless each
+# of the rig's CPUs has a host thread (multi); that kernel does not patch its own code live
+# (tests/vm/kernel.sh), which multi-threaded TCG was seen to get wrong. Debian's: single.
+tcg_threads() {
+	if [ "$1" = cdev ]; then echo multi; else echo single; fi
+}
+
 # boot KERNEL MODE [TESTS...]: one boot of the rig; KERNEL is debian or cdev, MODE test (t-*.sh
 # under busybox init), systemd (s-*.sh under systemd as PID 1), demo or bench.
 boot() {
-	local kernel=$1 boot_mode=$2 vmlinuz=$VMLINUZ initrd=$RIG/initramfs.gz threads=single
+	local kernel=$1 boot_mode=$2 vmlinuz=$VMLINUZ initrd=$RIG/initramfs.gz threads
 	shift 2
-	# The cdev kernel's boots run a guest of their own under KVM (nested SVM), whose timer
-	# interrupts get lost unless each of the rig's CPUs has a host thread (thread=multi); that
-	# kernel does not patch its own code live (tests/vm/kernel.sh), which multi-threaded TCG
-	# was seen to get wrong.
+	threads=$(tcg_threads "$kernel")
 	if [ "$kernel" = cdev ]; then
 		vmlinuz=$CDEV_KERNEL
 		initrd=$RIG/initramfs-cdev.gz
-		threads=multi
 	fi
 	local append="console=ttyS0 intel_iommu=on panic=-1 oops=panic quiet vfiod.mode=$boot_mode"
 	append="$append vfiod.kernel=$kernel"
@@ -339,15 +345,27 @@ if [ "$mode" = demo ]; then
 	grep -q '^DEMO-OK' "$RIG/console.log" || { log "the demo failed (see $RIG/console.log)"; exit 1; }
 	exit 0
 fi
-if [ "$mode" = bench ]; then
-	log "booting $KVER (bench)"
+# bench_boot KERNEL: one boot of bench.sh; appends its figures to bench.txt under a heading
+# naming the kernel, the emulator's threads and the host's load.
+bench_boot() {
+	local kernel=$1 start load_before
+	log "booting the $kernel kernel (bench)"
+	start=$(($(wc -l <"$RIG/console.log") + 1))
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-	boot debian bench || true
-	grep -q '^BENCH-OK' "$RIG/console.log" || { log "the benchmark failed (see $RIG/console.log)"; exit 1; }
+	boot "$kernel" bench || true
+	tail -n "+$start" "$RIG/console.log" >"$RIG/bench-$kernel.log"
+	grep -q '^BENCH-OK' "$RIG/bench-$kernel.log" || { log "the benchmark failed (see $RIG/console.log)"; exit 1; }
 	{
+		echo "=== kernel: $kernel (outer TCG thread=$(tcg_threads "$kernel"))"
 		echo "host: $(nproc) CPUs, load average $load_before before the boot, $(cut -d' ' -f1-3 /proc/loadavg) after"
-		sed -n '/^BENCH-BEGIN$/,/^BENCH-END$/{/^BENCH-/d;p}' "$RIG/console.log"
-	} >"$RIG/bench.txt"
+		sed -n '/^BENCH-BEGIN$/,/^BENCH-END$/{/^BENCH-/d;p}' "$RIG/bench-$kernel.log"
+		echo
+	} >>"$RIG/bench.txt"
+}
+
+if [ "$mode" = bench ]; then
+	: >"$RIG/bench.txt"
+	for kernel in $kernels; do bench_boot "$kernel"; done
 	echo
 	log "figures (also in $RIG/bench.txt):"
 	cat "$RIG/bench.txt"
