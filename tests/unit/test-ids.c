@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,23 +31,15 @@ static int setup(void **state) {
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	strcpy(f->dir, "/tmp/vfiod-ids-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_make_dir(f->dir, sizeof(f->dir), "ids");
 	*state = f;
 	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-	(void) st;
-	(void) type;
-	(void) ftw;
-	return remove(path);
 }
 
 static int teardown(void **state) {
 	Fixture *f = *state;
 
-	assert_int_equal(nftw(f->dir, remove_entry, 4, FTW_DEPTH | FTW_PHYS), 0);
+	test_remove_tree(f->dir);
 	assert_int_equal(test_count_fds(), f->fds_before);
 	free(f);
 	return 0;
@@ -71,13 +62,9 @@ static void read_watermark(const Fixture *f, char *buffer, size_t size) {
 
 static void write_watermark(const Fixture *f, const char *text) {
 	char path[128];
-	FILE *file;
 
 	snprintf(path, sizeof(path), "%s/" IDS_FILE, f->dir);
-	file = fopen(path, "we");
-	assert_non_null(file);
-	assert_int_equal(fputs(text, file) >= 0, 1);
-	assert_int_equal(fclose(file), 0);
+	test_write_file(path, text, strlen(text));
 }
 
 /* One instance of the daemon: its state and watermark, opened on the fixture's directory. */

@@ -6,7 +6,6 @@
  * force alone. */
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,26 +36,18 @@ static int setup(void **state) {
 
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
-	strcpy(f->dir, "/tmp/vfiod-policy-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	test_make_dir(f->dir, sizeof(f->dir), "policy");
 	snprintf(f->path, sizeof(f->path), "%s/vfiod.conf", f->dir);
 	snprintf(f->dropins, sizeof(f->dropins), "%s/vfiod.conf.d", f->dir);
 	*state = f;
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-	(void) st;
-	(void) type;
-	(void) ftw;
-	return remove(path);
-}
-
 static int teardown(void **state) {
 	Fixture *f = *state;
 
 	policy_done(&f->policy);
-	assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	test_remove_tree(f->dir);
 	assert_int_equal(test_count_fds(), f->fds_before);
 	free(f);
 	return 0;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +38,22 @@ void test_write_file(const char *path, const void *data, size_t size) {
 	assert_non_null(file);
 	assert_int_equal(fwrite(data, 1, size, file), size);
 	assert_int_equal(fclose(file), 0);
+}
+
+void test_make_dir(char *buffer, size_t size, const char *name) {
+	assert_true((size_t) snprintf(buffer, size, "/tmp/vfiod-%s-XXXXXX", name) < size);
+	assert_non_null(mkdtemp(buffer));
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+	(void) st;
+	(void) type;
+	(void) ftw;
+	return remove(path);
+}
+
+void test_remove_tree(const char *dir) {
+	assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
 void test_send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds) {

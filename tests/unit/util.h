@@ -18,6 +18,11 @@ int test_count_fds(void);
 /* Writes size bytes of data (NULs included) to path, replacing what it held. */
 void test_write_file(const char *path, const void *data, size_t size);
 
+/* A new directory /tmp/vfiod-NAME-XXXXXX in buffer (at least 64 bytes), and its removal with
+ * everything in it. */
+void test_make_dir(char *buffer, size_t size, const char *name);
+void test_remove_tree(const char *dir);
+
 /* One sendmsg() of size raw bytes (no NUL added) with n_fds fds (at most 32) attached. */
 void test_send_raw(int sock, const void *data, size_t size, const int *fds, size_t n_fds);
 
