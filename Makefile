@@ -174,7 +174,7 @@ $(BENCH_RIG): $(BUILD)/bench/bench-rig.o $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 # The libFuzzer harnesses. fuzz-persist answers the fd store's kernel checks itself (--wrap),
-# so that a restore reaches the state model without /dev/vfio.
+# so that a restore reaches the state model without /dev/vfio or /dev/iommu.
 FUZZ_UTIL := $(BUILD)/tests/fuzz/fuzz-util.o
 $(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(FUZZ_UTIL) $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
@@ -182,7 +182,8 @@ $(BUILD)/fuzz-policy: $(BUILD)/tests/fuzz/fuzz-policy.o $(FUZZ_UTIL) $(LIBDAEMON
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
 $(BUILD)/fuzz-persist: $(BUILD)/tests/fuzz/fuzz-persist.o $(FUZZ_UTIL) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer \
-		-Wl,--wrap=vm_fd_is_kvm,--wrap=vfio_container_check,--wrap=vfio_group_check -o $@ $^ $(DEP_LIBS)
+		-Wl,--wrap=vm_fd_is_kvm,--wrap=vfio_container_check,--wrap=vfio_group_check \
+		-Wl,--wrap=vfio_iommufd_check,--wrap=vfio_device_cdev_check -o $@ $^ $(DEP_LIBS)
 
 units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
 $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp
