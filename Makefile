@@ -150,8 +150,9 @@ PERSIST_TEST_WRAPPED := malloc calloc realloc reallocarray strdup json_object_ne
 	json_object_new_boolean json_object_object_add json_object_array_add \
 	json_object_to_json_string_length
 # It also answers the cdev mode's kernel checks of a restore itself (memfds stand in for
-# /dev/iommu and the cdevs), so that a cdev attachment's whole round trip runs without them.
-PERSIST_TEST_WRAPPED += vfio_iommufd_check vfio_device_cdev_check
+# /dev/iommu and the cdevs), so that a cdev attachment's whole round trip runs without them,
+# and the group's, so that a group entry a restore must refuse passes its check.
+PERSIST_TEST_WRAPPED += vfio_iommufd_check vfio_device_cdev_check vfio_group_check
 $(BUILD)/tests/test-persist: ALL_LDFLAGS += $(PERSIST_TEST_WRAPPED:%=-Wl,--wrap=%)
 # test-launch runs vfioctl exec's placeholder expansion.
 $(BUILD)/tests/test-launch: $(BUILD)/client/launch.o
@@ -173,7 +174,7 @@ $(BENCH_RIG): $(BUILD)/bench/bench-rig.o $(LIBVFIOD_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 # The libFuzzer harnesses. fuzz-persist answers the fd store's kernel checks itself (--wrap),
-# so that a restore reaches the state model without /dev/vfio.
+# so that a restore reaches the state model without /dev/vfio or /dev/iommu.
 FUZZ_UTIL := $(BUILD)/tests/fuzz/fuzz-util.o
 $(BUILD)/fuzz-dispatch: $(BUILD)/tests/fuzz/fuzz-dispatch.o $(FUZZ_UTIL) $(BUILD)/tests/fakes/fake-sysfs.o $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
@@ -181,7 +182,8 @@ $(BUILD)/fuzz-policy: $(BUILD)/tests/fuzz/fuzz-policy.o $(FUZZ_UTIL) $(LIBDAEMON
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS)
 $(BUILD)/fuzz-persist: $(BUILD)/tests/fuzz/fuzz-persist.o $(FUZZ_UTIL) $(LIBDAEMON) $(LIBPROTOCOL)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer \
-		-Wl,--wrap=vm_fd_is_kvm,--wrap=vfio_container_check,--wrap=vfio_group_check -o $@ $^ $(DEP_LIBS)
+		-Wl,--wrap=vm_fd_is_kvm,--wrap=vfio_container_check,--wrap=vfio_group_check \
+		-Wl,--wrap=vfio_iommufd_check,--wrap=vfio_device_cdev_check -o $@ $^ $(DEP_LIBS)
 
 units: $(BUILD)/systemd/vfiod.service $(BUILD)/systemd/vfiod.socket
 $(BUILD)/systemd/%: systemd/%.in Makefile $(BUILD)/paths.stamp

@@ -387,7 +387,10 @@ static void restore_group(State *s, json_object *o, Passed *passed) {
 		return;
 	fd = passed_take(passed, "group-%d", (int) number);
 	vm = state_find_vm_by_id(s, (unsigned) vm_id);
-	if (fd < 0 || !vm || !vfio_group_check(fd, (int) number)) {
+	/* Only a group-mode VM's group holds an fd (state.h): a cdev-mode VM's is never described,
+	 * its record comes back with its first attachment, and the kernel never has a group's file
+	 * and its devices' cdevs open at once. A description saying otherwise is not ours. */
+	if (fd < 0 || !vm || vm->mode != ATTACH_MODE_GROUP || !vfio_group_check(fd, (int) number)) {
 		log_warning("Dropping group %d from the fd store: not what it was.", (int) number);
 		return;
 	}

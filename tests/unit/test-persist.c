@@ -6,8 +6,8 @@
  * restored are never handed out again. Allocation failures are injected into the sync (this
  * binary is linked with --wrap for the allocators and json-c's constructors, see the
  * Makefile). The cdev mode's kernel checks are wrapped too, so that a cdev attachment makes
- * the whole round trip here; the group mode's restores that succeed run in the rig, against
- * Debian's systemd and a real kernel. */
+ * the whole round trip here, and the group's; the group mode's restores that succeed run in
+ * the rig, against Debian's systemd and a real kernel. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,12 +80,13 @@ int __wrap_json_object_array_add(json_object *o, json_object *v) {
 	return allocation_fails() ? -1 : __real_json_object_array_add(o, v);
 }
 
-/* ---- The cdev mode's restore checks ----
- * Memfds stand in for /dev/iommu and a device's cdev: what the test stored as such passes (the
- * same open file, kcmp), anything else fails, as a real check fails on a file that is not the
- * node. */
-static int iommufd_standin = -EBADF, cdev_standin = -EBADF;
-#define CDEV_ADDRESS "0000:00:05.0"
+/* ---- The cdev mode's restore checks, and the group's ----
+ * Memfds stand in for /dev/iommu, a device's cdev and a group: what the test stored as such
+ * passes (the same open file, kcmp), anything else fails, as a real check fails on a file that
+ * is not the node. */
+static int iommufd_standin = -EBADF, cdev_standin = -EBADF, group_standin = -EBADF;
+#define CDEV_ADDRESS         "0000:00:05.0"
+#define GROUP_STANDIN_NUMBER 7
 
 bool __wrap_vfio_iommufd_check(int fd);
 bool __wrap_vfio_iommufd_check(int fd) {
@@ -96,6 +97,11 @@ bool __wrap_vfio_device_cdev_check(int fd, int root_fd, PciAddress address);
 bool __wrap_vfio_device_cdev_check(int fd, int root_fd _unused_, PciAddress address) {
 	return cdev_standin >= 0 && vm_fd_same(fd, cdev_standin) > 0 &&
 	       pci_address_equal(address, test_pci(CDEV_ADDRESS));
+}
+
+bool __wrap_vfio_group_check(int fd, int group);
+bool __wrap_vfio_group_check(int fd, int group) {
+	return group_standin >= 0 && vm_fd_same(fd, group_standin) > 0 && group == GROUP_STANDIN_NUMBER;
 }
 
 typedef struct Message {
@@ -659,6 +665,43 @@ static void cdev_restore_drops_what_is_not_what_it_claims(void **state) {
 	}
 }
 
+/* A description that gives a cdev-mode VM's group an entry of its own (the daemon never writes
+ * one: that group holds no fd): the group entry is refused, though it passes the group check, and
+ * the attachment comes back as the cdev mode makes it, its group holding no fd. */
+static void group_entry_of_a_cdev_vm_is_refused(void **state) {
+	Fixture *f = *state;
+	static const char text[] = "{\"vms\":[{\"id\":5,\"mode\":\"cdev\"}],"
+	                           "\"groups\":[{\"number\":7,\"vm\":5}],"
+	                           "\"attachments\":[{\"id\":9,\"address\":\"" CDEV_ADDRESS "\","
+	                           "\"group\":7,\"vm\":5,\"mode\":\"cdev\",\"owner\":4}]}";
+	int fds[5] = { memfd(), -EBADF, -EBADF, -EBADF, pidfd_of_self() };
+	char *names[5] = { strdup("state"), strdup("iommufd-5"), strdup("group-7"), strdup("device-9"),
+		           strdup("owner-4") };
+	State restored;
+	Attachment *back;
+
+	iommufd_standin = memfd();
+	group_standin = memfd();
+	cdev_standin = memfd();
+	fds[1] = fcntl(iommufd_standin, F_DUPFD_CLOEXEC, 3);
+	fds[2] = fcntl(group_standin, F_DUPFD_CLOEXEC, 3);
+	fds[3] = fcntl(cdev_standin, F_DUPFD_CLOEXEC, 3);
+	assert_int_equal(write(fds[0], text, strlen(text)), (ssize_t) strlen(text));
+	assert_int_equal(restore(&f->persist, &restored, fds, names, 5), 1);
+	back = state_find_attachment(&restored, 9);
+	assert_non_null(back);
+	assert_int_equal(back->vm->mode, ATTACH_MODE_CDEV);
+	assert_int_equal(back->group->number, 7);
+	assert_true(back->group->fd < 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(fds[i], -EBADF);
+
+	state_done(&restored);
+	iommufd_standin = safe_close(iommufd_standin);
+	group_standin = safe_close(group_standin);
+	cdev_standin = safe_close(cdev_standin);
+}
+
 /* Without memory the sync fails, whichever allocation fails, and the store keeps a whole
  * description (the old one or the new): a store without one would restore nothing. The next
  * sync, with memory, completes it. */
@@ -709,6 +752,7 @@ int main(void) {
 		T(allocation_failure_fails_the_sync_cleanly),
 		T(cdev_attachment_survives_a_restart),
 		T(cdev_restore_drops_what_is_not_what_it_claims),
+		T(group_entry_of_a_cdev_vm_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
