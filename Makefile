@@ -152,7 +152,8 @@ PERSIST_TEST_WRAPPED := malloc calloc realloc reallocarray strdup json_object_ne
 # It also answers the cdev mode's kernel checks of a restore itself (memfds stand in for
 # /dev/iommu and the cdevs), so that a cdev attachment's whole round trip runs without them,
 # and the group's, so that a group entry a restore must refuse passes its check.
-PERSIST_TEST_WRAPPED += vfio_iommufd_check vfio_device_cdev_check vfio_group_check
+PERSIST_TEST_WRAPPED += vfio_iommufd_check vfio_device_cdev_check vfio_group_check vm_fd_is_kvm \
+	vfio_container_check
 $(BUILD)/tests/test-persist: ALL_LDFLAGS += $(PERSIST_TEST_WRAPPED:%=-Wl,--wrap=%)
 # test-launch runs vfioctl exec's placeholder expansion.
 $(BUILD)/tests/test-launch: $(BUILD)/client/launch.o

@@ -446,6 +446,14 @@ static int restore_device_fd(Passed *passed, unsigned id, PciAddress address) {
 	return TAKE_FD(fd);
 }
 
+/* Whether an attachment of id, or of the device at address, was restored already. */
+static bool restored_already(State *s, unsigned id, PciAddress address) {
+	for (Attachment *a = s->attachments; a; a = a->next)
+		if (a->id == id || pci_address_equal(a->address, address))
+			return true;
+	return false;
+}
+
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
 	int64_t owner_id = described_owner_id(o, id);
@@ -464,6 +472,13 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	    !json_object_object_get_ex(o, "address", &address_text) ||
 	    pci_address_parse(json_object_get_string(address_text), &a.address) < 0)
 		return;
+	/* A description vfiod wrote names each attachment, and each device, once. */
+	if (restored_already(s, (unsigned) id, a.address)) {
+		log_warning("Dropping attachment %u from the fd store: its id or its device %s is "
+		            "restored already.",
+		            (unsigned) id, PCI_ADDRESS_TEXT(a.address));
+		return;
+	}
 	owner = passed_dup_owner(passed, (unsigned) owner_id);
 	if (mode == ATTACH_MODE_CDEV)
 		device = restore_device_fd(passed, (unsigned) id, a.address);

@@ -202,9 +202,14 @@ static int state_check(State *s) {
 	for (Group *g = s->groups; g; g = g->next)
 		if (!group_is_consistent(s, g))
 			return -1;
-	for (Attachment *a = s->attachments; a; a = a->next, n++)
+	for (Attachment *a = s->attachments; a; a = a->next, n++) {
 		if (!attachment_is_consistent(a))
 			return -1;
+		/* Each id and each device once, whatever the description repeats. */
+		for (Attachment *other = a->next; other; other = other->next)
+			if (other->id == a->id || pci_address_equal(other->address, a->address))
+				return -1;
+	}
 	return n;
 }
 

@@ -84,7 +84,8 @@ int __wrap_json_object_array_add(json_object *o, json_object *v) {
  * Memfds stand in for /dev/iommu, a device's cdev and a group: what the test stored as such
  * passes (the same open file, kcmp), anything else fails, as a real check fails on a file that
  * is not the node. */
-static int iommufd_standin = -EBADF, cdev_standin = -EBADF, group_standin = -EBADF;
+static int iommufd_standin = -EBADF, cdev_standin = -EBADF, group_standin = -EBADF, vm_standin = -EBADF,
+           container_standin = -EBADF;
 #define CDEV_ADDRESS         "0000:00:05.0"
 #define GROUP_STANDIN_NUMBER 7
 
@@ -97,6 +98,16 @@ bool __wrap_vfio_device_cdev_check(int fd, int root_fd, PciAddress address);
 bool __wrap_vfio_device_cdev_check(int fd, int root_fd _unused_, PciAddress address) {
 	return cdev_standin >= 0 && vm_fd_same(fd, cdev_standin) > 0 &&
 	       pci_address_equal(address, test_pci(CDEV_ADDRESS));
+}
+
+int __wrap_vm_fd_is_kvm(int fd);
+int __wrap_vm_fd_is_kvm(int fd) {
+	return vm_standin >= 0 && vm_fd_same(fd, vm_standin) > 0;
+}
+
+bool __wrap_vfio_container_check(int fd);
+bool __wrap_vfio_container_check(int fd) {
+	return container_standin >= 0 && vm_fd_same(fd, container_standin) > 0;
 }
 
 bool __wrap_vfio_group_check(int fd, int group);
@@ -702,6 +713,74 @@ static void group_entry_of_a_cdev_vm_is_refused(void **state) {
 	cdev_standin = safe_close(cdev_standin);
 }
 
+/* Restores the description text with the fds named, each a copy of its stand-in (-EBADF:
+ * a memfd, which passes no check); returns how many attachments came back into *restored. */
+static int restore_text(Fixture *f, State *restored, const char *text, const char *const *names,
+                        const int *standins, size_t n) {
+	int fds[8];
+	char *copies[8];
+	int r;
+
+	assert_true(n + 1 <= 8);
+	fds[0] = memfd();
+	copies[0] = strdup("state");
+	assert_int_equal(write(fds[0], text, strlen(text)), (ssize_t) strlen(text));
+	for (size_t i = 0; i < n; i++) {
+		fds[i + 1] = standins[i] >= 0 ? fcntl(standins[i], F_DUPFD_CLOEXEC, 3) : pidfd_of_self();
+		copies[i + 1] = strdup(names[i]);
+		assert_true(fds[i + 1] >= 0);
+	}
+	r = restore(&f->persist, restored, fds, copies, n + 1);
+	for (size_t i = 0; i < n + 1; i++)
+		assert_int_equal(fds[i], -EBADF);
+	return r;
+}
+
+/* A description vfiod wrote names each attachment and each device once: a second attachment
+ * of the same id, or of the same device, is dropped, in either mode. */
+static void duplicate_attachments_are_dropped(void **state) {
+	Fixture *f = *state;
+	static const char same_id[] =
+	        "{\"vms\":[{\"id\":3,\"iommuType\":1}],\"groups\":[{\"number\":7,\"vm\":3}],"
+	        "\"attachments\":[{\"id\":9,\"address\":\"0000:00:05.0\",\"group\":7,\"vm\":3,\"owner\":4},"
+	        "{\"id\":9,\"address\":\"0000:00:06.0\",\"group\":7,\"vm\":3,\"owner\":4}]}";
+	static const char same_device[] = "{\"vms\":[{\"id\":5,\"mode\":\"cdev\"}],\"attachments\":["
+	                                  "{\"id\":9,\"address\":\"" CDEV_ADDRESS
+	                                  "\",\"group\":7,\"vm\":5,\"mode\":\"cdev\",\"owner\":4},"
+	                                  "{\"id\":10,\"address\":\"" CDEV_ADDRESS
+	                                  "\",\"group\":7,\"vm\":5,\"mode\":\"cdev\",\"owner\":4}]}";
+	static const char *const group_names[] = { "vm-3", "container-3", "group-7", "owner-4" };
+	static const char *const cdev_names[] = { "iommufd-5", "device-9", "device-10", "owner-4" };
+	State restored;
+
+	vm_standin = memfd();
+	container_standin = memfd();
+	group_standin = memfd();
+	assert_int_equal(restore_text(f, &restored, same_id, group_names,
+	                              (int[]){ vm_standin, container_standin, group_standin, -EBADF }, 4),
+	                 1);
+	assert_int_equal(state_find_attachment(&restored, 9)->address.device, 5);
+	assert_int_equal(restored.attachments->vm->n_attachments, 1);
+	state_done(&restored);
+
+	iommufd_standin = memfd();
+	cdev_standin = memfd();
+	assert_int_equal(restore_text(f, &restored, same_device, cdev_names,
+	                              (int[]){ iommufd_standin, cdev_standin, cdev_standin, -EBADF }, 4),
+	                 1);
+	assert_non_null(state_find_attachment(&restored, 9));
+	assert_null(state_find_attachment(&restored, 10));
+	/* The dropped one's id is still never handed out again. */
+	assert_true(restored.next_attachment_id >= 11);
+	state_done(&restored);
+
+	vm_standin = safe_close(vm_standin);
+	container_standin = safe_close(container_standin);
+	group_standin = safe_close(group_standin);
+	iommufd_standin = safe_close(iommufd_standin);
+	cdev_standin = safe_close(cdev_standin);
+}
+
 /* Without memory the sync fails, whichever allocation fails, and the store keeps a whole
  * description (the old one or the new): a store without one would restore nothing. The next
  * sync, with memory, completes it. */
@@ -753,6 +832,7 @@ int main(void) {
 		T(cdev_attachment_survives_a_restart),
 		T(cdev_restore_drops_what_is_not_what_it_claims),
 		T(group_entry_of_a_cdev_vm_is_refused),
+		T(duplicate_attachments_are_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
