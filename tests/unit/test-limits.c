@@ -53,8 +53,7 @@ static int setup(void **state) {
 	f->fds_before = test_count_fds();
 	f->manager = test_manager_new();
 	f->sysfs = test_manager_fake_sysfs(f->manager);
-	snprintf(f->directory, sizeof(f->directory), "/tmp/test-limits-XXXXXX");
-	assert_non_null(mkdtemp(f->directory));
+	test_make_dir(f->directory, sizeof(f->directory), "limits");
 	snprintf(f->socket_path, sizeof(f->socket_path), "%s/io.vfiod", f->directory);
 	assert_int_equal(manager_listen(f->manager, f->socket_path), 0);
 	for (size_t i = 0; i < MAX_CLIENTS; i++) {

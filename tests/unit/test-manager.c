@@ -34,8 +34,7 @@ static int setup(void **state) {
 	assert_non_null(f);
 	f->fds_before = test_count_fds();
 	f->manager = test_manager_new();
-	snprintf(f->directory, sizeof(f->directory), "/tmp/test-manager-XXXXXX");
-	assert_non_null(mkdtemp(f->directory));
+	test_make_dir(f->directory, sizeof(f->directory), "manager");
 	snprintf(f->policy_path, sizeof(f->policy_path), "%s/vfiod.conf", f->directory);
 	*state = f;
 	return 0;
