@@ -446,14 +446,6 @@ static int restore_device_fd(Passed *passed, unsigned id, PciAddress address) {
 	return TAKE_FD(fd);
 }
 
-/* Whether an attachment of id, or of the device at address, was restored already. */
-static bool restored_already(State *s, unsigned id, PciAddress address) {
-	for (Attachment *a = s->attachments; a; a = a->next)
-		if (a->id == id || pci_address_equal(a->address, address))
-			return true;
-	return false;
-}
-
 static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	int64_t id = member_int(o, "id"), group = member_int(o, "group"), vm_id = member_int(o, "vm");
 	int64_t owner_id = described_owner_id(o, id);
@@ -473,7 +465,7 @@ static void restore_attachment(State *s, json_object *o, Passed *passed) {
 	    pci_address_parse(json_object_get_string(address_text), &a.address) < 0)
 		return;
 	/* A description vfiod wrote names each attachment, and each device, once. */
-	if (restored_already(s, (unsigned) id, a.address)) {
+	if (state_find_attachment(s, (unsigned) id) || state_find_attachment_by_address(s, a.address)) {
 		log_warning("Dropping attachment %u from the fd store: its id or its device %s is "
 		            "restored already.",
 		            (unsigned) id, PCI_ADDRESS_TEXT(a.address));

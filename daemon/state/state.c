@@ -25,7 +25,8 @@ Attachment *state_find_attachment(State *s, unsigned id) {
 	return NULL;
 }
 
-static Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
+Attachment *state_find_attachment_by_address(State *s, PciAddress address) {
+	assert(s);
 	for (Attachment *a = s->attachments; a; a = a->next)
 		if (pci_address_equal(a->address, address))
 			return a;

@@ -119,6 +119,8 @@ void state_init(State *s);
 void state_done(State *s);
 
 Attachment *state_find_attachment(State *s, unsigned id);
+/* The attachment of the device at address, NULL when it has none. */
+Attachment *state_find_attachment_by_address(State *s, PciAddress address);
 /* The first attachment holding group number, NULL when the group is free. */
 Attachment *state_find_attachment_by_group(State *s, int group);
 Group *state_find_group(State *s, int number);
