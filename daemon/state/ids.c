@@ -103,11 +103,6 @@ static int ids_write(IdWatermark *w, const State *s) {
 	return 0;
 }
 
-static void raise_counter(unsigned *counter, unsigned floor) {
-	if (*counter < floor)
-		*counter = floor;
-}
-
 int ids_open(IdWatermark *w, const char *dir, State *s) {
 	_cleanup_close_ int dir_fd = -EBADF;
 	int r;
@@ -132,9 +127,7 @@ int ids_open(IdWatermark *w, const char *dir, State *s) {
 		log_warning_errno(r, "Cannot read %s/" IDS_FILE ", ids may be handed out again: %m", dir);
 		w->vm = w->attachment = w->owner = 0;
 	}
-	raise_counter(&s->next_vm_id, w->vm);
-	raise_counter(&s->next_attachment_id, w->attachment);
-	raise_counter(&s->next_owner_id, w->owner);
+	state_reserve_ids(s, w->vm, w->attachment, w->owner);
 	r = ids_write(w, s);
 	if (r < 0) {
 		ids_done(w);
